@@ -1,0 +1,250 @@
+/*
+ * app.c -- one request from accept to log line: route, auth, dispatch.
+ * Owns: the route table (matched on the path's "/v1/..." tail so the app
+ * can be mounted under any prefix), the constant-time access-key check,
+ * per-process and per-thread state set-up.
+ * Never: talks to upstreams or parses bodies (the handlers do).
+ */
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keypool.h"
+#include "reply.h"
+#include "upstream.h"
+
+#define SSE_LINE_CAP   (1u << 20)	/* one SSE line or event */
+#define UP_BUF_MAX     (64u << 20)	/* upstream body or rewritten request */
+#define OUT_BUF_MAX    (64u << 20)
+
+enum route { ROUTE_CHAT, ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
+
+static const struct {
+	const char *tail;	/* after "/v1/" */
+	int         prefix;	/* tail is a prefix: the rest is an argument */
+	const char *method;
+	const char *allow;	/* Allow header for 405 */
+} routes[ROUTE__MAX] = {
+	[ROUTE_CHAT]   = { "chat/completions", 0, "POST", "Allow: POST\r\n" },
+	[ROUTE_MODELS] = { "models",           0, "GET",  "Allow: GET\r\n" },
+	[ROUTE_MODEL]  = { "models/",          1, "GET",  "Allow: GET\r\n" },
+	[ROUTE_USAGE]  = { "usage",            0, "GET",  "Allow: GET\r\n" },
+};
+
+struct px_app *
+px_app_new(const struct px_config *cfg)
+{
+	struct px_app *app = calloc(1, sizeof(*app));
+
+	if (app == NULL)
+		return NULL;
+	app->cfg = cfg;
+	atomic_init(&app->seq, 0);
+	app->keys = px_keypool_new(cfg);
+	app->models = px_models_new(cfg);
+	if (app->keys == NULL || app->models == NULL) {
+		px_app_free(app);
+		return NULL;
+	}
+	return app;
+}
+
+void
+px_app_free(struct px_app *app)
+{
+	if (app == NULL)
+		return;
+	px_keypool_free(app->keys);
+	px_models_free(app->models);
+	free(app);
+}
+
+int
+px_worker_init(struct px_worker *w, struct px_app *app)
+{
+	memset(w, 0, sizeof(*w));
+	w->app = app;
+	px_buf_init(&w->body, app->cfg->max_body_bytes);
+	px_buf_init(&w->up, UP_BUF_MAX);
+	px_buf_init(&w->resp, UP_BUF_MAX);
+	px_buf_init(&w->out, OUT_BUF_MAX);
+	px_buf_init(&w->err, 64u << 10);
+	px_sse_init(&w->sse, SSE_LINE_CAP, NULL, NULL, NULL);
+	w->http = px_http_new();
+	return w->http != NULL ? 0 : -1;
+}
+
+void
+px_worker_fini(struct px_worker *w)
+{
+	px_http_free(w->http);
+	w->http = NULL;
+	px_buf_free(&w->body);
+	px_buf_free(&w->up);
+	px_buf_free(&w->resp);
+	px_buf_free(&w->out);
+	px_buf_free(&w->err);
+	px_sse_free(&w->sse);
+}
+
+/* Compare in time that depends only on the client's token length. */
+static int
+key_equal(const char *given, size_t glen, const char *key)
+{
+	size_t klen = strlen(key), i;
+	volatile unsigned char d = (unsigned char)(glen != klen);
+
+	for (i = 0; i < glen; i++)
+		d |= (unsigned char)(given[i] ^ key[klen ? i % klen : 0]);
+	return d == 0;
+}
+
+static int
+authorized(const struct px_io *io, const char *access_key)
+{
+	const char *h = px_io_param(io, "HTTP_AUTHORIZATION");
+	size_t n;
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	n = strlen(h);
+	while (n > 0 && h[n - 1] == ' ')
+		n--;
+	return n > 0 && key_equal(h, n, access_key);
+}
+
+/* Copy the request path (no query string) into dst. */
+static void
+request_path(const struct px_io *io, char *dst, size_t cap)
+{
+	const char *uri = px_io_param(io, "REQUEST_URI");
+	size_t n;
+
+	if (uri != NULL) {
+		n = strcspn(uri, "?");
+		snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap - 1), uri);
+		return;
+	}
+	snprintf(dst, cap, "%s%s", px_io_param(io, "SCRIPT_NAME") ?
+	    px_io_param(io, "SCRIPT_NAME") : "", px_io_param(io, "PATH_INFO") ?
+	    px_io_param(io, "PATH_INFO") : "");
+}
+
+/* Decode %XX escapes in place (model ids may arrive encoded). */
+static void
+pct_decode(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++) {
+		unsigned v;
+
+		if (s[0] == '%' && s[1] != '\0' && s[2] != '\0' &&
+		    sscanf(s + 1, "%2x", &v) == 1 && v != 0) {
+			*o++ = (char)v;
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+static int
+match_route(char *path, char **arg)
+{
+	char *tail = strstr(path, "/v1/");
+	int r;
+
+	*arg = NULL;
+	if (tail == NULL)
+		return -1;
+	tail += 4;
+	for (r = 0; r < ROUTE__MAX; r++) {
+		size_t n = strlen(routes[r].tail);
+
+		if (!routes[r].prefix && strcmp(tail, routes[r].tail) == 0)
+			return r;
+		if (routes[r].prefix && strncmp(tail, routes[r].tail, n) == 0 &&
+		    tail[n] != '\0') {
+			*arg = tail + n;
+			pct_decode(*arg);
+			return r;
+		}
+	}
+	return -1;
+}
+
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
+    struct px_reqlog *lg)
+{
+	const char *method = px_io_param(io, "REQUEST_METHOD");
+
+	if (!authorized(io, w->app->cfg->access_key)) {
+		px_reply_error(io, &w->err, PX_EAUTH, NULL, NULL,
+		    "WWW-Authenticate: Bearer\r\n");
+		return;
+	}
+	if (method == NULL || strcmp(method, routes[r].method) != 0) {
+		px_reply_error(io, &w->err, PX_EMETHOD, NULL, NULL,
+		    routes[r].allow);
+		return;
+	}
+	switch ((enum route)r) {
+	case ROUTE_CHAT:   px_chat_handle(w, io, lg); break;
+	case ROUTE_MODELS: px_models_handle(w, io, NULL, lg); break;
+	case ROUTE_MODEL:  px_models_handle(w, io, arg, lg); break;
+	case ROUTE_USAGE:  px_usage_handle(w, io, lg); break;
+	case ROUTE__MAX:   break;
+	}
+}
+
+void
+px_app_handle(struct px_worker *w, struct px_io *io)
+{
+	struct px_reqlog lg;
+	char path[2048], *arg;
+	long t0 = mono_ms();
+	int r;
+
+	snprintf(w->reqid, sizeof(w->reqid), "%lx-%lx", (long)getpid(),
+	    (unsigned long)atomic_fetch_add(&w->app->seq, 1) + 1);
+	memset(&lg, 0, sizeof(lg));
+	lg.id = w->reqid;
+	lg.method = px_io_param(io, "REQUEST_METHOD");
+	lg.upstream_ms = -1;
+	request_path(io, path, sizeof(path));
+	lg.route = path;
+	r = match_route(path, &arg);
+	if (r < 0)
+		px_reply_error(io, &w->err, PX_ENOROUTE, NULL, NULL, NULL);
+	else
+		dispatch(w, io, r, arg, &lg);
+	if (io->status == 0)	/* a handler that wrote nothing is a bug */
+		px_reply_error(io, &w->err, PX_EINTERNAL, NULL, NULL, NULL);
+	px_io_flush(io);
+	lg.status = io->status;
+	lg.bytes_out = io->bytes_out;
+	lg.total_ms = mono_ms() - t0;
+	if (io->gone && lg.note == NULL)
+		lg.note = "client_gone";
+	px_log_request(&lg);
+}

@@ -1,0 +1,448 @@
+/*
+ * chat.c -- POST /v1/chat/completions: the relay engine.
+ * Owns: reading and validating the body, routing, key choice, the upstream
+ * request (client bytes preserved; only "model" spliced when it changes),
+ * relaying a stream event by event with a flush after every upstream chunk,
+ * and turning every way a response can end into a well-formed reply: an
+ * OpenAI error before the first byte, or an error event + [DONE] after it.
+ * Never: buffers a stream beyond one event, retries after the first byte,
+ * or lets a provider key reach a reply or a log line.
+ * Load: one thread per request for its whole life; no allocation per event
+ * on the pass-through path (buffers live in struct px_worker).
+ */
+#include "worker.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonraw.h"
+#include "keypool.h"
+#include "provider.h"
+#include "reply.h"
+#include "router.h"
+#include "upstream.h"
+#include "validate.h"
+
+#define READ_CHUNK (64u << 10)
+#define ERR_BODY_MAX (256u << 10)	/* upstream error bodies kept */
+
+struct relay {
+	struct px_worker *w;
+	struct px_io     *io;
+	const struct px_provider *prov;
+	const char *secret;		/* the key in use: for redaction */
+	const char *extra;		/* extra response headers */
+	struct px_stream_fix fix;
+	int   stream;			/* the client asked for SSE */
+	int   head_sent;		/* the client has our status line */
+	int   saw_done;			/* upstream sent [DONE] */
+	int   failed;			/* an error event was written */
+	long  ka_interval, ka_last;	/* keep-alive comments while silent */
+};
+
+/* --- request body ------------------------------------------------------- */
+
+static enum px_err
+read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
+{
+	const char *cl = px_io_param(io, "CONTENT_LENGTH");
+	struct px_buf *b = &w->body;
+	size_t max = b->max;
+	char *end;
+	long n;
+
+	px_buf_reset(b);
+	if (cl != NULL && *cl != '\0') {
+		unsigned long long v = strtoull(cl, &end, 10);
+
+		if (*end != '\0' || *cl == '-') {
+			snprintf(detail, cap, "invalid Content-Length");
+			return PX_EBADREQ;
+		}
+		if (v > max) {
+			snprintf(detail, cap, "request body is %llu bytes; the "
+			    "limit is %zu (max_body_bytes)", v, max);
+			return PX_ETOOBIG;
+		}
+	}
+	for (;;) {
+		if (px_buf_reserve(b, READ_CHUNK < max - b->len + 1 ?
+		    READ_CHUNK : max - b->len) != PX_OK || b->len == max) {
+			/* one byte past the limit tells "too big" from "full" */
+			char probe;
+
+			if (px_io_read(io, &probe, 1) <= 0)
+				break;
+			snprintf(detail, cap, "request body exceeds %zu bytes "
+			    "(max_body_bytes)", max);
+			return PX_ETOOBIG;
+		}
+		n = px_io_read(io, b->p + b->len, b->cap - b->len - 1);
+		if (n < 0) {
+			snprintf(detail, cap, "error reading the request body");
+			return PX_EBADREQ;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+		b->p[b->len] = '\0';
+	}
+	if (b->len == 0) {
+		snprintf(detail, cap, "request body is empty");
+		return PX_EBADREQ;
+	}
+	return PX_OK;
+}
+
+/* --- stream relay ----------------------------------------------------- */
+
+static int
+write_error_event(struct relay *rl, const char *msg, const char *type,
+    const char *code)
+{
+	struct px_buf *e = &rl->w->err;
+
+	px_buf_reset(e);
+	if (px_err_json(e, msg, type, NULL, code) != PX_OK)
+		return -1;
+	rl->failed = 1;
+	return px_reply_sse_data(rl->io, e->p, e->len) == PX_OK ? 0 : -1;
+}
+
+static int
+on_event(void *ctx, const char *data, size_t len)
+{
+	struct relay *rl = ctx;
+	struct px_buf *out = &rl->w->out;
+	enum px_err rc = PX_OK;
+
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		rl->saw_done = 1;
+		return 0;
+	}
+	px_buf_reset(out);
+	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
+	case PX_EV_PASS:
+		rc = px_reply_sse_data(rl->io, data, len);
+		break;
+	case PX_EV_REWRITE:
+		rc = px_reply_sse_data(rl->io, out->p, out->len);
+		break;
+	case PX_EV_DROP:
+		break;
+	case PX_EV_ERROR:
+		rl->failed = 1;
+		(void)px_reply_sse_data(rl->io, out->p, out->len);
+		return 1;	/* stop reading the upstream */
+	}
+	return rc == PX_OK ? 0 : 1;
+}
+
+static int
+on_comment(void *ctx, const char *text, size_t len)
+{
+	struct relay *rl = ctx;
+
+	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
+}
+
+static int
+start_stream(struct relay *rl)
+{
+	if (rl->head_sent)
+		return 0;
+	rl->head_sent = 1;
+	return px_reply_sse_head(rl->io, rl->extra) == PX_OK ? 0 : -1;
+}
+
+static int
+on_data(void *ctx, long status, const char *p, size_t n)
+{
+	struct relay *rl = ctx;
+	struct px_worker *w = rl->w;
+	enum px_err rc;
+
+	if (!rl->stream || status < 200 || status > 299) {
+		struct px_buf *b = &w->resp;
+
+		if (status > 299 && b->len + n > ERR_BODY_MAX)
+			return 0;	/* keep the head of an error body */
+		return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
+	}
+	if (start_stream(rl) != 0)
+		return 1;
+	rc = px_sse_feed(&w->sse, p, n);
+	if (rc == PX_ETOOBIG) {
+		(void)write_error_event(rl, "upstream sent an SSE line above "
+		    "the size limit", "server_error", "upstream_error");
+		return 1;
+	}
+	if (rc != PX_OK)
+		return 1;
+	return px_io_flush(rl->io) == 0 ? 0 : 1;
+}
+
+static int
+on_idle(void *ctx, long idle_ms, int got_bytes)
+{
+	struct relay *rl = ctx;
+
+	(void)got_bytes;
+	if (!rl->stream || rl->ka_interval <= 0)
+		return 0;
+	if (idle_ms < rl->ka_last)
+		rl->ka_last = 0;	/* bytes arrived since: a new silence */
+	if (idle_ms - rl->ka_last < rl->ka_interval)
+		return 0;
+	rl->ka_last = idle_ms;
+	if (start_stream(rl) != 0 ||
+	    px_reply_sse_comment(rl->io, " keep-alive", 11) != PX_OK ||
+	    px_io_flush(rl->io) != 0)
+		return 1;	/* the client left during the silence */
+	return 0;
+}
+
+/* --- ending a response ------------------------------------------------- */
+
+static enum px_err
+outcome_err(const struct px_http_result *res, const char **msg)
+{
+	switch (res->outcome) {
+	case PX_HTTP_CONNECT:
+		*msg = "upstream unreachable";
+		return PX_EUPSTREAM;
+	case PX_HTTP_TIMEOUT_CONNECT:
+		*msg = "upstream connect timed out";
+		return PX_ETIMEOUT;
+	case PX_HTTP_TIMEOUT_FIRST_BYTE:
+		*msg = "upstream sent no response in time";
+		return PX_ETIMEOUT;
+	case PX_HTTP_TIMEOUT_IDLE:
+	case PX_HTTP_TIMEOUT_TOTAL:
+		*msg = "upstream went silent";
+		return PX_ETIMEOUT;
+	case PX_HTTP_ABORTED:
+		*msg = "upstream response too large";
+		return PX_EUPSTREAM;
+	case PX_HTTP_BROKEN:
+		*msg = "upstream connection broke";
+		return PX_EUPSTREAM;
+	case PX_HTTP_DONE:
+	case PX_HTTP_OTHER:
+		break;
+	}
+	*msg = "upstream request failed";
+	return PX_EUPSTREAM;
+}
+
+/* Extra headers for an upstream error: pass a Retry-After hint on. */
+static void
+error_headers(const struct relay *rl, const struct px_http_result *res,
+    char *dst, size_t cap)
+{
+	int ok = res->retry_after[0] != '\0';
+	const char *s;
+
+	for (s = res->retry_after; ok && *s; s++)
+		ok = isalnum((unsigned char)*s) || strchr(" ,:-", *s);
+	snprintf(dst, cap, "%s%s%s%s", rl->extra, ok ? "Retry-After: " : "",
+	    ok ? res->retry_after : "", ok ? "\r\n" : "");
+}
+
+static void
+finish_stream(struct relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	const char *msg;
+
+	if (rl->io->gone)
+		return;
+	if (!rl->failed && (res->status < 200 || res->status > 299)) {
+		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
+		    rl->secret, &w->out);
+		rl->failed = 1;
+		(void)px_reply_sse_data(rl->io, w->out.p, w->out.len);
+	} else if (!rl->failed && res->outcome != PX_HTTP_DONE) {
+		(void)outcome_err(res, &msg);
+		(void)write_error_event(rl, msg, "server_error",
+		    "upstream_error");
+	} else if (!rl->failed && !rl->saw_done && !rl->fix.saw_finish) {
+		(void)write_error_event(rl, "upstream stream ended before "
+		    "completion", "server_error", "upstream_error");
+	}
+	(void)px_reply_sse_data(rl->io, "[DONE]", 6);
+	(void)px_io_flush(rl->io);
+}
+
+static void
+finish_plain(struct relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	struct px_io *io = rl->io;
+	char hdrs[512];
+	const char *msg;
+	enum px_err e;
+
+	if (res->outcome != PX_HTTP_DONE) {
+		e = outcome_err(res, &msg);
+		px_reply_error(io, &w->err, e, msg, NULL, rl->extra);
+	} else if (res->status < 200 || res->status > 299) {
+		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
+		    rl->secret, &w->out);
+		error_headers(rl, res, hdrs, sizeof(hdrs));
+		px_reply_json(io, (int)res->status, hdrs, w->out.p, w->out.len);
+	} else if (rl->stream || w->resp.len == 0) {
+		px_reply_error(io, &w->err, PX_EUPSTREAM,
+		    "upstream sent an empty response", NULL, rl->extra);
+	} else if (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len,
+	    &w->out) == PX_EV_REWRITE) {
+		px_reply_json(io, 200, rl->extra, w->out.p, w->out.len);
+	} else {
+		px_reply_json(io, 200, rl->extra, w->resp.p, w->resp.len);
+	}
+}
+
+/* --- the request ------------------------------------------------------ */
+
+/* Headers every chat reply carries; the model only when it is safe text. */
+static void
+chat_headers(const struct px_worker *w, const char *served, char *dst,
+    size_t cap)
+{
+	const char *s;
+	int safe = strlen(served) < 200;
+
+	for (s = served; safe && *s; s++)
+		safe = (unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f;
+	snprintf(dst, cap, "X-Request-Id: %s\r\n%s%s%s", w->reqid,
+	    safe ? "X-AIProxy-Model: " : "", safe ? served : "",
+	    safe ? "\r\n" : "");
+}
+
+/* Upstream body: the client's bytes, with "model" replaced if it changed. */
+static enum px_err
+upstream_body(struct px_worker *w, const struct px_chat_req *rq,
+    const char *served, const char **body, size_t *len)
+{
+	enum px_err rc;
+
+	*body = w->body.p;
+	*len = w->body.len;
+	if (strcmp(served, rq->model) == 0)
+		return PX_OK;
+	px_buf_reset(&w->out);
+	rc = px_buf_addc(&w->out, '"');
+	if (rc == PX_OK)
+		rc = px_buf_add_json_str(&w->out, served, strlen(served));
+	if (rc == PX_OK)
+		rc = px_buf_addc(&w->out, '"');
+	if (rc == PX_OK)
+		rc = px_json_set(&w->up, w->body.p, w->body.len, "model",
+		    w->out.p);
+	*body = w->up.p;
+	*len = w->up.len;
+	return rc;
+}
+
+static void
+relay(struct px_worker *w, struct px_io *io, struct relay *rl,
+    const struct px_keyref *key, const char *body, size_t len,
+    struct px_reqlog *lg)
+{
+	const struct px_config *cfg = w->app->cfg;
+	struct px_http_req hr;
+	struct px_http_result res;
+	char url[1200];
+
+	snprintf(url, sizeof(url), "%s/chat/completions", key->group->base_url);
+	memset(&hr, 0, sizeof(hr));
+	hr.url = url;
+	hr.bearer = key->key->secret;
+	hr.body = body;
+	hr.body_len = len;
+	hr.connect_timeout_ms = cfg->connect_timeout_ms;
+	hr.first_byte_timeout_ms = cfg->first_byte_timeout_ms;
+	hr.idle_timeout_ms = cfg->idle_timeout_ms;
+	hr.on_data = on_data;
+	hr.on_idle = on_idle;
+	hr.ctx = rl;
+	px_buf_reset(&w->resp);
+	px_sse_reset(&w->sse);
+	w->sse.on_event = on_event;
+	w->sse.on_comment = on_comment;
+	w->sse.ctx = rl;
+	px_http_perform(w->http, &hr, &res);
+	lg->upstream_ms = res.elapsed_ms;
+	if (rl->stream && rl->head_sent)
+		finish_stream(rl, &res);
+	else
+		finish_plain(rl, &res);
+	if (res.outcome != PX_HTTP_DONE && !io->gone)
+		lg->note = px_http_outcome_name(res.outcome);
+	px_buf_shrink(&w->resp, 1u << 20);
+	px_buf_shrink(&w->out, 1u << 20);
+}
+
+void
+px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
+{
+	const struct px_config *cfg = w->app->cfg;
+	struct px_chat_req rq;
+	struct px_verr verr;
+	struct px_keyref key;
+	struct relay rl;
+	enum px_provider_id pid;
+	const char *served, *body;
+	char detail[256], extra[320];
+	size_t len;
+	enum px_err rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rc = read_body(w, io, detail, sizeof(detail));
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+		goto out;
+	}
+	rc = px_validate_chat(w->body.p, w->body.len, &rq, &verr);
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, verr.msg,
+		    verr.param[0] ? verr.param : NULL, NULL);
+		goto out;
+	}
+	snprintf(w->model, sizeof(w->model), "%s", rq.model);
+	lg->model = w->model;
+	rc = px_router_resolve(cfg, rq.model, &served, &pid, detail,
+	    sizeof(detail));
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, detail, "model", NULL);
+		goto out;
+	}
+	snprintf(w->model, sizeof(w->model), "%s", served);
+	lg->provider = px_provider_name(pid);
+	if (!px_keypool_next(w->app->keys, pid, &key)) {
+		px_reply_error(io, &w->err, PX_EUNAVAIL, NULL, NULL, NULL);
+		goto out;
+	}
+	lg->key_id = key.key->id;
+	chat_headers(w, served, extra, sizeof(extra));
+	rc = upstream_body(w, &rq, served, &body, &len);
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, NULL, NULL, extra);
+		goto out;
+	}
+	memset(&rl, 0, sizeof(rl));
+	rl.w = w;
+	rl.io = io;
+	rl.prov = px_provider_get(pid);
+	rl.secret = key.key->secret;
+	rl.extra = extra;
+	rl.stream = rq.stream;
+	rl.ka_interval = cfg->keepalive_interval_ms;
+	px_stream_fix_init(&rl.fix);
+	relay(w, io, &rl, &key, body, len, lg);
+out:
+	px_chat_req_free(&rq);
+	px_buf_shrink(&w->body, 1u << 20);
+}

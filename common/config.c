@@ -1,0 +1,1107 @@
+/*
+ * config.c -- config.json -> immutable struct px_config (see config.h).
+ * Owns: the key tables (one per object level), defaults and range checks,
+ * "env:NAME" key indirection, key ids, and error messages naming the path.
+ * Never: keeps cJSON nodes after load, logs, or shows a secret (access_key,
+ * provider keys) in an error message.
+ * Load: once per process at start-up on a file of a few KiB; the quadratic
+ * checks over keys (duplicates, id collisions) are fine at ~50 keys.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "buf.h"
+
+#define ENV_PREFIX	"env:"
+#define SNIPPET_MAX	10	/* bytes of source shown with a syntax error */
+#define QUOTE_MAX	48	/* bytes of a bad string value shown */
+#define NAME_MAX_DIST	2	/* edit distance for "did you mean" */
+#define ROWS_MAX	32	/* rows in one key table */
+
+/* --- key tables ----------------------------------------------------------- */
+
+enum cfg_type {
+	CFG_NESTR,	/* non-empty string -> char * */
+	CFG_URL,	/* http(s) URL, one trailing '/' dropped -> char * */
+	CFG_PROVIDER,	/* provider name -> enum px_provider_id */
+	CFG_LONG,	/* integer min..max -> long */
+	CFG_SIZE,	/* integer min..max -> size_t */
+	CFG_UINT,	/* integer min..max -> unsigned */
+	CFG_NUM,	/* number min..max -> double */
+	CFG_STRARR,	/* array of non-empty strings -> char ** + count */
+	CFG_KEYS,	/* array of secrets -> struct px_key_cfg * + count */
+	CFG_OBJARR,	/* array of objects, each checked by .sub */
+	CFG__MAX
+};
+
+enum cfg_flag {
+	CFG_REQUIRED = 1 << 0,	/* missing is an error; else .def/.sdef */
+	CFG_NONEMPTY = 1 << 1,	/* arrays: at least one element */
+	CFG_SECRET   = 1 << 2	/* never echo a string value */
+};
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	unsigned flags;
+	size_t off;		/* the field in the target struct */
+	size_t noff;		/* arrays: the element count field */
+	double min, max;	/* numbers, inclusive */
+	double def;		/* numbers and CFG_PROVIDER: preset value */
+	const char *sdef;	/* strings: default copied when absent */
+	const struct cfg_key *sub;	/* CFG_OBJARR: table for each element */
+	size_t elsize;		/* CFG_OBJARR: element size */
+};
+
+#define PO(f) offsetof(struct px_provider_cfg, f)
+#define TO(f) offsetof(struct px_config, f)
+
+/* provider_keys[i]; .def = PX_PROV__MAX marks "no valid provider yet". */
+static const struct cfg_key prov_keys[] = {
+	{ .name = "provider", .type = CFG_PROVIDER, .flags = CFG_REQUIRED,
+	  .off = PO(provider), .def = PX_PROV__MAX },
+	{ .name = "key", .type = CFG_KEYS,
+	  .flags = CFG_REQUIRED | CFG_NONEMPTY | CFG_SECRET,
+	  .off = PO(keys), .noff = PO(nkeys) },
+	{ .name = "max_request_day", .type = CFG_LONG, .flags = CFG_REQUIRED,
+	  .off = PO(max_request_day), .min = 1, .max = 1000000000 },
+	{ .name = "max_token_min", .type = CFG_LONG, .flags = CFG_REQUIRED,
+	  .off = PO(max_token_min), .min = 1, .max = 1000000000 },
+	{ .name = "max_request_min", .type = CFG_LONG, .flags = CFG_REQUIRED,
+	  .off = PO(max_request_min), .min = 1, .max = 1000000000 },
+	/* The default depends on "provider": see finish_providers(). */
+	{ .name = "base_url", .type = CFG_URL, .off = PO(base_url) },
+	{ .name = "models", .type = CFG_STRARR, .flags = CFG_NONEMPTY,
+	  .off = PO(models), .noff = PO(nmodels) },
+	{ .name = "models_filter", .type = CFG_NESTR,
+	  .off = PO(models_filter) },
+	{ .name = NULL }
+};
+
+static const struct cfg_key top_keys[] = {
+	{ .name = "access_key", .type = CFG_NESTR,
+	  .flags = CFG_REQUIRED | CFG_SECRET, .off = TO(access_key) },
+	{ .name = "model_usage_gap_percentage", .type = CFG_NUM,
+	  .off = TO(model_usage_gap_percentage), .min = 0, .max = 100,
+	  .def = 5 },
+	{ .name = "auto-models", .type = CFG_STRARR,
+	  .off = TO(auto_models), .noff = TO(nauto_models) },
+	{ .name = "provider_keys", .type = CFG_OBJARR,
+	  .flags = CFG_REQUIRED | CFG_NONEMPTY,
+	  .off = TO(providers), .noff = TO(nproviders), .sub = prov_keys,
+	  .elsize = sizeof(struct px_provider_cfg) },
+	{ .name = "state_dir", .type = CFG_NESTR, .off = TO(state_dir),
+	  .sdef = "var" },
+	{ .name = "max_body_bytes", .type = CFG_SIZE, .off = TO(max_body_bytes),
+	  .min = 1024, .max = 1073741824, .def = 4194304 },
+	{ .name = "threads", .type = CFG_UINT, .off = TO(threads),
+	  .min = 1, .max = 4096, .def = 64 },
+	{ .name = "connect_timeout_ms", .type = CFG_LONG,
+	  .off = TO(connect_timeout_ms), .min = 100, .max = 600000,
+	  .def = 10000 },
+	{ .name = "first_byte_timeout_ms", .type = CFG_LONG,
+	  .off = TO(first_byte_timeout_ms), .min = 100, .max = 3600000,
+	  .def = 120000 },
+	{ .name = "idle_timeout_ms", .type = CFG_LONG,
+	  .off = TO(idle_timeout_ms), .min = 100, .max = 3600000,
+	  .def = 120000 },
+	{ .name = "keepalive_interval_ms", .type = CFG_LONG,
+	  .off = TO(keepalive_interval_ms), .min = 100, .max = 3600000,
+	  .def = 15000 },
+	{ .name = "models_cache_s", .type = CFG_LONG,
+	  .off = TO(models_cache_s), .min = 0, .max = 86400, .def = 300 },
+	{ .name = NULL }
+};
+
+static const struct {
+	const char *name;
+	const char *base_url;
+} provtab[PX_PROV__MAX] = {
+	[PX_PROV_OPENROUTER] = { "openrouter", "https://openrouter.ai/api/v1" },
+	[PX_PROV_GEMINI]     = { "gemini",
+	    "https://generativelanguage.googleapis.com/v1beta/openai" },
+};
+
+const char *
+px_provider_name(enum px_provider_id id)
+{
+	if ((unsigned)id >= PX_PROV__MAX)
+		return "unknown";
+	return provtab[id].name;
+}
+
+/* --- errors and paths ----------------------------------------------------- */
+
+struct ctx {
+	struct px_cfg_errors *errs;	/* NULL: count only */
+	const char *name;		/* file name, for document errors */
+	unsigned    nerr;		/* all errors, also past the cap */
+	int         oom;
+	char        path[192];		/* e.g. "provider_keys[1].key[0]" */
+	size_t      plen;
+};
+
+static void
+ctx_init(struct ctx *c, const char *name, struct px_cfg_errors *errs)
+{
+	memset(c, 0, sizeof *c);
+	c->errs = errs;
+	c->name = name != NULL ? name : "config";
+	if (errs != NULL)
+		errs->n = 0;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+add_err(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->nerr++;
+	if (c->errs == NULL || c->errs->n >= PX_CFG_MAXERRS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->errs->msg[c->errs->n++], sizeof c->errs->msg[0], fmt, ap);
+	va_end(ap);
+}
+
+/* An error about the value at the current path: "path: <fmt>". */
+static void __attribute__((format(printf, 2, 3)))
+perr(struct ctx *c, const char *fmt, ...)
+{
+	char tail[sizeof c->errs->msg[0]];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tail, sizeof tail, fmt, ap);
+	va_end(ap);
+	add_err(c, "%s: %s", c->path, tail);
+}
+
+static void
+oom(struct ctx *c)
+{
+	if (!c->oom)
+		add_err(c, "%s: out of memory", c->name);
+	c->oom = 1;
+}
+
+/* Append ".key" (or "key" at the top) or "[idx]"; returns the old length. */
+static size_t
+path_push(struct ctx *c, const char *key, size_t idx)
+{
+	size_t old = c->plen, room = sizeof c->path - 1;
+	char num[32];
+
+	if (key == NULL) {
+		snprintf(num, sizeof num, "[%zu]", idx);
+		key = num;
+	} else if (old > 0 && c->plen < room) {
+		c->path[c->plen++] = '.';
+	}
+	for (; *key != '\0' && c->plen < room; key++) {
+		/* Key names come from the file: keep messages one line. */
+		unsigned char ch = (unsigned char)*key;
+		c->path[c->plen++] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	c->path[c->plen] = '\0';
+	return old;
+}
+
+static void
+path_pop(struct ctx *c, size_t old)
+{
+	c->plen = old;
+	c->path[old] = '\0';
+}
+
+/* Shortest of %.15g/%.17g that reads back as d, as cJSON prints numbers. */
+static void
+fmt_num(double d, char *out, size_t n)
+{
+	snprintf(out, n, "%.15g", d);
+	if (strtod(out, NULL) != d)
+		snprintf(out, n, "%.17g", d);
+}
+
+/* s as a JSON string literal, cut to QUOTE_MAX bytes with "...". */
+static void
+quote(const char *s, char *out, size_t n)
+{
+	size_t o = 0, i;
+
+	out[o++] = '"';
+	for (i = 0; s[i] != '\0' && o + 12 < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (i == QUOTE_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch == '"' || ch == '\\')
+			out[o++] = '\\';
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, n - o, "\\u%04x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/* The found value for "got ...": JSON for scalars, a type name otherwise. */
+static void
+describe(const cJSON *v, unsigned flags, char *out, size_t n)
+{
+	const char *word = "null";
+
+	if (cJSON_IsString(v) && (!(flags & CFG_SECRET) ||
+	    v->valuestring[0] == '\0')) {
+		quote(v->valuestring, out, n);
+		return;
+	}
+	if (cJSON_IsNumber(v)) {
+		fmt_num(v->valuedouble, out, n);
+		return;
+	}
+	if (cJSON_IsString(v))
+		word = "string";	/* a secret: show the type only */
+	else if (cJSON_IsArray(v))
+		word = v->child != NULL ? "array" : "empty array";
+	else if (cJSON_IsObject(v))
+		word = "object";
+	else if (cJSON_IsTrue(v))
+		word = "true";
+	else if (cJSON_IsFalse(v))
+		word = "false";
+	snprintf(out, n, "%s", word);
+}
+
+/* What a row accepts, for "expected ...". */
+static void
+expect(const struct cfg_key *k, char *out, size_t n)
+{
+	char lo[32], hi[32];
+	const char *ne = k->flags & CFG_NONEMPTY ? "non-empty " : "";
+
+	fmt_num(k->min, lo, sizeof lo);
+	fmt_num(k->max, hi, sizeof hi);
+	switch (k->type) {
+	case CFG_URL:
+		snprintf(out, n, "http:// or https:// URL");
+		break;
+	case CFG_PROVIDER:
+		snprintf(out, n, "\"%s\" or \"%s\"", provtab[0].name,
+		    provtab[1].name);
+		break;
+	case CFG_LONG:
+	case CFG_SIZE:
+	case CFG_UINT:
+		snprintf(out, n, "integer %s..%s", lo, hi);
+		break;
+	case CFG_NUM:
+		snprintf(out, n, "number %s..%s", lo, hi);
+		break;
+	case CFG_STRARR:
+	case CFG_KEYS:
+		snprintf(out, n, "%sarray of non-empty strings", ne);
+		break;
+	case CFG_OBJARR:
+		snprintf(out, n, "%sarray of objects", ne);
+		break;
+	default:
+		snprintf(out, n, "non-empty string");
+		break;
+	}
+}
+
+static void
+bad_as(struct ctx *c, const char *what, const cJSON *v, unsigned flags)
+{
+	char got[QUOTE_MAX + 16];
+
+	describe(v, flags, got, sizeof got);
+	perr(c, "expected %s, got %s", what, got);
+}
+
+static void
+bad(struct ctx *c, const struct cfg_key *k, const cJSON *v)
+{
+	char what[96];
+
+	expect(k, what, sizeof what);
+	bad_as(c, what, v, k->flags);
+}
+
+/* --- value handlers, one per enum cfg_type -------------------------------- */
+
+static void *
+field(void *base, size_t off)
+{
+	return (char *)base + off;
+}
+
+static char *
+dup(struct ctx *c, const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		oom(c);
+	return p;
+}
+
+static int
+is_nestr(const cJSON *v)
+{
+	return cJSON_IsString(v) && v->valuestring[0] != '\0';
+}
+
+static void
+store_num(const struct cfg_key *k, void *base, double d)
+{
+	void *p = field(base, k->off);
+
+	switch (k->type) {
+	case CFG_PROVIDER:
+		*(enum px_provider_id *)p = (enum px_provider_id)d;
+		break;
+	case CFG_LONG:
+		*(long *)p = (long)d;
+		break;
+	case CFG_SIZE:
+		*(size_t *)p = (size_t)d;
+		break;
+	case CFG_UINT:
+		*(unsigned *)p = (unsigned)d;
+		break;
+	case CFG_NUM:
+		*(double *)p = d;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+get_nestr(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	if (!is_nestr(v)) {
+		bad(c, k, v);
+		return;
+	}
+	*(char **)field(base, k->off) = dup(c, v->valuestring);
+}
+
+static int
+url_ok(const char *s)
+{
+	size_t skip;
+
+	if (strncmp(s, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	if (s[skip] == '\0' || s[skip] == '/')
+		return 0;		/* no host */
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+			return 0;	/* would break the request line */
+	}
+	return 1;
+}
+
+static void
+get_url(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	char *s;
+	size_t n;
+
+	if (!cJSON_IsString(v) || !url_ok(v->valuestring)) {
+		bad(c, k, v);
+		return;
+	}
+	s = dup(c, v->valuestring);
+	if (s == NULL)
+		return;
+	n = strlen(s);
+	if (s[n - 1] == '/')
+		s[n - 1] = '\0';	/* callers append "/chat/completions" */
+	*(char **)field(base, k->off) = s;
+}
+
+static void
+get_provider(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	unsigned i;
+
+	for (i = 0; cJSON_IsString(v) && i < PX_PROV__MAX; i++) {
+		if (strcmp(v->valuestring, provtab[i].name) == 0) {
+			store_num(k, base, i);
+			return;
+		}
+	}
+	bad(c, k, v);
+}
+
+static void
+get_int(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	double d;
+
+	/* Range first: the cast below is undefined for huge values. */
+	if (!cJSON_IsNumber(v) || v->valuedouble < k->min ||
+	    v->valuedouble > k->max) {
+		bad(c, k, v);
+		return;
+	}
+	d = v->valuedouble;
+	if ((double)(long long)d != d) {
+		bad(c, k, v);
+		return;
+	}
+	store_num(k, base, d);
+}
+
+static void
+get_num(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble < k->min ||
+	    v->valuedouble > k->max) {
+		bad(c, k, v);
+		return;
+	}
+	store_num(k, base, v->valuedouble);
+}
+
+/*
+ * Check that v is an array fit for k and allocate n zeroed elements of
+ * size at k->off, with the count at k->noff, so that release() can free a
+ * partly filled array. Returns the element count; 0 with nothing stored.
+ */
+static size_t
+array_alloc(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    size_t size, void *base)
+{
+	size_t n;
+	void *p;
+
+	if (!cJSON_IsArray(v) || ((k->flags & CFG_NONEMPTY) && !v->child)) {
+		bad(c, k, v);
+		return 0;
+	}
+	n = (size_t)cJSON_GetArraySize(v);
+	if (n == 0)
+		return 0;
+	p = calloc(n, size);
+	if (p == NULL) {
+		oom(c);
+		return 0;
+	}
+	*(void **)field(base, k->off) = p;
+	*(size_t *)field(base, k->noff) = n;
+	return n;
+}
+
+static void
+get_strarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const cJSON *e;
+	char **strs;
+	size_t i = 0, old;
+
+	if (array_alloc(c, k, v, sizeof *strs, base) == 0)
+		return;
+	strs = *(char ***)field(base, k->off);
+	for (e = v->child; e != NULL; e = e->next, i++) {
+		old = path_push(c, NULL, i);
+		if (is_nestr(e))
+			strs[i] = dup(c, e->valuestring);
+		else
+			bad_as(c, "non-empty string", e, k->flags);
+		path_pop(c, old);
+	}
+}
+
+static int
+env_name_ok(const char *s)
+{
+	if (*s == '\0' || (*s >= '0' && *s <= '9'))
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* The secret for one key entry: the string itself, or getenv(NAME). */
+static const char *
+key_secret(struct ctx *c, const char *s)
+{
+	const char *name = s + strlen(ENV_PREFIX), *val;
+
+	if (strncmp(s, ENV_PREFIX, strlen(ENV_PREFIX)) != 0)
+		return s;
+	if (!env_name_ok(name)) {
+		perr(c, "expected a variable name after \"" ENV_PREFIX
+		    "\" (letters, digits, '_')");
+		return NULL;
+	}
+	/* getenv is safe here: load runs before any thread starts. */
+	val = getenv(name);
+	if (val == NULL || *val == '\0') {
+		perr(c, "environment variable %s is %s", name,
+		    val == NULL ? "not set" : "empty");
+		return NULL;
+	}
+	return val;
+}
+
+static void
+get_key(struct ctx *c, const cJSON *e, struct px_key_cfg *key)
+{
+	const char *s, *p;
+
+	if (!is_nestr(e)) {
+		bad_as(c, "non-empty string", e, CFG_SECRET);
+		return;
+	}
+	s = key_secret(c, e->valuestring);
+	if (s == NULL)
+		return;
+	for (p = s; *p != '\0'; p++) {
+		/* The key goes into an HTTP header: no CR/LF smuggling. */
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			perr(c, "key contains spaces or control characters");
+			return;
+		}
+	}
+	key->secret = dup(c, s);
+	if (key->secret != NULL)
+		px_key_id(key->secret, key->id);
+}
+
+static void
+get_keys(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	const cJSON *e;
+	struct px_key_cfg *keys;
+	size_t i = 0, old;
+
+	if (array_alloc(c, k, v, sizeof *keys, base) == 0)
+		return;
+	keys = *(struct px_key_cfg **)field(base, k->off);
+	for (e = v->child; e != NULL; e = e->next, i++) {
+		old = path_push(c, NULL, i);
+		get_key(c, e, &keys[i]);
+		path_pop(c, old);
+	}
+}
+
+static void apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj,
+    void *base);
+
+static void
+get_objarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const cJSON *e;
+	char *elems;
+	size_t i = 0, old;
+
+	if (array_alloc(c, k, v, k->elsize, base) == 0)
+		return;
+	elems = *(char **)field(base, k->off);
+	for (e = v->child; e != NULL; e = e->next, i++) {
+		old = path_push(c, NULL, i);
+		if (cJSON_IsObject(e))
+			apply(c, k->sub, e, elems + i * k->elsize);
+		else
+			bad_as(c, "object", e, 0);
+		path_pop(c, old);
+	}
+}
+
+typedef void getter(struct ctx *, const struct cfg_key *, const cJSON *,
+    void *);
+
+static getter *const getters[CFG__MAX] = {
+	[CFG_NESTR] = get_nestr,	[CFG_URL] = get_url,
+	[CFG_PROVIDER] = get_provider,	[CFG_LONG] = get_int,
+	[CFG_SIZE] = get_int,		[CFG_UINT] = get_int,
+	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
+	[CFG_KEYS] = get_keys,		[CFG_OBJARR] = get_objarr,
+};
+
+/* --- one object level ----------------------------------------------------- */
+
+/* Levenshtein distance, case-insensitive; large for long names. */
+static unsigned
+distance(const char *a, const char *b)
+{
+	unsigned row[64], prev, tmp, best;
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (la >= 64 || lb >= 64)
+		return UINT_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (unsigned)i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + ((a[i - 1] | 0x20) != (b[j - 1] | 0x20));
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static void
+unknown_key(struct ctx *c, const struct cfg_key *tab, const char *name)
+{
+	const struct cfg_key *k, *hint = NULL;
+	unsigned d, best = NAME_MAX_DIST + 1;
+
+	for (k = tab; k->name != NULL; k++) {
+		d = distance(name, k->name);
+		if (d < best) {
+			best = d;
+			hint = k;
+		}
+	}
+	if (hint != NULL)
+		perr(c, "unknown key (did you mean \"%s\"?)", hint->name);
+	else
+		perr(c, "unknown key");
+}
+
+static const struct cfg_key *
+find_key(const struct cfg_key *tab, const char *name)
+{
+	for (; tab->name != NULL; tab++) {
+		if (strcmp(tab->name, name) == 0)
+			return tab;
+	}
+	return NULL;
+}
+
+/* Rows not present in the object: required ones are errors. */
+static void
+apply_missing(struct ctx *c, const struct cfg_key *tab,
+    const unsigned char *seen, void *base)
+{
+	size_t i, old;
+
+	for (i = 0; tab[i].name != NULL; i++) {
+		if (seen[i])
+			continue;
+		old = path_push(c, tab[i].name, 0);
+		if (tab[i].flags & CFG_REQUIRED)
+			perr(c, "required key is missing");
+		else if (tab[i].sdef != NULL)
+			*(char **)field(base, tab[i].off) = dup(c, tab[i].sdef);
+		path_pop(c, old);
+	}
+}
+
+/* Check every member of obj against tab and fill base. */
+static void
+apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj, void *base)
+{
+	unsigned char seen[ROWS_MAX] = { 0 };
+	const struct cfg_key *k;
+	const cJSON *m;
+	size_t old, row;
+
+	for (k = tab; k->name != NULL; k++) {
+		assert(k - tab < ROWS_MAX);
+		store_num(k, base, k->def);	/* numeric presets */
+	}
+	for (m = obj->child; m != NULL; m = m->next) {
+		old = path_push(c, m->string, 0);
+		k = find_key(tab, m->string);
+		row = k != NULL ? (size_t)(k - tab) : 0;
+		if (k == NULL)
+			unknown_key(c, tab, m->string);
+		else if (seen[row])
+			perr(c, "duplicate key");
+		else {
+			seen[row] = 1;
+			getters[k->type](c, k, m, base);
+		}
+		path_pop(c, old);
+	}
+	apply_missing(c, tab, seen, base);
+}
+
+static int
+is_scalar(enum cfg_type t)
+{
+	return t == CFG_PROVIDER || t == CFG_LONG || t == CFG_SIZE ||
+	    t == CFG_UINT || t == CFG_NUM;
+}
+
+/* Free what apply() stored through tab; partly filled structs are fine. */
+static void
+release(const struct cfg_key *tab, void *base)
+{
+	const struct cfg_key *k;
+	size_t i, n;
+	char **strs;
+	struct px_key_cfg *keys;
+
+	for (k = tab; k->name != NULL; k++) {
+		n = k->noff ? *(size_t *)field(base, k->noff) : 0;
+		if (k->type == CFG_STRARR) {
+			strs = *(char ***)field(base, k->off);
+			for (i = 0; i < n; i++)
+				free(strs[i]);
+		} else if (k->type == CFG_KEYS) {
+			keys = *(struct px_key_cfg **)field(base, k->off);
+			for (i = 0; i < n; i++)
+				free(keys[i].secret);
+		} else if (k->type == CFG_OBJARR) {
+			for (i = 0; i < n; i++)
+				release(k->sub, *(char **)field(base, k->off) +
+				    i * k->elsize);
+		}
+		if (!is_scalar(k->type))
+			free(*(void **)field(base, k->off));
+	}
+}
+
+/* --- checks across provider entries --------------------------------------- */
+
+/*
+ * Keys of one provider are compared across all its entries: the same
+ * secret twice is an error; two different secrets with the same 8-char id
+ * get "-2", "-3" so ids stay unique per provider.
+ */
+static void
+check_key(struct ctx *c, const struct px_config *cfg, size_t pi, size_t ki)
+{
+	const struct px_provider_cfg *p = &cfg->providers[pi], *q;
+	struct px_key_cfg *key = &p->keys[ki];
+	size_t i, j, same_id = 0;
+
+	for (i = 0; i <= pi; i++) {
+		q = &cfg->providers[i];
+		if (q->provider != p->provider)
+			continue;
+		for (j = 0; j < q->nkeys && !(i == pi && j == ki); j++) {
+			if (q->keys[j].secret == NULL)
+				continue;
+			if (strcmp(q->keys[j].secret, key->secret) == 0) {
+				add_err(c, "provider_keys[%zu].key[%zu]: same "
+				    "key as provider_keys[%zu].key[%zu]",
+				    pi, ki, i, j);
+				return;
+			}
+			same_id += strncmp(q->keys[j].id, key->id, 8) == 0;
+		}
+	}
+	if (same_id > 0)
+		snprintf(key->id + 8, sizeof key->id - 8, "-%zu", same_id + 1);
+}
+
+static void
+finish_providers(struct ctx *c, struct px_config *cfg)
+{
+	struct px_provider_cfg *p;
+	size_t i, j;
+
+	for (i = 0; i < cfg->nproviders; i++) {
+		p = &cfg->providers[i];
+		if (p->provider >= PX_PROV__MAX)
+			continue;	/* already reported */
+		if (p->base_url == NULL)
+			p->base_url = dup(c, provtab[p->provider].base_url);
+		for (j = 0; j < p->nkeys; j++) {
+			if (p->keys[j].secret != NULL)
+				check_key(c, cfg, i, j);
+		}
+	}
+}
+
+/* --- the document --------------------------------------------------------- */
+
+/* Offset of the first byte that is not valid UTF-8 or is NUL; len if none. */
+static size_t
+utf8_bad(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, j;
+	unsigned char lo, hi;
+
+	while (i < len) {
+		if (s[i] == 0)
+			return i;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
+		if (s[i] < 0xc2 || s[i] > 0xf4 || len - i < n)
+			return i;
+		/* 2nd-byte limits exclude overlongs, surrogates, >U+10FFFF */
+		lo = s[i] == 0xe0 ? 0xa0 : s[i] == 0xf0 ? 0x90 : 0x80;
+		hi = s[i] == 0xed ? 0x9f : s[i] == 0xf4 ? 0x8f : 0xbf;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return i;
+		for (j = 2; j < n; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return i;
+		}
+		i += n;
+	}
+	return len;
+}
+
+/* 1-based line and column (in characters) of byte offset pos. */
+static void
+locate(const char *text, size_t pos, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < pos; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+/*
+ * A few bytes of source at pos, to the end of the line. Kept short because
+ * the error may sit inside a key string: 10 bytes of a 39+ char key do not
+ * reveal it.
+ */
+static void
+snippet(const char *text, size_t len, size_t pos, char *out)
+{
+	size_t n = 0;
+
+	while (pos + n < len && n < SNIPPET_MAX && text[pos + n] != '\n' &&
+	    text[pos + n] != '\r')
+		n++;
+	if (pos + n < len && n == SNIPPET_MAX) {
+		while (n > 0 && ((unsigned char)text[pos + n] & 0xc0) == 0x80)
+			n--;		/* do not cut a character */
+	}
+	memcpy(out, text + pos, n);
+	out[n] = '\0';
+	for (; *out != '\0'; out++) {
+		if ((unsigned char)*out < 0x20 || *out == 0x7f)
+			*out = '?';
+	}
+}
+
+static void
+doc_err(struct ctx *c, const char *text, size_t len, size_t pos,
+    const char *what)
+{
+	char near[SNIPPET_MAX + 1];
+	unsigned line, col;
+
+	locate(text, pos, &line, &col);
+	snippet(text, len, pos, near);
+	if (near[0] == '\0')
+		add_err(c, "%s:%u:%u: %s at end of input", c->name, line,
+		    col, what);
+	else
+		add_err(c, "%s:%u:%u: %s near '%s'", c->name, line, col,
+		    what, near);
+}
+
+/* Parse text into a tree whose root is an object, or report why not. */
+static cJSON *
+parse_doc(struct ctx *c, const char *text, size_t len)
+{
+	const char *end = NULL;
+	unsigned line, col;
+	size_t pos;
+	cJSON *root;
+
+	if (len > PX_CFG_MAXFILE) {
+		add_err(c, "%s: larger than %u bytes", c->name, PX_CFG_MAXFILE);
+		return NULL;
+	}
+	pos = utf8_bad((const unsigned char *)text, len);
+	if (pos < len) {
+		/* No snippet: it would copy the bad bytes into the message. */
+		locate(text, pos, &line, &col);
+		add_err(c, "%s:%u:%u: %s", c->name, line, col,
+		    text[pos] == '\0' ? "NUL byte" : "invalid UTF-8");
+		return NULL;
+	}
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	pos = end != NULL ? (size_t)(end - text) : 0;
+	if (root == NULL) {
+		doc_err(c, text, len, pos, "JSON syntax error");
+		return NULL;
+	}
+	while (pos < len && strchr(" \t\r\n", text[pos]) != NULL)
+		pos++;
+	if (pos < len)
+		doc_err(c, text, len, pos, "data after the JSON value");
+	else if (!cJSON_IsObject(root))
+		add_err(c, "%s: expected a JSON object at the top level",
+		    c->name);
+	else
+		return root;
+	cJSON_Delete(root);
+	return NULL;
+}
+
+static enum px_err
+parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
+{
+	struct px_config *cfg = NULL;
+	cJSON *root;
+
+	root = parse_doc(c, text != NULL ? text : "", text != NULL ? len : 0);
+	if (root == NULL)
+		goto out;
+	cfg = calloc(1, sizeof *cfg);
+	if (cfg == NULL) {
+		oom(c);
+		goto out;
+	}
+	apply(c, top_keys, root, cfg);
+	finish_providers(c, cfg);
+out:
+	cJSON_Delete(root);
+	if (c->nerr > 0) {
+		px_config_free(cfg);
+		return c->oom ? PX_ENOMEM : PX_ECONFIG;
+	}
+	*out = cfg;
+	return PX_OK;
+}
+
+enum px_err
+px_config_parse(const char *text, size_t len, const char *name,
+    struct px_config **out, struct px_cfg_errors *errs)
+{
+	struct ctx c;
+
+	*out = NULL;
+	ctx_init(&c, name, errs);
+	return parse(&c, text, len, out);
+}
+
+/* Read all of path into b (b->max is one past the limit, to detect it). */
+static enum px_err
+read_file(struct ctx *c, const char *path, struct px_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	size_t want, got;
+	enum px_err rc = PX_OK;
+
+	if (f == NULL) {
+		add_err(c, "%s: cannot open: %s", path, strerror(errno));
+		return PX_ECONFIG;
+	}
+	do {
+		want = b->max - b->len < 65536 ? b->max - b->len : 65536;
+		if (px_buf_reserve(b, want) != PX_OK) {
+			oom(c);
+			rc = PX_ENOMEM;
+			goto out;
+		}
+		got = fread(b->p + b->len, 1, want, f);
+		b->len += got;
+		b->p[b->len] = '\0';
+	} while (got == want && b->len < b->max);
+	if (ferror(f)) {
+		add_err(c, "%s: cannot read: %s", path, strerror(errno));
+		rc = PX_ECONFIG;
+	} else if (b->len > PX_CFG_MAXFILE) {
+		add_err(c, "%s: larger than %u bytes", path, PX_CFG_MAXFILE);
+		rc = PX_ECONFIG;
+	}
+out:
+	fclose(f);
+	return rc;
+}
+
+enum px_err
+px_config_load(const char *path, struct px_config **out,
+    struct px_cfg_errors *errs)
+{
+	struct px_buf b;
+	struct ctx c;
+	enum px_err rc;
+
+	*out = NULL;
+	ctx_init(&c, path, errs);
+	px_buf_init(&b, (size_t)PX_CFG_MAXFILE + 1);
+	rc = read_file(&c, path, &b);
+	if (rc == PX_OK)
+		rc = parse(&c, b.p, b.len, out);
+	px_buf_free(&b);
+	return rc;
+}
+
+void
+px_config_free(struct px_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	release(top_keys, cfg);
+	free(cfg);
+}
+
+/*
+ * FNV-1a 64 over a domain prefix and the secret, folded to 32 bits. This
+ * is a label for logs and counters, not a secret-preserving hash: it is
+ * fast and unsalted, but 32 bits cannot be turned back into a 30+ char key,
+ * and guessing keys against it is no easier than against the provider.
+ */
+void
+px_key_id(const char *secret, char id[16])
+{
+	static const char domain[] = "aiproxy-key-id:";
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = 0xcbf29ce484222325u;
+	uint32_t x;
+	const char *s;
+	int i;
+
+	for (s = domain; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	for (s = secret; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+	x = (uint32_t)(h ^ (h >> 32));
+	for (i = 7; i >= 0; i--) {
+		id[i] = hex[x & 0xf];
+		x >>= 4;
+	}
+	id[8] = '\0';
+}

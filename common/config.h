@@ -1,0 +1,86 @@
+/*
+ * config.h -- config.json loaded once into an immutable struct.
+ * Owns: the key tables describing every accepted field, defaults, range
+ * checks, "env:NAME" key indirection, and the error messages that name the
+ * failing path (`provider_keys[1].max_request_min: expected ...`).
+ * Never: keeps cJSON objects after load, or changes after px_config_load
+ * returns (threads read it without locks).
+ */
+#ifndef PX_CONFIG_H
+#define PX_CONFIG_H
+
+#include <stddef.h>
+#include "err.h"
+
+enum px_provider_id { PX_PROV_OPENROUTER = 0, PX_PROV_GEMINI, PX_PROV__MAX };
+
+/* Name as written in config.json ("openrouter", "gemini"). */
+const char *px_provider_name(enum px_provider_id id);
+
+struct px_key_cfg {
+	char *secret;	/* the provider API key; never logged or sent out */
+	char  id[16];	/* 8 hex chars of a hash of secret, "-N" on collision */
+};
+
+struct px_provider_cfg {
+	enum px_provider_id provider;
+	struct px_key_cfg  *keys;
+	size_t              nkeys;	/* >= 1 */
+	long   max_request_day;	/* >= 1 */
+	long   max_token_min;	/* >= 1 */
+	long   max_request_min;	/* >= 1 */
+	char  *base_url;	/* default per provider; never ends in '/' */
+	char **models;		/* NULL when not set, else nmodels >= 1 */
+	size_t nmodels;
+	char  *models_filter;	/* filter for fetched model lists, or NULL */
+};
+
+struct px_config {
+	char   *access_key;		/* required, non-empty */
+	double  model_usage_gap_percentage;	/* 0..100, default 5 */
+	char  **auto_models;		/* "auto-models"; may be empty */
+	size_t  nauto_models;
+	struct px_provider_cfg *providers;	/* "provider_keys" */
+	size_t  nproviders;
+	char   *state_dir;		/* default "var" */
+	size_t  max_body_bytes;		/* default 4 MiB */
+	unsigned threads;		/* workers per process, default 64 */
+	long    connect_timeout_ms;	/* default 10000 */
+	long    first_byte_timeout_ms;	/* default 120000 */
+	long    idle_timeout_ms;	/* default 120000 */
+	long    keepalive_interval_ms;	/* SSE comment in silence; 15000 */
+	long    models_cache_s;		/* /v1/models cache life; 300 */
+};
+
+#define PX_CFG_MAXERRS 32
+#define PX_CFG_MAXFILE (16u * 1024 * 1024)	/* larger files are refused */
+struct px_cfg_errors {
+	unsigned n;			/* recorded, at most PX_CFG_MAXERRS */
+	char     msg[PX_CFG_MAXERRS][256];
+};
+
+/*
+ * Load and validate path. On success *out owns a new config (free with
+ * px_config_free). On failure *out is NULL, nothing is leaked, the result is
+ * PX_ECONFIG (PX_ENOMEM if memory ran out) and errs (may be NULL) lists each
+ * problem in document order, e.g.
+ * "provider_keys[1].max_request_min: expected integer 1..1000000000, got \"x\""
+ * or "config.json:3:7: JSON syntax error near '}'". No message shows a
+ * secret (a syntax error quotes at most 10 bytes of the source).
+ */
+enum px_err px_config_load(const char *path, struct px_config **out,
+    struct px_cfg_errors *errs);
+/* Same, from len bytes in memory (no NUL needed); name is for messages. */
+enum px_err px_config_parse(const char *text, size_t len, const char *name,
+    struct px_config **out, struct px_cfg_errors *errs);
+void px_config_free(struct px_config *cfg);	/* NULL-safe */
+
+/*
+ * Short id of a key: 8 lowercase hex chars + NUL into id[16]. A label for
+ * logs and counters (32 bits of a hash cannot give back the key), not a
+ * secret-preserving hash. At load, ids of one provider that collide get
+ * "-2", "-3" appended in px_key_cfg.id.
+ */
+void px_key_id(const char *secret, char id[16]);
+
+#endif

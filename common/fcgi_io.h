@@ -1,0 +1,51 @@
+/*
+ * fcgi_io.h -- the request/response channel to the web server.
+ * Owns: everything libfcgi (the only includer of <fcgiapp.h>): init, the
+ * listening socket, per-thread FCGX_Request accept/finish, params, body
+ * reads, output writes and flushes; and the plain-CGI variant of the same
+ * channel (environ, stdin, stdout) for shared hosting.
+ * Never: interprets requests or builds responses (app.c, reply.c do).
+ */
+#ifndef PX_FCGI_IO_H
+#define PX_FCGI_IO_H
+
+#include <stddef.h>
+
+/* One request's channel. Valid from accept until finish. */
+struct px_io {
+	void  *in;		/* FCGX_Stream * (NULL in CGI mode) */
+	void  *out;		/* FCGX_Stream * (NULL in CGI mode) */
+	char **envp;		/* request params */
+	int    cgi;		/* plain CGI: stdin/stdout */
+	int    gone;		/* a write or flush failed: client left */
+	int    status;		/* status line sent, 0 before */
+	size_t bytes_out;	/* bytes written after the head */
+};
+
+struct px_fcgi_req;
+
+int  px_fcgi_init(void);		/* once, before threads; 0 ok */
+int  px_fcgi_is_cgi(void);		/* started as plain CGI */
+/* Bind addr ("127.0.0.1:9000", ":9000" refused, or a unix path); fd or -1. */
+int  px_fcgi_listen(const char *addr, int backlog);
+/* Tell libfcgi to stop accepting (sets its shutdown flag). */
+void px_fcgi_shutdown_pending(void);
+
+/* Per worker thread. NULL on allocation failure. */
+struct px_fcgi_req *px_fcgi_req_new(int listen_fd);
+void px_fcgi_req_free(struct px_fcgi_req *r);	/* NULL-safe */
+/* Block for the next request; 0 and io filled, or <0: leave the loop. */
+int  px_fcgi_accept(struct px_fcgi_req *r, struct px_io *io);
+void px_fcgi_finish(struct px_fcgi_req *r, struct px_io *io);
+
+void px_io_cgi_init(struct px_io *io, char **environ_);
+
+const char *px_io_param(const struct px_io *io, const char *name);
+/* Read up to n body bytes; 0 at end, -1 on error. */
+long px_io_read(struct px_io *io, char *buf, size_t n);
+/* Write n bytes; -1 once the client is gone (io->gone set). */
+int  px_io_write(struct px_io *io, const void *p, size_t n);
+/* Push buffered output to the web server; -1 when the client is gone. */
+int  px_io_flush(struct px_io *io);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * models.c -- GET /v1/models and /v1/models/{id}.
+ * Owns: the list (auto-model, auto-models, each provider entry's configured
+ * models or its upstream list) and a process-wide cache of upstream lists,
+ * refreshed by one thread at a time while the others serve the old copy.
+ * Never: fails because an upstream list failed: the cached or configured
+ * list is served instead.
+ */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "provider.h"
+#include "reply.h"
+#include "router.h"
+#include "upstream.h"
+
+#define LIST_TIMEOUT_MS 10000
+#define MAX_IDS 4096
+
+struct cache {
+	pthread_mutex_t lock;	/* guards ids, n, expires */
+	pthread_mutex_t fetch;	/* held by the one thread refreshing */
+	char  **ids;
+	size_t  n;
+	long    expires;	/* monotonic seconds; 0: never fetched */
+};
+
+struct px_models {
+	const struct px_config *cfg;
+	struct cache *c;	/* one per provider_keys entry */
+};
+
+static long
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec;
+}
+
+struct px_models *
+px_models_new(const struct px_config *cfg)
+{
+	struct px_models *m = calloc(1, sizeof(*m));
+	size_t i;
+
+	if (m == NULL)
+		return NULL;
+	m->cfg = cfg;
+	m->c = calloc(cfg->nproviders ? cfg->nproviders : 1, sizeof(*m->c));
+	if (m->c == NULL) {
+		free(m);
+		return NULL;
+	}
+	for (i = 0; i < cfg->nproviders; i++) {
+		pthread_mutex_init(&m->c[i].lock, NULL);
+		pthread_mutex_init(&m->c[i].fetch, NULL);
+	}
+	return m;
+}
+
+static void
+free_ids(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+void
+px_models_free(struct px_models *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->cfg->nproviders; i++) {
+		free_ids(m->c[i].ids, m->c[i].n);
+		pthread_mutex_destroy(&m->c[i].lock);
+		pthread_mutex_destroy(&m->c[i].fetch);
+	}
+	free(m->c);
+	free(m);
+}
+
+/* --- fetching ---------------------------------------------------------- */
+
+struct idlist { char **ids; size_t n; const char *filter; int oom; };
+
+static int
+collect(void *ctx, const char *id)
+{
+	struct idlist *l = ctx;
+	char **nids;
+
+	if (l->filter != NULL && strstr(id, l->filter) == NULL)
+		return 0;
+	if (l->n >= MAX_IDS)
+		return 1;
+	nids = realloc(l->ids, (l->n + 1) * sizeof(*nids));
+	if (nids == NULL) {
+		l->oom = 1;
+		return 1;
+	}
+	l->ids = nids;
+	l->ids[l->n] = strdup(id);
+	if (l->ids[l->n] == NULL) {
+		l->oom = 1;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static int
+on_list_data(void *ctx, long status, const char *p, size_t n)
+{
+	struct px_buf *b = ctx;
+
+	if (status < 200 || status > 299)
+		return 1;
+	return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
+}
+
+/* GET {base_url}/models; on success replace the cached ids. */
+static void
+refresh(struct px_worker *w, size_t i)
+{
+	const struct px_config *cfg = w->app->cfg;
+	const struct px_provider_cfg *pc = &cfg->providers[i];
+	struct cache *c = &w->app->models->c[i];
+	struct px_http_req hr;
+	struct px_http_result res;
+	struct idlist l = { NULL, 0, pc->models_filter, 0 };
+	char url[1200];
+
+	snprintf(url, sizeof(url), "%s/models", pc->base_url);
+	memset(&hr, 0, sizeof(hr));
+	hr.url = url;
+	hr.bearer = pc->keys[0].secret;
+	hr.connect_timeout_ms = cfg->connect_timeout_ms;
+	hr.first_byte_timeout_ms = LIST_TIMEOUT_MS;
+	hr.total_timeout_ms = LIST_TIMEOUT_MS;
+	hr.on_data = on_list_data;
+	hr.ctx = &w->resp;
+	px_buf_reset(&w->resp);
+	px_http_perform(w->http, &hr, &res);
+	pthread_mutex_lock(&c->lock);
+	if (res.outcome == PX_HTTP_DONE && res.status == 200 &&
+	    px_provider_get(pc->provider)->parse_models(w->resp.p, w->resp.len,
+	    collect, &l) == PX_OK && !l.oom) {
+		free_ids(c->ids, c->n);
+		c->ids = l.ids;
+		c->n = l.n;
+		l.ids = NULL;
+		l.n = 0;
+		c->expires = mono_s() + cfg->models_cache_s;
+	} else {
+		/* keep serving the old list; try again in a little while */
+		c->expires = mono_s() + (cfg->models_cache_s < 30 ?
+		    cfg->models_cache_s : 30);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free_ids(l.ids, l.n);
+	px_buf_reset(&w->resp);
+}
+
+static void
+maybe_refresh(struct px_worker *w, size_t i)
+{
+	struct cache *c = &w->app->models->c[i];
+	long exp;
+
+	pthread_mutex_lock(&c->lock);
+	exp = c->expires;
+	pthread_mutex_unlock(&c->lock);
+	if (exp != 0 && mono_s() < exp)
+		return;
+	/* first fetch: wait for it; later ones: whoever gets the lock */
+	if (exp == 0)
+		pthread_mutex_lock(&c->fetch);
+	else if (pthread_mutex_trylock(&c->fetch) != 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	exp = c->expires;
+	pthread_mutex_unlock(&c->lock);
+	if (exp == 0 || mono_s() >= exp)
+		refresh(w, i);
+	pthread_mutex_unlock(&c->fetch);
+}
+
+/* --- the list -------------------------------------------------------- */
+
+struct list {
+	struct px_buf *out;
+	const char   **seen;	/* ids already written */
+	size_t         nseen, capseen;
+	const char    *want;	/* /v1/models/{id}: only this id */
+	int            found;
+};
+
+static void
+add_model(struct list *l, const char *id, const char *owner)
+{
+	size_t i;
+
+	if (l->want != NULL) {
+		if (l->found || strcmp(id, l->want) != 0)
+			return;
+		l->found = 1;
+	}
+	for (i = 0; i < l->nseen; i++)
+		if (strcmp(l->seen[i], id) == 0)
+			return;
+	if (l->nseen == l->capseen) {
+		size_t ncap = l->capseen ? l->capseen * 2 : 64;
+		const char **ns = realloc(l->seen, ncap * sizeof(*ns));
+
+		if (ns == NULL)
+			return;
+		l->seen = ns;
+		l->capseen = ncap;
+	}
+	l->seen[l->nseen++] = id;
+	if (l->want == NULL && l->nseen > 1)
+		px_buf_addc(l->out, ',');
+	px_buf_adds(l->out, "{\"id\":\"");
+	px_buf_add_json_str(l->out, id, strlen(id));
+	px_buf_printf(l->out, "\",\"object\":\"model\",\"created\":0,"
+	    "\"owned_by\":\"%s\"}", owner);
+}
+
+/* Caller holds every cache lock (seen[] borrows the cached strings). */
+static void
+add_provider(struct px_worker *w, struct list *l, size_t i)
+{
+	const struct px_provider_cfg *pc = &w->app->cfg->providers[i];
+	const char *owner = px_provider_get(pc->provider)->owned_by;
+	const struct cache *c = &w->app->models->c[i];
+	size_t k;
+
+	if (pc->models != NULL) {
+		for (k = 0; k < pc->nmodels; k++)
+			add_model(l, pc->models[k], owner);
+		return;
+	}
+	for (k = 0; k < c->n; k++)
+		add_model(l, c->ids[k], owner);
+}
+
+static void
+lock_all(struct px_models *m, int lock)
+{
+	size_t i;
+
+	for (i = 0; i < m->cfg->nproviders; i++) {
+		if (lock)
+			pthread_mutex_lock(&m->c[i].lock);
+		else
+			pthread_mutex_unlock(&m->c[i].lock);
+	}
+}
+
+void
+px_models_handle(struct px_worker *w, struct px_io *io, const char *model_id,
+    struct px_reqlog *lg)
+{
+	const struct px_config *cfg = w->app->cfg;
+	struct list l;
+	size_t i;
+
+	(void)lg;
+	memset(&l, 0, sizeof(l));
+	l.out = &w->out;
+	l.want = model_id;
+	px_buf_reset(&w->out);
+	if (model_id == NULL)
+		px_buf_adds(&w->out, "{\"object\":\"list\",\"data\":[");
+	add_model(&l, PX_AUTO_MODEL, "aiproxy");
+	for (i = 0; i < cfg->nauto_models; i++)
+		add_model(&l, cfg->auto_models[i], px_provider_get(
+		    px_router_provider(cfg, cfg->auto_models[i]))->owned_by);
+	for (i = 0; i < cfg->nproviders; i++)
+		if (cfg->providers[i].models == NULL)
+			maybe_refresh(w, i);
+	lock_all(w->app->models, 1);
+	for (i = 0; i < cfg->nproviders && !l.found; i++)
+		add_provider(w, &l, i);
+	lock_all(w->app->models, 0);
+	if (model_id == NULL)
+		px_buf_adds(&w->out, "]}");
+	free(l.seen);
+	if (model_id != NULL && !l.found)
+		px_reply_error(io, &w->err, PX_EMODEL, "model not found",
+		    "model", NULL);
+	else
+		px_reply_json(io, 200, NULL, w->out.p, w->out.len);
+}

@@ -1,0 +1,745 @@
+/*
+ * oaicompat.c -- the adapter for upstreams that speak OpenAI Chat
+ * Completions: OpenRouter and Gemini's OpenAI-compatible endpoint.
+ * Owns: repairing relayed stream events and bodies so openai-node accepts
+ * them (stable tool-call indices and "type", finish_reason "tool_calls"
+ * after tool calls, OpenRouter/Google mid-stream errors turned into OpenAI
+ * error events), usage extraction, normalising upstream error bodies to
+ * the OpenAI shape without leaking keys, and reading /models lists.
+ * Never: I/O, logging, or a failure on odd input: what it cannot repair it
+ * passes through unchanged.
+ * Load: map_event runs for every upstream SSE event. Ordinary text deltas
+ * are recognised by substring scans and relayed without allocating; only
+ * the few events per response that carry tool calls, errors, usage or a
+ * finish after tool calls are parsed with cJSON and maybe re-printed.
+ */
+#include "oaicompat.h"
+
+#include <cJSON.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MSG_MAX    512	/* bytes of upstream error text we relay */
+#define PRINT_SLACK 256	/* re-printed JSON may grow: index, type */
+#define TOKENS_MAX 1e15	/* clamp before converting a double to long */
+#define STR_(x)    #x
+#define STR(x)     STR_(x)
+
+static const char K_TOOL_CALLS[] = "\"tool_calls\"";
+static const char K_ERROR[] = "\"error\"";
+static const char K_FINISH[] = "\"finish_reason\"";
+static const char K_USAGE[] = "\"usage\"";
+
+/* --- byte scans: the allocation-free fast path --- */
+
+/* First occurrence of needle[0..nlen) in h[0..hlen), or NULL. */
+static const char *
+scan(const char *h, size_t hlen, const char *needle, size_t nlen)
+{
+	const char *p = h, *last;
+
+	if (nlen == 0 || hlen < nlen)
+		return NULL;
+	last = h + (hlen - nlen);
+	while (p <= last) {
+		p = memchr(p, needle[0], (size_t)(last - p) + 1);
+		if (p == NULL)
+			return NULL;
+		if (memcmp(p, needle, nlen) == 0)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+static int
+contains(const char *h, size_t hlen, const char *needle)
+{
+	return scan(h, hlen, needle, strlen(needle)) != NULL;
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+	    *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * Does some member `key` (given with its quotes) have a value starting
+ * with byte `first`? Whitespace on either side of the colon is allowed.
+ * Text inside a JSON string cannot match: its quotes would be escaped.
+ */
+static int
+has_value_start(const char *d, size_t len, const char *key, char first)
+{
+	const char *end = d + len, *p = d, *v;
+	size_t klen = strlen(key);
+
+	for (;;) {
+		p = scan(p, (size_t)(end - p), key, klen);
+		if (p == NULL)
+			return 0;
+		p += klen;
+		v = skip_ws(p, end);
+		if (v == end || *v != ':')
+			continue;
+		v = skip_ws(v + 1, end);
+		if (v < end && *v == first)
+			return 1;
+	}
+}
+
+/*
+ * Must this event be parsed? Tool calls, errors and usage objects always;
+ * a non-null finish_reason only after a tool call (it may need "stop" ->
+ * "tool_calls"). `"usage":null`, sent on every chunk with include_usage,
+ * stays on the fast path. *finish tells whether a finish_reason is set.
+ */
+static int
+needs_parse(const struct px_stream_fix *st, const char *d, size_t len,
+    int *finish)
+{
+	*finish = has_value_start(d, len, K_FINISH, '"');
+	if (contains(d, len, K_TOOL_CALLS) || contains(d, len, K_ERROR))
+		return 1;
+	if (*finish && st->ntools > 0)
+		return 1;
+	return has_value_start(d, len, K_USAGE, '{');
+}
+
+/* --- small cJSON helpers --- */
+
+static cJSON *
+member(const cJSON *obj, const char *key)
+{
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* Member as a non-empty string, else NULL (borrowed from obj). */
+static const char *
+str_member(const cJSON *obj, const char *key)
+{
+	const cJSON *v = member(obj, key);
+
+	if (!cJSON_IsString(v) || v->valuestring == NULL ||
+	    v->valuestring[0] == '\0')
+		return NULL;
+	return v->valuestring;
+}
+
+static long
+long_member(const cJSON *obj, const char *key, long dflt)
+{
+	const cJSON *v = member(obj, key);
+
+	if (!cJSON_IsNumber(v))
+		return dflt;
+	if (v->valuedouble < 0)
+		return 0;
+	if (v->valuedouble > TOKENS_MAX)
+		return (long)TOKENS_MAX;
+	return (long)v->valuedouble;
+}
+
+/* Set obj[key] to the string s (replace or add). 0 on success. */
+static int
+set_string(cJSON *obj, const char *key, const char *s)
+{
+	cJSON *v = cJSON_CreateString(s);
+
+	if (v == NULL)
+		return -1;
+	if (member(obj, key) != NULL) {
+		if (cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v))
+			return 0;
+	} else if (cJSON_AddItemToObject(obj, key, v)) {
+		return 0;
+	}
+	cJSON_Delete(v);
+	return -1;
+}
+
+/* Set obj[key] to the number n (in place when it is one). 0 on success. */
+static int
+set_number(cJSON *obj, const char *key, int n)
+{
+	cJSON *old = member(obj, key), *v;
+
+	if (cJSON_IsNumber(old)) {
+		cJSON_SetNumberValue(old, n);
+		return 0;
+	}
+	v = cJSON_CreateNumber(n);
+	if (v == NULL)
+		return -1;
+	if (old != NULL) {
+		if (cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v))
+			return 0;
+	} else if (cJSON_AddItemToObject(obj, key, v)) {
+		return 0;
+	}
+	cJSON_Delete(v);
+	return -1;
+}
+
+/*
+ * Print root compactly into out (reset first). PrintPreallocated avoids a
+ * second allocation in the usual case; the length passed keeps the result
+ * within out->max. Non-zero when it does not fit or memory ran out.
+ */
+static int
+print_json(cJSON *root, size_t hint, struct px_buf *out)
+{
+	size_t room;
+	char *s;
+	enum px_err rc;
+
+	px_buf_reset(out);
+	if (px_buf_reserve(out, hint + PRINT_SLACK) == PX_OK) {
+		room = out->cap < out->max + 1 ? out->cap : out->max + 1;
+		if (room > INT_MAX)
+			room = INT_MAX;
+		if (cJSON_PrintPreallocated(root, out->p, (int)room, 0)) {
+			out->len = strlen(out->p);
+			return 0;
+		}
+	}
+	s = cJSON_PrintUnformatted(root);
+	if (s == NULL)
+		return -1;
+	px_buf_reset(out);
+	rc = px_buf_adds(out, s);
+	cJSON_free(s);
+	return rc == PX_OK ? 0 : -1;
+}
+
+/* --- error text --- */
+
+/*
+ * Copy src into dst[cap], replacing each occurrence of secret with
+ * "[redacted]" and cutting at cap - 1 bytes on a UTF-8 boundary. The match
+ * is tested on src, so a secret straddling the cut is caught as well.
+ */
+static void
+copy_clean(char *dst, size_t cap, const char *src, const char *secret)
+{
+	static const char red[] = "[redacted]";
+	size_t slen, n = 0, k;
+
+	if (secret == NULL)
+		secret = "";
+	slen = strlen(secret);
+	while (*src != '\0' && n < cap - 1) {
+		if (slen > 0 && strncmp(src, secret, slen) == 0) {
+			for (k = 0; red[k] != '\0' && n < cap - 1; k++)
+				dst[n++] = red[k];
+			src += slen;
+			continue;
+		}
+		dst[n++] = *src++;
+	}
+	/* cut mid-character: drop the partial sequence */
+	if (((unsigned char)*src & 0xC0) == 0x80) {
+		while (n > 0 && ((unsigned char)dst[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && (unsigned char)dst[n - 1] >= 0xC0)
+			n--;
+	}
+	dst[n] = '\0';
+}
+
+/* "INVALID_ARGUMENT" -> "invalid_argument", cut to cap - 1 bytes. */
+static void
+copy_lower(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src != '\0' && n < cap - 1; src++) {
+		char c = *src;
+
+		dst[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	dst[n] = '\0';
+}
+
+/* OpenAI error.code for an HTTP status with a well-known meaning. */
+static const char *
+code_for_status(int status)
+{
+	switch (status) {
+	case 401: return "invalid_api_key";
+	case 402: return "insufficient_quota";
+	case 429: return "rate_limit_exceeded";
+	default:  return NULL;
+	}
+}
+
+/* The fields of an upstream error object; strings borrowed from cJSON. */
+struct uerr {
+	const char *message, *type, *param, *code, *status;
+	int num;	/* numeric error.code (OpenRouter, Google), 0 none */
+};
+
+/*
+ * Read {"error":...} in any shape we know: OpenAI {message,type,param,
+ * code}, OpenRouter {code:<int>,message,metadata} (metadata.raw is
+ * upstream text and may hold internals, so it is ignored), Google
+ * {code:<int>,message,status,details}, or a bare string.
+ */
+static void
+uerr_read(const cJSON *e, struct uerr *u)
+{
+	const cJSON *num = member(e, "code");
+
+	*u = (struct uerr){ 0 };
+	if (e == NULL)
+		return;
+	if (cJSON_IsString(e)) {
+		u->message = e->valuestring;
+		return;
+	}
+	u->message = str_member(e, "message");
+	u->type = str_member(e, "type");
+	u->param = str_member(e, "param");
+	u->code = str_member(e, "code");
+	u->status = str_member(e, "status");
+	if (cJSON_IsNumber(num) && num->valuedouble >= 100 &&
+	    num->valuedouble < 1000)
+		u->num = num->valueint;
+}
+
+/*
+ * The error of a parsed upstream document, or NULL. Google wraps error
+ * bodies of its OpenAI endpoint in an array: [{"error":{...}}].
+ */
+static const cJSON *
+error_item(const cJSON *root)
+{
+	const cJSON *e;
+
+	if (cJSON_IsArray(root))
+		root = cJSON_GetArrayItem(root, 0);
+	e = member(root, "error");
+	if (cJSON_IsObject(e) || cJSON_IsString(e))
+		return e;
+	return NULL;
+}
+
+/* Reset out and write the OpenAI error JSON; out is empty on failure. */
+static enum px_err
+write_error(struct px_buf *out, const char *msg, const char *type,
+    const char *param, const char *code)
+{
+	enum px_err rc;
+
+	px_buf_reset(out);
+	rc = px_err_json(out, msg, type, param, code);
+	if (rc != PX_OK)
+		px_buf_reset(out);
+	return rc;
+}
+
+/* --- stream events --- */
+
+/* Per-call state of one map_event/map_body run. */
+struct fix {
+	struct px_stream_fix *st;
+	int         changed;	/* the document was modified */
+	int         finish;	/* a non-null finish_reason is relayed */
+	const char *fail;	/* why the event cannot be relayed, or NULL */
+};
+
+/* Our index of the call with upstream id, or -1. */
+static int
+call_by_id(const struct px_stream_fix *st, const char *id)
+{
+	unsigned k;
+
+	for (k = 0; k < st->ntools; k++)
+		if (strncmp(st->up_id[k], id, sizeof(st->up_id[k]) - 1) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Our index of the latest call with upstream index up, or -1. */
+static int
+call_by_up(const struct px_stream_fix *st, int up)
+{
+	unsigned k;
+
+	if (up < 0)
+		return -1;
+	for (k = st->ntools; k > 0; k--)
+		if (st->up_index[k - 1] == up)
+			return (int)(k - 1);
+	return -1;
+}
+
+/* Record a new call; its id is kept truncated to fit up_id. -1: full. */
+static int
+call_new(struct px_stream_fix *st, const char *id, int up)
+{
+	unsigned k = st->ntools;
+
+	if (k >= PX_MAX_TOOL_CALLS)
+		return -1;
+	st->up_index[k] = up;
+	st->up_id[k][0] = '\0';
+	if (id != NULL)
+		copy_clean(st->up_id[k], sizeof(st->up_id[k]), id, NULL);
+	st->ntools = k + 1;
+	st->last_tool = (int)k;
+	return (int)k;
+}
+
+/*
+ * Which of our calls a tool_calls entry belongs to. A known id is that
+ * call; a new id is a new call. Without an id, an entry naming a function
+ * is a new call too (Gemini sends whole calls, sometimes all at index 0
+ * and with empty ids), and anything else continues the call with the
+ * same upstream index, else the latest call. *isnew tells which.
+ */
+static int
+call_for(struct px_stream_fix *st, const cJSON *tc, int *isnew)
+{
+	const char *id = str_member(tc, "id");
+	const cJSON *idx = member(tc, "index");
+	int up = -1, k = -1;
+
+	if (cJSON_IsNumber(idx) && idx->valuedouble >= 0 &&
+	    idx->valuedouble <= INT_MAX)
+		up = idx->valueint;
+	*isnew = 0;
+	if (id != NULL) {
+		k = call_by_id(st, id);
+	} else if (str_member(member(tc, "function"), "name") == NULL) {
+		k = call_by_up(st, up);
+		if (k < 0)
+			k = st->last_tool;
+	}
+	if (k >= 0)
+		return k;
+	*isnew = 1;
+	return call_new(st, id, up);
+}
+
+/* Give one tool_calls entry our stable index (and "type" if new). */
+static void
+fix_tool(struct fix *fx, cJSON *tc)
+{
+	const cJSON *idx = member(tc, "index");
+	int isnew, k;
+
+	k = call_for(fx->st, tc, &isnew);
+	if (k < 0) {
+		fx->fail = "upstream sent more than "
+		    STR(PX_MAX_TOOL_CALLS) " tool calls in one response";
+		return;
+	}
+	if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)k) {
+		if (set_number(tc, "index", k) != 0)
+			fx->fail = "out of memory";
+		fx->changed = 1;
+	}
+	/* openai-node's accumulator needs a type on every call */
+	if (isnew && !cJSON_IsString(member(tc, "type"))) {
+		if (set_string(tc, "type", "function") != 0)
+			fx->fail = "out of memory";
+		fx->changed = 1;
+	}
+}
+
+/*
+ * Note a relayed finish_reason; after tool calls turn "stop" into
+ * "tool_calls" (Gemini ends streamed tool turns with "stop").
+ */
+static void
+fix_finish(struct fix *fx, cJSON *choice, int had_tools)
+{
+	const char *fr = str_member(choice, "finish_reason");
+
+	if (fr == NULL)
+		return;
+	fx->finish = 1;
+	if (!had_tools || strcmp(fr, "stop") != 0)
+		return;
+	if (set_string(choice, "finish_reason", "tool_calls") != 0)
+		fx->fail = "out of memory";
+	fx->changed = 1;
+}
+
+static void
+fix_stream_choice(struct fix *fx, cJSON *choice)
+{
+	cJSON *calls = member(member(choice, "delta"), "tool_calls"), *tc;
+
+	if (cJSON_IsArray(calls)) {
+		cJSON_ArrayForEach(tc, calls) {
+			if (cJSON_IsObject(tc))
+				fix_tool(fx, tc);
+			if (fx->fail != NULL)
+				return;
+		}
+	}
+	fix_finish(fx, choice, fx->st->ntools > 0);
+}
+
+/* Keep the latest usage object; a missing total is the sum of the parts. */
+static void
+record_usage(struct px_stream_fix *st, const cJSON *root)
+{
+	const cJSON *u = member(root, "usage");
+
+	if (!cJSON_IsObject(u))
+		return;
+	st->prompt_tokens = long_member(u, "prompt_tokens", 0);
+	st->completion_tokens = long_member(u, "completion_tokens", 0);
+	st->total_tokens = long_member(u, "total_tokens",
+	    st->prompt_tokens + st->completion_tokens);
+	st->have_usage = 1;
+}
+
+/* OpenRouter ends a failed stream with finish_reason "error". */
+static int
+has_error_finish(const cJSON *root)
+{
+	const cJSON *choices = member(root, "choices"), *c;
+	const char *fr;
+
+	if (!cJSON_IsArray(choices))
+		return 0;
+	cJSON_ArrayForEach(c, choices) {
+		fr = str_member(c, "finish_reason");
+		if (fr != NULL && strcmp(fr, "error") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Turn an upstream mid-stream error (OpenRouter's chunk with a top-level
+ * "error", or a bare Google/OpenAI error object) into an OpenAI error
+ * event. Nothing of the original chunk survives, so neither does its
+ * finish_reason "error", which is no OpenAI value.
+ */
+static enum px_ev_action
+error_event(const cJSON *e, struct px_buf *out)
+{
+	struct uerr u;
+	char msg[MSG_MAX + 1], type[64], code[64];
+
+	uerr_read(e, &u);
+	copy_clean(msg, sizeof(msg), u.message != NULL ? u.message :
+	    "upstream reported an error", NULL);
+	copy_clean(type, sizeof(type), u.type != NULL ? u.type :
+	    u.num != 0 ? px_err_type_for_status(u.num) : "server_error", NULL);
+	if (u.code != NULL)
+		copy_clean(code, sizeof(code), u.code, NULL);
+	else if (u.status != NULL)
+		copy_lower(code, sizeof(code), u.status);
+	else
+		copy_clean(code, sizeof(code), code_for_status(u.num) != NULL ?
+		    code_for_status(u.num) : "upstream_error", NULL);
+	(void)write_error(out, msg, type, NULL, code);
+	return PX_EV_ERROR;
+}
+
+static enum px_ev_action
+fail_event(const char *why, struct px_buf *out)
+{
+	(void)write_error(out, why, "server_error", NULL, "upstream_error");
+	return PX_EV_ERROR;
+}
+
+/* Apply every stream fix to a parsed event. */
+static enum px_ev_action
+fix_event(struct px_stream_fix *st, cJSON *root, size_t len,
+    struct px_buf *out)
+{
+	struct fix fx = { st, 0, 0, NULL };
+	const cJSON *e = error_item(root);
+	cJSON *choices = member(root, "choices"), *choice;
+
+	if (e != NULL)
+		return error_event(e, out);
+	if (has_error_finish(root))
+		return error_event(NULL, out);
+	record_usage(st, root);
+	if (!cJSON_IsArray(choices))
+		choices = NULL;
+	cJSON_ArrayForEach(choice, choices) {
+		fix_stream_choice(&fx, choice);
+		if (fx.fail != NULL)
+			return fail_event(fx.fail, out);
+	}
+	if (fx.finish)
+		st->saw_finish = 1;
+	if (!fx.changed)
+		return PX_EV_PASS;
+	if (print_json(root, len, out) != 0)
+		return fail_event("rewritten stream event too large", out);
+	return PX_EV_REWRITE;
+}
+
+enum px_ev_action
+px_oai_map_event(struct px_stream_fix *st, const char *data, size_t len,
+    struct px_buf *out)
+{
+	cJSON *root;
+	enum px_ev_action act;
+	int finish;
+
+	if (!needs_parse(st, data, len, &finish)) {
+		if (finish)
+			st->saw_finish = 1;
+		return PX_EV_PASS;
+	}
+	root = cJSON_ParseWithLength(data, len);
+	if (root == NULL) {
+		/* not JSON: nothing to repair; the engine relays it as is */
+		if (finish)
+			st->saw_finish = 1;
+		return PX_EV_PASS;
+	}
+	act = fix_event(st, root, len, out);
+	cJSON_Delete(root);
+	return act;
+}
+
+/* --- non-stream bodies --- */
+
+static void
+fix_body_choice(struct fix *fx, cJSON *choice)
+{
+	const cJSON *calls = member(member(choice, "message"), "tool_calls");
+
+	fix_finish(fx, choice, cJSON_IsArray(calls) &&
+	    cJSON_GetArraySize(calls) > 0);
+}
+
+enum px_ev_action
+px_oai_map_body(struct px_stream_fix *st, const char *body, size_t len,
+    struct px_buf *out)
+{
+	struct fix fx = { st, 0, 0, NULL };
+	enum px_ev_action act = PX_EV_PASS;
+	cJSON *root = NULL, *choices, *choice;
+
+	if (body != NULL && len > 0)
+		root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root))
+		goto out;
+	record_usage(st, root);
+	choices = member(root, "choices");
+	if (!cJSON_IsArray(choices))
+		choices = NULL;
+	cJSON_ArrayForEach(choice, choices) {
+		fix_body_choice(&fx, choice);
+	}
+	if (fx.finish)
+		st->saw_finish = 1;
+	/* out of memory half-way: the original body is still valid */
+	if (fx.changed && fx.fail == NULL && print_json(root, len, out) == 0)
+		act = PX_EV_REWRITE;
+out:
+	cJSON_Delete(root);
+	return act;
+}
+
+/* --- error bodies --- */
+
+enum px_err
+px_oai_map_error(int status, const char *body, size_t len,
+    const char *secret, struct px_buf *out)
+{
+	char msg[MSG_MAX + 1], type[64], param[128], code[64], fallback[64];
+	cJSON *root = NULL;
+	struct uerr u;
+	enum px_err rc;
+
+	if (body != NULL && len > 0)
+		root = cJSON_ParseWithLength(body, len);
+	uerr_read(error_item(root), &u);
+	/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.*): bounded */
+	(void)snprintf(fallback, sizeof(fallback), "upstream returned HTTP %d",
+	    status);
+	copy_clean(msg, sizeof(msg), u.message != NULL ? u.message : fallback,
+	    secret);
+	copy_clean(type, sizeof(type), u.type != NULL ? u.type :
+	    px_err_type_for_status(status), secret);
+	copy_clean(param, sizeof(param), u.param != NULL ? u.param : "", secret);
+	if (u.code != NULL)
+		copy_clean(code, sizeof(code), u.code, secret);
+	else if (u.status != NULL)
+		copy_lower(code, sizeof(code), u.status);
+	else
+		copy_clean(code, sizeof(code), code_for_status(status) != NULL ?
+		    code_for_status(status) : "", NULL);
+	rc = write_error(out, msg, type, param[0] != '\0' ? param : NULL,
+	    code[0] != '\0' ? code : NULL);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* --- models --- */
+
+enum px_err
+px_oai_parse_models(const char *body, size_t len, px_model_fn fn, void *ctx)
+{
+	cJSON *root = NULL;
+	const cJSON *data, *m;
+	const char *id;
+	enum px_err rc = PX_EUPSTREAM;
+
+	if (body != NULL && len > 0)
+		root = cJSON_ParseWithLength(body, len);
+	data = member(root, "data");
+	if (!cJSON_IsArray(data))
+		goto out;
+	rc = PX_OK;
+	cJSON_ArrayForEach(m, data) {
+		id = str_member(m, "id");
+		if (id != NULL && strncmp(id, "models/", 7) == 0)
+			id += 7;
+		if (id == NULL || *id == '\0')
+			continue;
+		if (fn(ctx, id) != 0)
+			break;
+	}
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* --- state and registry --- */
+
+void
+px_stream_fix_init(struct px_stream_fix *st)
+{
+	unsigned k;
+
+	*st = (struct px_stream_fix){ 0 };
+	for (k = 0; k < PX_MAX_TOOL_CALLS; k++)
+		st->up_index[k] = -1;
+	st->last_tool = -1;
+}
+
+static const struct px_provider *const providers[PX_PROV__MAX] = {
+	[PX_PROV_OPENROUTER] = &px_provider_openrouter,
+	[PX_PROV_GEMINI]     = &px_provider_gemini,
+};
+
+/* NULL for an id outside enum px_provider_id. */
+const struct px_provider *
+px_provider_get(enum px_provider_id id)
+{
+	if ((unsigned)id >= PX_PROV__MAX)
+		return NULL;
+	return providers[id];
+}

@@ -1,0 +1,33 @@
+/*
+ * oaicompat.h -- internal contract between oaicompat.c, the one adapter for
+ * upstreams that already speak OpenAI Chat Completions, and the thin
+ * provider files (provider_openrouter.c, provider_gemini.c) that point
+ * their const vtables at it.
+ * Never: included by the engine; it goes through provider.h and
+ * px_provider_get. Unit tests may include it.
+ */
+#ifndef PX_OAICOMPAT_H
+#define PX_OAICOMPAT_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "err.h"
+#include "provider.h"
+
+extern const struct px_provider px_provider_openrouter;
+extern const struct px_provider px_provider_gemini;
+
+/*
+ * The px_provider functions (contracts in provider.h). Every fix applies to
+ * every provider whenever its condition shows up, so one set serves both.
+ */
+enum px_ev_action px_oai_map_event(struct px_stream_fix *st,
+    const char *data, size_t len, struct px_buf *out);
+enum px_ev_action px_oai_map_body(struct px_stream_fix *st,
+    const char *body, size_t len, struct px_buf *out);
+enum px_err px_oai_map_error(int status, const char *body, size_t len,
+    const char *secret, struct px_buf *out);
+enum px_err px_oai_parse_models(const char *body, size_t len,
+    px_model_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * provider_gemini.c -- Gemini through its OpenAI-compatible endpoint
+ * (https://generativelanguage.googleapis.com/v1beta/openai) as a
+ * px_provider: its name and defaults; all behaviour is the shared OpenAI
+ * adapter in oaicompat.c (tool calls without index, "stop" after tool
+ * calls, array-wrapped Google errors, "models/" ids).
+ * Never: code of its own; a fix needed here belongs in oaicompat.c so
+ * every OpenAI-compatible upstream gets it.
+ */
+#include "oaicompat.h"
+
+const struct px_provider px_provider_gemini = {
+	.id               = PX_PROV_GEMINI,
+	.name             = "gemini",
+	.default_base_url =
+	    "https://generativelanguage.googleapis.com/v1beta/openai",
+	.owned_by         = "google",
+	.map_event        = px_oai_map_event,
+	.map_body         = px_oai_map_body,
+	.map_error        = px_oai_map_error,
+	.parse_models     = px_oai_parse_models,
+};

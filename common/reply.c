@@ -1,0 +1,102 @@
+/*
+ * reply.c -- response heads and bodies over a px_io (see reply.h).
+ * Never: logs, or writes a provider key (callers pass redacted text).
+ */
+#include "reply.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum px_err
+px_reply_head(struct px_io *io, int status, const char *ctype,
+    const char *extra)
+{
+	char head[512];
+	int n;
+
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
+	    "Content-Type: %s\r\n", status, px_http_reason(status), ctype);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return PX_EINTERNAL;
+	io->status = status;
+	if (px_io_write(io, head, (size_t)n) < 0)
+		return PX_EGONE;
+	if (extra != NULL && px_io_write(io, extra, strlen(extra)) < 0)
+		return PX_EGONE;
+	if (px_io_write(io, "\r\n", 2) < 0)
+		return PX_EGONE;
+	io->bytes_out = 0;
+	return PX_OK;
+}
+
+static enum px_err
+body(struct px_io *io, const char *p, size_t len)
+{
+	if (px_io_write(io, p, len) < 0)
+		return PX_EGONE;
+	io->bytes_out += len;
+	return PX_OK;
+}
+
+enum px_err
+px_reply_json(struct px_io *io, int status, const char *extra,
+    const char *p, size_t len)
+{
+	enum px_err rc = px_reply_head(io, status, "application/json", extra);
+
+	if (rc == PX_OK)
+		rc = body(io, p, len);
+	return rc;
+}
+
+enum px_err
+px_reply_error(struct px_io *io, struct px_buf *scratch, enum px_err e,
+    const char *detail, const char *param, const char *extra)
+{
+	const struct px_err_info *ei = px_err_info(e);
+	enum px_err rc;
+
+	px_buf_reset(scratch);
+	rc = px_err_json(scratch, detail != NULL ? detail : ei->msg,
+	    ei->type, param, ei->code);
+	if (rc != PX_OK)
+		return rc;
+	return px_reply_json(io, ei->http, extra, scratch->p, scratch->len);
+}
+
+enum px_err
+px_reply_sse_head(struct px_io *io, const char *extra)
+{
+	char hdrs[512];
+	int n;
+
+	n = snprintf(hdrs, sizeof(hdrs), "Cache-Control: no-cache\r\n"
+	    "X-Accel-Buffering: no\r\n%s", extra != NULL ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof(hdrs))
+		return PX_EINTERNAL;
+	return px_reply_head(io, 200, "text/event-stream; charset=utf-8", hdrs);
+}
+
+enum px_err
+px_reply_sse_data(struct px_io *io, const char *data, size_t len)
+{
+	enum px_err rc = body(io, "data: ", 6);
+
+	if (rc == PX_OK)
+		rc = body(io, data, len);
+	if (rc == PX_OK)
+		rc = body(io, "\n\n", 2);
+	return rc;
+}
+
+enum px_err
+px_reply_sse_comment(struct px_io *io, const char *text, size_t len)
+{
+	enum px_err rc = body(io, ":", 1);
+
+	if (rc == PX_OK)
+		rc = body(io, text, len);
+	if (rc == PX_OK)
+		rc = body(io, "\n\n", 2);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * reply.h -- the HTTP response head and bodies sent to the client.
+ * Owns: the CGI/FastCGI response head ("Status:" line and headers), JSON
+ * replies, OpenAI error replies (px_reply_error is the only writer of an
+ * error response), and the SSE head and framing.
+ * Never: decides status codes by itself; callers pass a px_err or status.
+ */
+#ifndef PX_REPLY_H
+#define PX_REPLY_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "err.h"
+#include "fcgi_io.h"
+
+/* extra: additional header lines, each ending in "\r\n", or NULL. */
+enum px_err px_reply_head(struct px_io *io, int status, const char *ctype,
+    const char *extra);
+enum px_err px_reply_json(struct px_io *io, int status, const char *extra,
+    const char *body, size_t len);
+/*
+ * Error reply for e: message is detail when non-NULL, else the table's
+ * default; param may be NULL. scratch is reset and used for the body.
+ */
+enum px_err px_reply_error(struct px_io *io, struct px_buf *scratch,
+    enum px_err e, const char *detail, const char *param, const char *extra);
+
+/* 200 text/event-stream head with no-cache and X-Accel-Buffering: no. */
+enum px_err px_reply_sse_head(struct px_io *io, const char *extra);
+/* "data: <data>\n\n" (not flushed). */
+enum px_err px_reply_sse_data(struct px_io *io, const char *data, size_t len);
+/* ":<text>\n\n" (not flushed). */
+enum px_err px_reply_sse_comment(struct px_io *io, const char *text,
+    size_t len);
+
+#endif

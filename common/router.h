@@ -1,0 +1,32 @@
+/*
+ * router.h -- which provider serves a model id.
+ * Owns: the routing rule (a provider entry's `models` list first, then the
+ * seed's prefix rule: "gemini..." -> gemini, anything else -> openrouter)
+ * and auto-model resolution over `auto-models`.
+ * Never: looks at key usage (the ledger makes auto-model availability-aware).
+ */
+#ifndef PX_ROUTER_H
+#define PX_ROUTER_H
+
+#include <stddef.h>
+#include "config.h"
+#include "err.h"
+
+#define PX_AUTO_MODEL "auto-model"
+
+/* Provider for model (never fails; may name a provider without keys). */
+enum px_provider_id px_router_provider(const struct px_config *cfg,
+    const char *model);
+/* Keys configured for provider p across all provider_keys entries. */
+size_t px_router_nkeys(const struct px_config *cfg, enum px_provider_id p);
+
+/*
+ * Resolve the client's model: *served is the model to send upstream (the
+ * client's own string, or the chosen auto-models entry), *prov its provider.
+ * PX_EMODEL with detail when the provider has no keys, or when no
+ * auto-models entry has a provider with keys.
+ */
+enum px_err px_router_resolve(const struct px_config *cfg, const char *model,
+    const char **served, enum px_provider_id *prov, char *detail, size_t cap);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * server.c -- threads, processes and signals (see server.h).
+ * Shutdown: every thread blocks SIGTERM/SIGINT; main sigwait()s, sets the
+ * stop flag and sends SIGUSR1 to each of its threads still in accept()
+ * (libfcgi's SIGUSR1 handler has no SA_RESTART, so accept returns EINTR).
+ * It repeats the kick until all have left: a thread can be between its flag
+ * check and accept() when a kick lands. Streams in flight get DRAIN_MS.
+ * Never: an accept mutex (libfcgi needs none and it lets one stuck
+ * connection stall every thread), or shutdown(2) on the shared socket.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi_io.h"
+#include "log.h"
+#include "worker.h"
+
+#define STACK_BYTES (256u << 10)
+#define DRAIN_MS    10000
+
+extern char **environ;
+
+enum { T_BUSY, T_ACCEPTING, T_EXITED };
+
+struct thr {
+	pthread_t           tid;
+	int                 started;
+	atomic_int          state;
+	struct px_fcgi_req *rq;
+	struct px_worker    w;
+	struct srv         *s;
+};
+
+struct srv {
+	struct px_app *app;
+	atomic_int     stop;
+	struct thr    *t;
+	unsigned       n;
+};
+
+static long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct thr *t = arg;
+	struct px_io io;
+
+	while (!atomic_load(&t->s->stop)) {
+		atomic_store(&t->state, T_ACCEPTING);
+		if (atomic_load(&t->s->stop))
+			break;
+		if (px_fcgi_accept(t->rq, &io) < 0)
+			break;
+		atomic_store(&t->state, T_BUSY);
+		px_app_handle(&t->w, &io);
+		px_fcgi_finish(t->rq, &io);
+	}
+	atomic_store(&t->state, T_EXITED);
+	return NULL;
+}
+
+static void
+term_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+static unsigned
+count_state(struct srv *s, int state)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (s->t[i].started && atomic_load(&s->t[i].state) == state)
+			n++;
+	return n;
+}
+
+static unsigned
+count_live(struct srv *s)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (s->t[i].started && atomic_load(&s->t[i].state) != T_EXITED)
+			n++;
+	return n;
+}
+
+static int
+start_threads(struct srv *s, int fd)
+{
+	pthread_attr_t attr;
+	unsigned i;
+	int rc = 0;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STACK_BYTES);
+	for (i = 0; i < s->n && rc == 0; i++) {
+		struct thr *t = &s->t[i];
+
+		t->s = s;
+		atomic_init(&t->state, T_BUSY);
+		t->rq = px_fcgi_req_new(fd);
+		if (t->rq == NULL || px_worker_init(&t->w, s->app) != 0)
+			rc = -1;
+		else if (pthread_create(&t->tid, &attr, thread_main, t) != 0)
+			rc = -1;
+		else
+			t->started = 1;
+	}
+	pthread_attr_destroy(&attr);
+	return rc;
+}
+
+/* Wait for SIGTERM/SIGINT/SIGHUP, or for every thread to have left. */
+static void
+wait_for_stop(struct srv *s)
+{
+	sigset_t set;
+	struct timespec tick = { 1, 0 };
+
+	term_set(&set);
+	while (count_live(s) > 0) {
+		int sig = sigtimedwait(&set, NULL, &tick);
+
+		if (sig > 0)
+			return;
+	}
+}
+
+static int
+stop_threads(struct srv *s)
+{
+	long deadline = mono_ms() + DRAIN_MS;
+	unsigned i;
+
+	atomic_store(&s->stop, 1);
+	px_fcgi_shutdown_pending();
+	while (count_live(s) > 0 && mono_ms() < deadline) {
+		for (i = 0; i < s->n; i++)
+			if (s->t[i].started &&
+			    atomic_load(&s->t[i].state) == T_ACCEPTING)
+				pthread_kill(s->t[i].tid, SIGUSR1);
+		sleep_ms(5);
+	}
+	if (count_live(s) > 0) {
+		px_log(PX_LOG_WARN, "stopping with %u requests in flight",
+		    count_state(s, T_BUSY));
+		return -1;
+	}
+	for (i = 0; i < s->n; i++)
+		if (s->t[i].started)
+			pthread_join(s->t[i].tid, NULL);
+	return 0;
+}
+
+/* Serve on fd with T threads until told to stop. */
+static int
+run_threads(const struct px_config *cfg, int fd, unsigned nthreads)
+{
+	struct srv s;
+	sigset_t set;
+	unsigned i;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	term_set(&set);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	s.app = px_app_new(cfg);
+	s.n = nthreads;
+	s.t = calloc(nthreads, sizeof(*s.t));
+	atomic_init(&s.stop, 0);
+	if (s.app == NULL || s.t == NULL || start_threads(&s, fd) != 0) {
+		px_log(PX_LOG_ERROR, "cannot start %u worker threads", nthreads);
+		atomic_store(&s.stop, 1);
+	} else {
+		px_log(PX_LOG_INFO, "serving with %u threads", nthreads);
+		wait_for_stop(&s);
+	}
+	rc = stop_threads(&s);
+	if (rc != 0)
+		_exit(0);	/* threads still stream: no cleanup under them */
+	for (i = 0; i < s.n; i++) {
+		px_worker_fini(&s.t[i].w);
+		px_fcgi_req_free(s.t[i].rq);
+	}
+	free(s.t);
+	px_app_free(s.app);
+	return 0;
+}
+
+static int
+run_cgi(const struct px_config *cfg)
+{
+	struct px_app *app = px_app_new(cfg);
+	struct px_worker w;
+	struct px_io io;
+	int rc = 1;
+
+	if (app != NULL && px_worker_init(&w, app) == 0) {
+		px_io_cgi_init(&io, environ);
+		px_app_handle(&w, &io);
+		rc = 0;
+	}
+	if (app != NULL)
+		px_worker_fini(&w);
+	px_app_free(app);
+	return rc;
+}
+
+/* --- own prefork pool (--listen) ------------------------------------- */
+
+static pid_t
+spawn(const struct px_config *cfg, int fd, unsigned threads)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(run_threads(cfg, fd, threads));
+	if (pid < 0)
+		px_log(PX_LOG_ERROR, "fork: %s", strerror(errno));
+	return pid;
+}
+
+static void
+reap(pid_t *pids, unsigned n, const struct px_config *cfg, int fd,
+    unsigned threads, int respawn)
+{
+	pid_t dead;
+	int st;
+	unsigned i;
+
+	while ((dead = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (pids[i] != dead)
+				continue;
+			pids[i] = 0;
+			if (!respawn)
+				break;
+			px_log(PX_LOG_WARN, "worker %ld exited (status %d); "
+			    "restarting", (long)dead, st);
+			sleep_ms(200);	/* never spin on a crash loop */
+			pids[i] = spawn(cfg, fd, threads);
+		}
+	}
+}
+
+static unsigned
+alive(const pid_t *pids, unsigned n)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += pids[i] > 0;
+	return k;
+}
+
+static void
+stop_pool(pid_t *pids, unsigned n, const struct px_config *cfg)
+{
+	long deadline = mono_ms() + DRAIN_MS + 2000;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	while (alive(pids, n) > 0 && mono_ms() < deadline) {
+		reap(pids, n, cfg, -1, 0, 0);
+		sleep_ms(10);
+	}
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGKILL);
+	reap(pids, n, cfg, -1, 0, 0);
+}
+
+static int
+run_pool(const struct px_config *cfg, const struct px_server_opts *o,
+    unsigned threads)
+{
+	sigset_t set;
+	pid_t *pids;
+	unsigned i;
+	int fd, sig = 0;
+
+	fd = px_fcgi_listen(o->listen, o->backlog > 0 ? o->backlog : 1024);
+	if (fd < 0) {
+		fprintf(stderr, "aiproxy: cannot listen on %s (give host:port "
+		    "or a unix socket path)\n", o->listen);
+		return 1;
+	}
+	term_set(&set);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pids = calloc(o->workers, sizeof(*pids));
+	if (pids == NULL)
+		return 1;
+	for (i = 0; i < o->workers; i++)
+		pids[i] = spawn(cfg, fd, threads);
+	px_log(PX_LOG_INFO, "pool on %s: %u processes x %u threads",
+	    o->listen, o->workers, threads);
+	while (sig != SIGTERM && sig != SIGINT && sig != SIGHUP) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGCHLD)
+			reap(pids, o->workers, cfg, fd, threads, 1);
+	}
+	stop_pool(pids, o->workers, cfg);
+	free(pids);
+	close(fd);
+	if (o->listen[0] == '/')
+		unlink(o->listen);
+	return 0;
+}
+
+int
+px_server_run(const struct px_config *cfg, const struct px_server_opts *o)
+{
+	unsigned threads = o->threads ? o->threads : cfg->threads;
+
+	if (o->listen != NULL)
+		return run_pool(cfg, o, threads);
+	if (px_fcgi_is_cgi())
+		return run_cgi(cfg);
+	return run_threads(cfg, 0, threads);
+}

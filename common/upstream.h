@@ -1,0 +1,73 @@
+/*
+ * upstream.h -- one HTTP exchange with a provider over a kept handle.
+ * Owns: everything libcurl (the only includer of <curl/curl.h>): a handle
+ * per worker thread kept for the thread's life (connection and TLS reuse),
+ * exact connect / first-byte / idle timeouts (an xferinfo watchdog, not
+ * curl's low-speed averaging, and never a total timeout on streams), and
+ * the response headers the retry logic needs.
+ * Never: parses bodies or knows about providers; bytes go to callbacks.
+ */
+#ifndef PX_UPSTREAM_H
+#define PX_UPSTREAM_H
+
+#include <stddef.h>
+#include "err.h"
+
+struct px_http;
+
+/* Return 0 to continue, non-zero to abort the transfer. */
+typedef int (*px_http_data_fn)(void *ctx, long status, const char *p,
+    size_t n);
+/* Called about 10 times a second while no byte arrives; idle_ms since the
+ * last byte (or since the request was sent). Non-zero aborts. */
+typedef int (*px_http_idle_fn)(void *ctx, long idle_ms, int got_bytes);
+
+struct px_http_req {
+	const char *url;
+	const char *bearer;	/* Authorization: Bearer <bearer>; never logged */
+	const char *body;	/* POST body (JSON); NULL: GET */
+	size_t      body_len;
+	long connect_timeout_ms;
+	long first_byte_timeout_ms;
+	long idle_timeout_ms;
+	long total_timeout_ms;	/* 0: none (always 0 for streams) */
+	px_http_data_fn on_data;
+	px_http_idle_fn on_idle;	/* may be NULL */
+	void *ctx;
+};
+
+enum px_http_outcome {
+	PX_HTTP_DONE = 0,	/* full response received */
+	PX_HTTP_CONNECT,	/* could not connect / resolve / TLS */
+	PX_HTTP_TIMEOUT_CONNECT,
+	PX_HTTP_TIMEOUT_FIRST_BYTE,
+	PX_HTTP_TIMEOUT_IDLE,
+	PX_HTTP_TIMEOUT_TOTAL,
+	PX_HTTP_ABORTED,	/* a callback asked to stop */
+	PX_HTTP_BROKEN,		/* connection dropped mid-response */
+	PX_HTTP_OTHER
+};
+
+struct px_http_result {
+	enum px_http_outcome outcome;
+	long   status;		/* HTTP status, 0 if none */
+	long   elapsed_ms;
+	long   ttfb_ms;		/* -1: no byte */
+	size_t bytes_in;
+	char   retry_after[40];	/* Retry-After header value, "" if none */
+	char   retry_after_ms[24];	/* retry-after-ms */
+	char   ratelimit_reset[24];	/* X-RateLimit-Reset (epoch ms) */
+	char   error[96];	/* curl's message, no URL or key in it */
+};
+
+int  px_http_global_init(void);		/* once in main, before threads */
+void px_http_global_cleanup(void);
+struct px_http *px_http_new(void);	/* NULL on failure */
+void px_http_free(struct px_http *h);	/* NULL-safe */
+/* Run one exchange; the result says how it ended. Never blocks past the
+ * configured timeouts. */
+void px_http_perform(struct px_http *h, const struct px_http_req *rq,
+    struct px_http_result *res);
+const char *px_http_outcome_name(enum px_http_outcome o);
+
+#endif

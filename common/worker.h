@@ -1,0 +1,63 @@
+/*
+ * worker.h -- the per-process application state and the per-thread worker.
+ * Owns: struct px_app (read-only config plus process-wide shared parts:
+ * key cursor, models cache) and struct px_worker (one per thread: curl
+ * handle and reusable buffers, so the request path barely allocates).
+ * Never: global variables; everything is passed explicitly.
+ */
+#ifndef PX_WORKER_H
+#define PX_WORKER_H
+
+#include <stdatomic.h>
+#include "buf.h"
+#include "config.h"
+#include "fcgi_io.h"
+#include "log.h"
+#include "sse.h"
+
+struct px_keypool;
+struct px_models;
+struct px_http;
+
+struct px_app {
+	const struct px_config *cfg;
+	struct px_keypool *keys;
+	struct px_models  *models;	/* /v1/models cache */
+	atomic_ulong       seq;		/* request ids */
+};
+
+struct px_worker {
+	struct px_app  *app;
+	struct px_http *http;	/* kept alive: upstream connection reuse */
+	struct px_buf   body;	/* client request body */
+	struct px_buf   up;	/* upstream request body (curl reads it) */
+	struct px_buf   resp;	/* upstream response body (non-stream, errors) */
+	struct px_buf   out;	/* rewritten event or reply body */
+	struct px_buf   err;	/* error reply scratch */
+	struct px_sse   sse;	/* upstream stream parser */
+	char            reqid[32];
+	char            model[160];	/* the request's model, for its log line */
+};
+
+/* Process-wide state; NULL on allocation failure. cfg must outlive it. */
+struct px_app *px_app_new(const struct px_config *cfg);
+void px_app_free(struct px_app *app);	/* NULL-safe */
+/* Per-thread state; 0 ok, -1 on failure (then px_worker_fini is safe). */
+int  px_worker_init(struct px_worker *w, struct px_app *app);
+void px_worker_fini(struct px_worker *w);
+/* Serve one request end to end, including its log line. */
+void px_app_handle(struct px_worker *w, struct px_io *io);
+
+/* Route handlers (chat.c, models.c, usage.c); each replies and fills lg. */
+void px_chat_handle(struct px_worker *w, struct px_io *io,
+    struct px_reqlog *lg);
+void px_models_handle(struct px_worker *w, struct px_io *io,
+    const char *model_id, struct px_reqlog *lg);
+void px_usage_handle(struct px_worker *w, struct px_io *io,
+    struct px_reqlog *lg);
+
+/* models.c: the process-wide cache behind px_models_handle. */
+struct px_models *px_models_new(const struct px_config *cfg);
+void px_models_free(struct px_models *m);	/* NULL-safe */
+
+#endif

@@ -1,0 +1,241 @@
+'use strict';
+// harness.js -- processes and HTTP helpers for the integration tests:
+// the mock upstream, lighttpd spawning the proxy, and clients that record
+// arrival times. Every wait is bounded; every process started is stopped.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ACCESS_KEY = 'px-test-access-key-7f3a9c';
+// Distinctive provider keys: the leak check greps every response and log.
+const KEYS = {
+  openrouter: ['sk-or-v1-testkey-AAAA1111', 'sk-or-v1-testkey-BBBB2222'],
+  gemini: ['AIzaTestKeyGemini-CCCC3333', 'AIzaTestKeyGemini-DDDD4444'],
+};
+const children = new Set();
+const captured = [];	// every response body the tests saw
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+function tmpdir(tag) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `aiproxy-${tag}-`));
+}
+
+function track(proc) {
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  return proc;
+}
+
+async function waitFor(fn, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try { const v = await fn(); if (v) return v; } catch (e) { /* retry */ }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
+
+// --- HTTP clients ---------------------------------------------------------
+
+// One request; resolves {status, headers, body, json}. body may be a string,
+// a Buffer or an object (sent as JSON).
+function request(port, method, urlPath, opts = {}) {
+  const headers = Object.assign({}, opts.headers || {});
+  if (opts.auth !== false && !('authorization' in headers))
+    headers.authorization = `Bearer ${opts.key || ACCESS_KEY}`;
+  let body = opts.body;
+  if (body !== undefined && !Buffer.isBuffer(body) && typeof body !== 'string')
+    body = JSON.stringify(body);
+  if (body !== undefined) {
+    headers['content-type'] = headers['content-type'] || 'application/json';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
+  return new Promise((resolve, reject) => {
+    const rq = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers,
+      agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        captured.push(text);
+        let json = null;
+        try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, body: text, json });
+      });
+      res.on('error', reject);
+    });
+    rq.setTimeout(opts.timeoutMs || 20000, () => rq.destroy(new Error('client timeout')));
+    rq.on('error', reject);
+    if (body !== undefined) rq.write(body);
+    rq.end();
+  });
+}
+
+// A streamed chat: resolves {status, headers, events:[{data, json, t}], comments,
+// raw, tEnd}. t is ms since the request started (and `t0` absolute epoch ms).
+// opts.abortAfter: destroy the connection after that many events.
+function stream(port, urlPath, body, opts = {}) {
+  const payload = JSON.stringify(body);
+  const headers = { authorization: `Bearer ${opts.key || ACCESS_KEY}`,
+    'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) };
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const out = { status: 0, headers: {}, events: [], comments: [], raw: '', t0, tEnd: 0 };
+    let buf = '';
+    const rq = http.request({ host: '127.0.0.1', port, method: 'POST', path: urlPath,
+      headers, agent: false }, (res) => {
+      out.status = res.statusCode;
+      out.headers = res.headers;
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        const now = Date.now();
+        out.raw += c;
+        buf += c;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) out.comments.push({ text: line.slice(1), t: now - t0 });
+            else if (line.startsWith('data: ')) {
+              const data = line.slice(6);
+              let json = null;
+              try { json = JSON.parse(data); } catch (e) { /* [DONE] */ }
+              out.events.push({ data, json, t: now - t0, at: now });
+            }
+          }
+          if (opts.abortAfter && out.events.length >= opts.abortAfter) {
+            out.aborted = true;
+            rq.destroy();
+            captured.push(out.raw);
+            resolve(out);
+            return;
+          }
+        }
+      });
+      res.on('end', () => { out.tEnd = Date.now() - t0; captured.push(out.raw); resolve(out); });
+      res.on('error', (e) => (out.aborted ? null : reject(e)));
+    });
+    rq.setTimeout(opts.timeoutMs || 20000, () => rq.destroy(new Error('client timeout')));
+    rq.on('error', (e) => (out.aborted ? null : reject(e)));
+    rq.write(payload);
+    rq.end();
+  });
+}
+
+// --- the mock upstream ----------------------------------------------------
+
+async function startMock() {
+  const dir = tmpdir('mock');
+  const portfile = path.join(dir, 'port');
+  const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/mock/upstream.js'),
+    '--port', '0', '--portfile', portfile], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const port = await waitFor(() => {
+    const t = fs.existsSync(portfile) && fs.readFileSync(portfile, 'utf8').trim();
+    return t ? Number(t) : 0;
+  }, 10000, 'mock upstream');
+  const ctl = (method, p, body) => request(port, method, p, { auth: false, body });
+  return {
+    port, proc,
+    url: (flavour) => `http://127.0.0.1:${port}/${flavour}`,
+    async requests() { return (await ctl('GET', '/_mock/requests')).json; },
+    async reset() { await ctl('POST', '/_mock/reset', {}); },
+    async config(c) { await ctl('POST', '/_mock/config', c); },
+    async stop() { proc.kill('SIGTERM'); await waitFor(() => proc.exitCode !== null || proc.signalCode, 5000, 'mock exit'); },
+  };
+}
+
+// --- lighttpd + proxy -----------------------------------------------------
+
+function baseConfig(mock, extra = {}) {
+  return Object.assign({
+    access_key: ACCESS_KEY,
+    model_usage_gap_percentage: 5,
+    'auto-models': ['openai/mock-echo', 'gemini-mock-text'],
+    provider_keys: [
+      { provider: 'openrouter', key: KEYS.openrouter, max_request_day: 1500,
+        max_token_min: 150000, max_request_min: 15, base_url: mock.url('openrouter') },
+      { provider: 'gemini', key: KEYS.gemini, max_request_day: 1500,
+        max_token_min: 150000, max_request_min: 15, base_url: mock.url('gemini') },
+    ],
+    max_body_bytes: 65536,
+    first_byte_timeout_ms: 2000,
+    idle_timeout_ms: 2000,
+    models_cache_s: 2,
+  }, extra);
+}
+
+// Start lighttpd spawning `bin` (bin-path) with config object cfg.
+async function startProxy(bin, cfg, opts = {}) {
+  const tmp = tmpdir('proxy');
+  const port = await freePort();
+  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(cfg, null, 2));
+  const env = Object.assign({}, process.env, {
+    PX_PORT: String(port), PX_TMP: tmp, PX_BIN: path.resolve(bin),
+    PX_PROCS: String(opts.procs || 1), PX_THREADS: String(opts.threads || 32),
+    PX_ASAN_OPTIONS: `log_path=${tmp}/asan:detect_leaks=1`,
+    PX_UBSAN_OPTIONS: `log_path=${tmp}/ubsan:print_stacktrace=1`,
+  });
+  const conf = opts.conf || path.join(ROOT, 'tests/integ/lighttpd.conf');
+  const proc = track(spawn('lighttpd', ['-D', '-f', conf], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+  await waitFor(() => portOpen(port), 10000, 'lighttpd');
+  return {
+    port, tmp, proc,
+    errorLog() {
+      const f = path.join(tmp, 'lighttpd-error.log');
+      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+    },
+    sanitizerReports() {
+      return fs.readdirSync(tmp).filter((f) => /^(asan|ubsan)\./.test(f))
+        .map((f) => fs.readFileSync(path.join(tmp, f), 'utf8'));
+    },
+    async stop() {
+      if (proc.exitCode === null && !proc.signalCode) {
+        proc.kill('SIGTERM');
+        await waitFor(() => proc.exitCode !== null || proc.signalCode, 15000, 'lighttpd exit');
+      }
+      // spawned responders must have exited too (clean SIGTERM handling)
+      await waitFor(() => !responderAlive(bin, tmp), 15000, 'responders exit');
+    },
+  };
+}
+
+// Is a responder spawned for this tmp dir still running?
+function responderAlive(bin, tmp) {
+  const r = spawnSync('pgrep', ['-f', path.resolve(bin)], { encoding: 'utf8' });
+  for (const pid of r.stdout.split('\n').filter(Boolean)) {
+    try {
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (env.includes(`AIPROXY_CONFIG=${tmp}/`)) return true;
+    } catch (e) { /* gone */ }
+  }
+  return false;
+}
+
+function killAll() {
+  for (const p of children) { try { p.kill('SIGKILL'); } catch (e) { /* gone */ } }
+}
+
+module.exports = { ROOT, ACCESS_KEY, KEYS, sleep, tmpdir, waitFor, freePort, portOpen,
+  request, stream, startMock, startProxy, baseConfig, track, killAll, captured };

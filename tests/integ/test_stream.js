@@ -1,0 +1,110 @@
+'use strict';
+// Streaming: incremental delivery, framing, [DONE], usage, mid-stream
+// failures, concurrency of one threaded responder.
+const assert = require('node:assert/strict');
+const { stream, request } = require('./harness');
+
+const CHAT = '/v1/chat/completions';
+const user = (text) => [{ role: 'user', content: text }];
+const content = (evs) => evs.filter((e) => e.json && e.json.choices && e.json.choices[0] &&
+  e.json.choices[0].delta).map((e) => e.json.choices[0].delta.content || '').join('');
+
+module.exports = (test) => {
+  for (const [flavour, model] of [['openrouter', 'openai/mock-text'], ['gemini', 'gemini-mock-text']]) {
+    test(`stream chat via ${flavour}: SSE head, chunks, [DONE] last`, async ({ proxy }) => {
+      const s = await stream(proxy.port, CHAT, { model, messages: user('hi'), stream: true });
+      assert.equal(s.status, 200);
+      assert.match(s.headers['content-type'], /^text\/event-stream/);
+      assert.equal(s.headers['cache-control'], 'no-cache');
+      assert.match(content(s.events), /Hello from/);
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+      assert.equal(s.events.filter((e) => e.data === '[DONE]').length, 1);
+      for (const e of s.events.slice(0, -1)) assert.ok(e.json, `every data line is JSON: ${e.data}`);
+      assert.ok(!s.events.some((e) => e.json && e.json.error), 'no error event');
+    });
+  }
+
+  test('stream: first event reaches the client before the mock sent its last', async ({ proxy, mock }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true });
+    assert.equal(s.status, 200);
+    const sent = s.events.filter((e) => e.json && e.json.mock_sent_ms);
+    assert.ok(sent.length >= 8, `8 timed events, got ${sent.length}`);
+    const lastSent = Math.max(...sent.map((e) => e.json.mock_sent_ms));
+    assert.ok(sent[0].at < lastSent, `first arrived ${sent[0].at}, last sent ${lastSent}`);
+    // and each event arrives before the next one is even sent (no batching)
+    for (let i = 0; i + 1 < sent.length; i++)
+      assert.ok(sent[i].at <= sent[i + 1].json.mock_sent_ms + 50,
+        `event ${i} arrived at ${sent[i].at}, next sent ${sent[i + 1].json.mock_sent_ms}`);
+    assert.equal((await mock.requests()).length, 1);
+  });
+
+  test('stream: OpenRouter processing comments pass as SSE comments, not data', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-text', messages: user('x'), stream: true });
+    assert.ok(s.comments.some((c) => /OPENROUTER PROCESSING/.test(c.text)), 'comment relayed');
+    assert.ok(!s.events.some((e) => /OPENROUTER/.test(e.data)));
+  });
+
+  test('stream: include_usage usage chunk relayed', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-text', messages: user('x'),
+      stream: true, stream_options: { include_usage: true } });
+    const u = s.events.filter((e) => e.json && e.json.usage);
+    assert.ok(u.length >= 1 && u[u.length - 1].json.usage.total_tokens > 0);
+  });
+
+  test('stream: OpenRouter mid-stream error becomes an OpenAI error event then [DONE]', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-midstream', messages: user('x'), stream: true });
+    assert.equal(s.status, 200);
+    const err = s.events.filter((e) => e.json && e.json.error);
+    assert.equal(err.length, 1, s.raw);
+    assert.equal(typeof err[0].json.error.message, 'string');
+    assert.ok('type' in err[0].json.error && 'param' in err[0].json.error && 'code' in err[0].json.error);
+    assert.ok(!/"finish_reason":"error"/.test(s.raw), 'no finish_reason "error" reaches the client');
+    assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+  });
+
+  for (const [flavour, model] of [['openrouter', 'openai/mock-drop'], ['gemini', 'gemini-mock-drop'],
+    ['gemini', 'gemini-mock-midstream']]) {
+    test(`stream: upstream connection dropped mid-stream (${model}) -> error event + [DONE]`, async ({ proxy }) => {
+      const s = await stream(proxy.port, CHAT, { model, messages: user('x'), stream: true });
+      assert.equal(s.status, 200);
+      assert.ok(content(s.events).length > 0, 'the part before the drop arrived');
+      const err = s.events.filter((e) => e.json && e.json.error);
+      assert.equal(err.length, 1, s.raw);
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    });
+  }
+
+  test('stream: upstream silent mid-stream -> idle timeout error event + [DONE]', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-hang', messages: user('x'), stream: true });
+    // hang sends headers and nothing else: no byte before first_byte_timeout
+    if (s.status === 200) {
+      assert.ok(s.events.some((e) => e.json && e.json.error), s.raw);
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    } else {
+      assert.equal(s.status, 504, s.raw);
+    }
+  }, { timeout: 15000 });
+
+  test('stream: a 200-event stream of 1 KB events arrives complete', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-big', messages: user('x'), stream: true });
+    assert.equal(s.status, 200);
+    assert.ok(s.events.length >= 201, `events: ${s.events.length}`);
+    assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+  });
+
+  test('24 concurrent streams in one responder process overlap (threads)', async ({ proxy }) => {
+    const N = 24;
+    const all = await Promise.all(Array.from({ length: N }, () =>
+      stream(proxy.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true })));
+    for (const s of all) {
+      assert.equal(s.status, 200);
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    }
+    const lastFirst = Math.max(...all.map((s) => s.events[0].at));
+    const firstEnd = Math.min(...all.map((s) => s.t0 + s.tEnd));
+    assert.ok(lastFirst < firstEnd, 'every stream started before any finished');
+    // one process served them all (lighttpd max-procs 1)
+    const pids = new Set((await request(proxy.port, 'GET', '/v1/usage')).status === 200 ? [1] : []);
+    assert.equal(pids.size, 1);
+  }, { timeout: 30000 });
+};

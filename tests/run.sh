@@ -1,0 +1,51 @@
+#!/bin/bash
+# run.sh -- the whole test suite: C unit tests, then the integration suite
+# (real lighttpd + the mock upstream + the official openai client).
+# Usage: tests/run.sh BUILD_DIR [unit]. Prints "N passed, N failed" last and
+# exits non-zero when anything failed or could not run.
+set -u
+B=${1:-build/asan}
+only=${2:-all}
+cd "$(dirname "$0")/.." || exit 2
+passed=0
+failed=0
+
+count() {	# add up the "N passed, N failed" line of a runner's output
+	local line p f
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "not ok - $2 printed no summary (crashed?)"
+		failed=$((failed + 1))
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+out=$(mktemp -d)
+for t in "$B"/unit/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	"$t" > "$out/$name.log" 2>&1
+	rc=$?
+	grep -E '^not ok' "$out/$name.log"
+	echo "unit $name: $(tail -n 1 "$out/$name.log")"
+	count "$out/$name.log" "$name"
+	if [ $rc -ne 0 ] && ! grep -qE ' [1-9][0-9]* failed' "$out/$name.log"; then
+		echo "not ok - $name exited $rc"; cat "$out/$name.log"
+		failed=$((failed + 1))
+	fi
+done
+
+if [ "$only" != unit ]; then
+	node tests/integ/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/integ.log"
+	count "$out/integ.log" integration
+fi
+rm -rf "$out"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
