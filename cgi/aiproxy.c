@@ -95,10 +95,14 @@ main(int argc, char **argv)
 			path = v;
 		} else if (strcmp(a, "--listen") == 0 && v != NULL) {
 			o.listen = v;
-		} else if (strcmp(a, "--workers") == 0 &&
-		    parse_uint(v, 1, 1024, &o.workers) == 0) {
-		} else if (strcmp(a, "--threads") == 0 &&
-		    parse_uint(v, 1, 4096, &o.threads) == 0) {
+		} else if (strcmp(a, "--workers") == 0 ||
+		    strcmp(a, "--threads") == 0) {
+			if (parse_uint(v, 1, a[2] == 'w' ? 1024 : 4096,
+			    a[2] == 'w' ? &o.workers : &o.threads) != 0) {
+				fprintf(stderr, "aiproxy: %s: expected a "
+				    "number\n", a);
+				return 2;
+			}
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jsonraw.h"
 #include "keypool.h"
@@ -34,6 +35,8 @@ struct relay {
 	const struct px_provider *prov;
 	const char *secret;		/* the key in use: for redaction */
 	const char *extra;		/* extra response headers */
+	const char *model;		/* the model that serves */
+	int   include_usage;		/* the client asked for a usage chunk */
 	struct px_stream_fix fix;
 	int   stream;			/* the client asked for SSE */
 	int   head_sent;		/* the client has our status line */
@@ -251,6 +254,30 @@ error_headers(const struct relay *rl, const struct px_http_result *res,
 	    ok ? res->retry_after : "", ok ? "\r\n" : "");
 }
 
+/*
+ * With stream_options.include_usage the client expects usage on a last
+ * chunk with "choices":[] (provider-apis.md §1.3). Gemini puts it on the
+ * last content chunk instead: add the OpenAI-shaped chunk ourselves.
+ */
+static void
+usage_chunk(struct relay *rl)
+{
+	struct px_buf *b = &rl->w->out;
+	const struct px_stream_fix *f = &rl->fix;
+
+	if (!rl->include_usage || !f->have_usage || f->usage_alone)
+		return;
+	px_buf_reset(b);
+	px_buf_printf(b, "{\"id\":\"chatcmpl-%s\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":%lld,\"model\":\"",
+	    rl->w->reqid, (long long)time(NULL));
+	px_buf_add_json_str(b, rl->model, strlen(rl->model));
+	if (px_buf_printf(b, "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+	    "%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
+	    f->prompt_tokens, f->completion_tokens, f->total_tokens) == PX_OK)
+		(void)px_reply_sse_data(rl->io, b->p, b->len);
+}
+
 static void
 finish_stream(struct relay *rl, const struct px_http_result *res)
 {
@@ -271,9 +298,31 @@ finish_stream(struct relay *rl, const struct px_http_result *res)
 	} else if (!rl->failed && !rl->saw_done && !rl->fix.saw_finish) {
 		(void)write_error_event(rl, "upstream stream ended before "
 		    "completion", "server_error", "upstream_error");
+	} else if (!rl->failed) {
+		usage_chunk(rl);
 	}
 	(void)px_reply_sse_data(rl->io, "[DONE]", 6);
 	(void)px_io_flush(rl->io);
+}
+
+/* A complete 2xx non-stream body: relay it, repaired where needed. */
+static void
+finish_body(struct relay *rl)
+{
+	struct px_worker *w = rl->w;
+
+	switch (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out)) {
+	case PX_EV_REWRITE:
+		px_reply_json(rl->io, 200, rl->extra, w->out.p, w->out.len);
+		break;
+	case PX_EV_ERROR:	/* an error dressed as a 200 */
+		px_reply_json(rl->io, 502, rl->extra, w->out.p, w->out.len);
+		break;
+	case PX_EV_PASS:
+	case PX_EV_DROP:
+		px_reply_json(rl->io, 200, rl->extra, w->resp.p, w->resp.len);
+		break;
+	}
 }
 
 static void
@@ -296,11 +345,8 @@ finish_plain(struct relay *rl, const struct px_http_result *res)
 	} else if (rl->stream || w->resp.len == 0) {
 		px_reply_error(io, &w->err, PX_EUPSTREAM,
 		    "upstream sent an empty response", NULL, rl->extra);
-	} else if (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len,
-	    &w->out) == PX_EV_REWRITE) {
-		px_reply_json(io, 200, rl->extra, w->out.p, w->out.len);
 	} else {
-		px_reply_json(io, 200, rl->extra, w->resp.p, w->resp.len);
+		finish_body(rl);
 	}
 }
 
@@ -439,8 +485,11 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 	rl.secret = key.key->secret;
 	rl.extra = extra;
 	rl.stream = rq.stream;
+	rl.include_usage = rq.include_usage;
+	rl.model = w->model;
 	rl.ka_interval = cfg->keepalive_interval_ms;
 	px_stream_fix_init(&rl.fix);
+	snprintf(rl.fix.id_prefix, sizeof(rl.fix.id_prefix), "%s_", w->reqid);
 	relay(w, io, &rl, &key, body, len, lg);
 out:
 	px_chat_req_free(&rq);

@@ -261,9 +261,10 @@ copy_lower(char *dst, size_t cap, const char *src)
 	size_t n = 0;
 
 	for (; *src != '\0' && n < cap - 1; src++) {
-		char c = *src;
-
-		dst[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		dst[n] = *src;
+		if (*src >= 'A' && *src <= 'Z')
+			dst[n] = (char)(*src - 'A' + 'a');
+		n++;
 	}
 	dst[n] = '\0';
 }
@@ -355,7 +356,8 @@ struct fix {
 	const char *fail;	/* why the event cannot be relayed, or NULL */
 };
 
-/* Our index of the call with upstream id, or -1. */
+/* Our index of the call with upstream id, or -1. Ids longer than up_id
+ * holds compare on their first 47 bytes (real ids are about 30). */
 static int
 call_by_id(const struct px_stream_fix *st, const char *id)
 {
@@ -381,18 +383,19 @@ call_by_up(const struct px_stream_fix *st, int up)
 	return -1;
 }
 
-/* Record a new call; its id is kept truncated to fit up_id. -1: full. */
+/* Record a new call; its id is kept byte-truncated to fit. -1: full. */
 static int
 call_new(struct px_stream_fix *st, const char *id, int up)
 {
 	unsigned k = st->ntools;
+	size_t n = 0;
 
 	if (k >= PX_MAX_TOOL_CALLS)
 		return -1;
 	st->up_index[k] = up;
-	st->up_id[k][0] = '\0';
-	if (id != NULL)
-		copy_clean(st->up_id[k], sizeof(st->up_id[k]), id, NULL);
+	for (; id != NULL && id[n] != '\0' && n < sizeof(st->up_id[k]) - 1; n++)
+		st->up_id[k][n] = id[n];
+	st->up_id[k][n] = '\0';
 	st->ntools = k + 1;
 	st->last_tool = (int)k;
 	return (int)k;
@@ -453,6 +456,16 @@ fix_tool(struct fix *fx, cJSON *tc)
 			fx->fail = "out of memory";
 		fx->changed = 1;
 	}
+	/* ... and v4 an id: make one up where the upstream sent none */
+	if (isnew && (str_member(tc, "id") == NULL ||
+	    *str_member(tc, "id") == '\0')) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "call_%s%d", fx->st->id_prefix, k);
+		if (set_string(tc, "id", id) != 0)
+			fx->fail = "out of memory";
+		fx->changed = 1;
+	}
 }
 
 /*
@@ -496,8 +509,12 @@ record_usage(struct px_stream_fix *st, const cJSON *root)
 {
 	const cJSON *u = member(root, "usage");
 
+	const cJSON *choices = member(root, "choices");
+
 	if (!cJSON_IsObject(u))
 		return;
+	st->usage_alone = !cJSON_IsArray(choices) ||
+	    cJSON_GetArraySize(choices) == 0;
 	st->prompt_tokens = long_member(u, "prompt_tokens", 0);
 	st->completion_tokens = long_member(u, "completion_tokens", 0);
 	st->total_tokens = long_member(u, "total_tokens",
@@ -635,6 +652,10 @@ px_oai_map_body(struct px_stream_fix *st, const char *body, size_t len,
 		root = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(root))
 		goto out;
+	if (error_item(root) != NULL || has_error_finish(root)) {
+		act = error_event(error_item(root), out);
+		goto out;
+	}
 	record_usage(st, root);
 	choices = member(root, "choices");
 	if (!cJSON_IsArray(choices))
@@ -666,14 +687,14 @@ px_oai_map_error(int status, const char *body, size_t len,
 	if (body != NULL && len > 0)
 		root = cJSON_ParseWithLength(body, len);
 	uerr_read(error_item(root), &u);
-	/* NOLINTNEXTLINE(clang-analyzer-security.insecureAPI.*): bounded */
 	(void)snprintf(fallback, sizeof(fallback), "upstream returned HTTP %d",
 	    status);
 	copy_clean(msg, sizeof(msg), u.message != NULL ? u.message : fallback,
 	    secret);
 	copy_clean(type, sizeof(type), u.type != NULL ? u.type :
 	    px_err_type_for_status(status), secret);
-	copy_clean(param, sizeof(param), u.param != NULL ? u.param : "", secret);
+	copy_clean(param, sizeof(param), u.param != NULL ? u.param : "",
+	    secret);
 	if (u.code != NULL)
 		copy_clean(code, sizeof(code), u.code, secret);
 	else if (u.status != NULL)

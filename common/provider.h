@@ -24,6 +24,9 @@ struct px_stream_fix {
 	int      last_tool;		/* our index of the latest call, -1 none */
 	int      saw_finish;		/* a non-null finish_reason was relayed */
 	int      have_usage;		/* usage seen in some event */
+	int      usage_alone;		/* ... and it came on a choices:[] chunk */
+	char     id_prefix[40];		/* for ids of calls the upstream left
+					 * without one: "call_<prefix><k>" */
 	long     prompt_tokens, completion_tokens, total_tokens;
 };
 
@@ -52,7 +55,9 @@ struct px_provider {
 	    const char *data, size_t len, struct px_buf *out);
 	/*
 	 * Non-stream 2xx body: fix it like map_event would (PX_EV_PASS or
-	 * PX_EV_REWRITE into out) and record usage into st.
+	 * PX_EV_REWRITE into out) and record usage into st. A body that is an
+	 * upstream error despite the 2xx (OpenRouter's top-level "error",
+	 * finish_reason "error") gives PX_EV_ERROR with the OpenAI error JSON.
 	 */
 	enum px_ev_action (*map_body)(struct px_stream_fix *st,
 	    const char *body, size_t len, struct px_buf *out);
@@ -70,6 +75,7 @@ struct px_provider {
 	    px_model_fn fn, void *ctx);
 };
 
+/* The provider's table; NULL for an id outside the enum. */
 const struct px_provider *px_provider_get(enum px_provider_id id);
 
 #endif

@@ -132,9 +132,8 @@ start_threads(struct srv *s, int fd)
 		t->s = s;
 		atomic_init(&t->state, T_BUSY);
 		t->rq = px_fcgi_req_new(fd);
-		if (t->rq == NULL || px_worker_init(&t->w, s->app) != 0)
-			rc = -1;
-		else if (pthread_create(&t->tid, &attr, thread_main, t) != 0)
+		if (t->rq == NULL || px_worker_init(&t->w, s->app) != 0 ||
+		    pthread_create(&t->tid, &attr, thread_main, t) != 0)
 			rc = -1;
 		else
 			t->started = 1;

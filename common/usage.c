@@ -78,6 +78,8 @@ provider_details(const struct px_config *cfg, enum px_provider_id p,
 			first = 0;
 		}
 	}
+	if (lim == NULL)	/* callers skip providers without entries */
+		return;
 	px_buf_printf(b, "},\"rate_limits\":{\"max_request_day\":%ld,"
 	    "\"max_token_min\":%ld,\"max_request_min\":%ld}}",
 	    lim->max_request_day, lim->max_token_min, lim->max_request_min);

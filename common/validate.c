@@ -14,7 +14,6 @@
 #include "validate.h"
 
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,20 +171,27 @@ path_cut(struct vctx *c, size_t len)
 	c->path[len] = '\0';
 }
 
+/* Length of s cut to at most max bytes without splitting a character. */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
 /* Quote at most ECHO_MAX bytes of s, cut on a code point boundary. */
 static void
 echo_str(const char *s, char *buf, size_t n)
 {
-	size_t len = strlen(s);
-	const char *more = "";
+	size_t len = utf8_cut(s, ECHO_MAX);
 
-	if (len > ECHO_MAX) {
-		len = ECHO_MAX;
-		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-			len--;
-		more = "...";
-	}
-	snprintf(buf, n, "\"%.*s%s\"", (int)len, s, more);
+	snprintf(buf, n, "\"%.*s%s\"", (int)len, s,
+	    s[len] != '\0' ? "..." : "");
 }
 
 /* What a client value is, for "got ..." (strings quoted and truncated). */
@@ -206,38 +212,46 @@ describe(const cJSON *it, char *buf, size_t n)
 		snprintf(buf, n, "an object");
 }
 
-/* Set param to path[.key] and msg to "param: <fmt>"; always PX_EBADREQ. */
-static enum px_err
-fail(struct vctx *c, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* msg = "param: what", what cut to fit (param is at most 95 bytes). */
+static void
+set_msg(struct px_verr *e, const char *what)
+{
+	size_t p = strlen(e->param), n;
 
+	n = utf8_cut(what, sizeof e->msg - p - 3);
+	memcpy(e->msg, e->param, p);
+	memcpy(e->msg + p, ": ", 2);
+	memcpy(e->msg + p + 2, what, n);
+	e->msg[p + 2 + n] = '\0';
+}
+
+/*
+ * Set param to path[.key] and msg to "param: what"; always PX_EBADREQ.
+ * Not variadic, so the analyzer can follow the return value.
+ */
 static enum px_err
-fail(struct vctx *c, const char *key, const char *fmt, ...)
+fail(struct vctx *c, const char *key, const char *what)
 {
 	struct px_verr *e = c->err;
-	char detail[120];
-	va_list ap;
-
 	size_t old = c->plen;
 
 	if (key != NULL)
 		path_add(c, key, 0);
 	snprintf(e->param, sizeof e->param, "%s", c->path);
 	path_cut(c, old);
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", e->param, detail);
+	set_msg(e, what);
 	return PX_EBADREQ;
 }
 
+/* "expected <want>; got <what it is>" */
 static enum px_err
 fail_got(struct vctx *c, const char *key, const char *want, const cJSON *it)
 {
-	char got[ECHO_MAX + 8];
+	char got[ECHO_MAX + 8], what[160];
 
 	describe(it, got, sizeof got);
-	return fail(c, key, "expected %s; got %s", want, got);
+	snprintf(what, sizeof what, "expected %s; got %s", want, got);
+	return fail(c, key, what);
 }
 
 /* --- lookups -------------------------------------------------------------- */
@@ -287,6 +301,7 @@ get(struct vctx *c, const cJSON *obj, const char *key, unsigned want,
 {
 	const cJSON *it, *found = NULL;
 	char names[64];
+	unsigned type;
 
 	*out = NULL;
 	for (it = obj->child; it != NULL; it = it->next) {
@@ -298,11 +313,12 @@ get(struct vctx *c, const cJSON *obj, const char *key, unsigned want,
 	}
 	if (found == NULL)
 		return (want & T_REQ) ? fail(c, key, "required") : PX_OK;
-	if ((type_bit(found) & want) == 0) {
+	type = type_bit(found);
+	if ((type & want) == 0) {
 		type_names(want, names, sizeof names);
 		return fail_got(c, key, names, found);
 	}
-	if (!cJSON_IsNull(found))
+	if (type != T_NULL)
 		*out = found;
 	return PX_OK;
 }
@@ -314,7 +330,7 @@ get_str(struct vctx *c, const cJSON *obj, const char *key, int nonempty,
 {
 	enum px_err rc = get(c, obj, key, T_STR | T_REQ, out);
 
-	if (rc == PX_OK && nonempty && (*out)->valuestring[0] == '\0')
+	if (*out != NULL && nonempty && (*out)->valuestring[0] == '\0')
 		return fail_got(c, key, "a non-empty string", *out);
 	return rc;
 }
@@ -324,7 +340,7 @@ static enum px_err
 pick(struct vctx *c, const char *key, const cJSON *it,
     const char *const *set, unsigned mask, int *idx)
 {
-	char list[96], got[ECHO_MAX + 8];
+	char list[80], want[96];
 	size_t len = 0;
 	int i, count = 0;
 
@@ -341,10 +357,11 @@ pick(struct vctx *c, const char *key, const cJSON *it,
 			    "%s%s", count ? ", " : "", set[i]);
 		count++;
 	}
-	describe(it, got, sizeof got);
 	if (count > 1)
-		return fail(c, key, "expected one of %s; got %s", list, got);
-	return fail(c, key, "expected \"%s\"; got %s", list, got);
+		snprintf(want, sizeof want, "one of %s", list);
+	else
+		snprintf(want, sizeof want, "\"%s\"", list);
+	return fail_got(c, key, want, it);
 }
 
 /* Run fn on every element of arr, with the path at key[i]. */
@@ -848,15 +865,18 @@ static enum px_err
 validate_stop(struct vctx *c, const cJSON *root)
 {
 	const cJSON *st;
+	char what[64];
 	int n;
 	enum px_err rc = get(c, root, "stop", T_STR | T_ARR | T_NULL, &st);
 
 	if (rc != PX_OK || st == NULL || cJSON_IsString(st))
 		return rc;
 	n = cJSON_GetArraySize(st);
-	if (n > STOP_MAX)
-		return fail(c, "stop", "expected at most %d sequences; got %d",
-		    STOP_MAX, n);
+	if (n > STOP_MAX) {
+		snprintf(what, sizeof what, "expected at most %d sequences; "
+		    "got %d", STOP_MAX, n);
+		return fail(c, "stop", what);
+	}
 	return each(c, "stop", st, stop_item);
 }
 
@@ -887,19 +907,12 @@ validate_root(struct vctx *c, const cJSON *root, struct px_chat_req *rq)
 	return rc;
 }
 
+/* msg = pre N post, param empty; always PX_EBADREQ (see fail()). */
 static enum px_err
-body_fail(struct px_verr *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static enum px_err
-body_fail(struct px_verr *err, const char *fmt, ...)
+body_fail(struct px_verr *err, const char *pre, size_t at, const char *post)
 {
-	va_list ap;
-
 	err->param[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-	va_end(ap);
+	snprintf(err->msg, sizeof err->msg, "%s%zu%s", pre, at, post);
 	return PX_EBADREQ;
 }
 
@@ -916,27 +929,29 @@ screen_at(const char *body, size_t n)
 static enum px_err
 parse_body(const char *body, size_t len, cJSON **root, struct px_verr *err)
 {
+	static const char bad_json[] = "request body is not valid JSON (at byte ";
 	const char *end = body;
 	size_t at = utf8_bad_at((const unsigned char *)body, len);
 
 	if (at < len)
 		return body_fail(err, "request body is not valid UTF-8 "
-		    "(at byte %zu)", at);
+		    "(at byte ", at, ")");
 	at = screen_at(body, len);
 	if (at < len || len == 0)
-		return body_fail(err, "request body is not valid JSON "
-		    "(at byte %zu)", at);
+		return body_fail(err, bad_json, at, ")");
 	*root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (*root == NULL)
-		return body_fail(err, "request body is not valid JSON "
-		    "(at byte %zu)", (size_t)(end - body));
+		return body_fail(err, bad_json, (size_t)(end - body), ")");
 	for (at = (size_t)(end - body); at < len && json_ws(body[at]); at++)
 		;
 	if (at < len)
 		return body_fail(err, "unexpected data after the JSON value "
-		    "at byte %zu", at);
-	if (!cJSON_IsObject(*root))
-		return body_fail(err, "request body must be a JSON object");
+		    "at byte ", at, "");
+	if (!cJSON_IsObject(*root)) {
+		snprintf(err->msg, sizeof err->msg,
+		    "request body must be a JSON object");
+		return PX_EBADREQ;
+	}
 	return PX_OK;
 }
 

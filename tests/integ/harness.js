@@ -78,7 +78,7 @@ function request(port, method, urlPath, opts = {}) {
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        captured.push(text);
+        if (opts.capture !== false) captured.push(text);
         let json = null;
         try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
         resolve({ status: res.statusCode, headers: res.headers, body: text, json });
@@ -155,7 +155,8 @@ async function startMock() {
     const t = fs.existsSync(portfile) && fs.readFileSync(portfile, 'utf8').trim();
     return t ? Number(t) : 0;
   }, 10000, 'mock upstream');
-  const ctl = (method, p, body) => request(port, method, p, { auth: false, body });
+  // control calls are not proxy responses: keep them out of the leak check
+  const ctl = (method, p, body) => request(port, method, p, { auth: false, body, capture: false });
   return {
     port, proc,
     url: (flavour) => `http://127.0.0.1:${port}/${flavour}`,
@@ -198,13 +199,17 @@ async function startProxy(bin, cfg, opts = {}) {
     PX_UBSAN_OPTIONS: `log_path=${tmp}/ubsan:print_stacktrace=1`,
   });
   const conf = opts.conf || path.join(ROOT, 'tests/integ/lighttpd.conf');
-  const proc = track(spawn('lighttpd', ['-D', '-f', conf], { env, stdio: ['ignore', 'inherit', 'inherit'] }));
+  // lighttpd -D keeps its stderr, which the spawned responders inherit:
+  // their request log lines land in this file.
+  const errfd = fs.openSync(path.join(tmp, 'stderr.log'), 'a');
+  const proc = track(spawn('lighttpd', ['-D', '-f', conf], { env, stdio: ['ignore', errfd, errfd] }));
+  fs.closeSync(errfd);
   await waitFor(() => portOpen(port), 10000, 'lighttpd');
   return {
     port, tmp, proc,
     errorLog() {
-      const f = path.join(tmp, 'lighttpd-error.log');
-      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+      return ['lighttpd-error.log', 'stderr.log'].map((n) => path.join(tmp, n))
+        .filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')).join('');
     },
     sanitizerReports() {
       return fs.readdirSync(tmp).filter((f) => /^(asan|ubsan)\./.test(f))

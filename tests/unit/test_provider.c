@@ -62,13 +62,6 @@ jnum(const cJSON *j, const char *path)
 	return cJSON_IsNumber(v) ? v->valuedouble : -999;
 }
 
-/* Like T_STREQ, as a function (cppcheck flags literals in the macro). */
-static int
-same(const char *a, const char *b)
-{
-	return a != NULL && b != NULL && strcmp(a, b) == 0;
-}
-
 static int
 jnull(const cJSON *j, const char *path)
 {
@@ -120,14 +113,14 @@ test_registry(void)
 	if (o == NULL || g == NULL)
 		return;
 	T_CHECK(o->id == PX_PROV_OPENROUTER && g->id == PX_PROV_GEMINI, "ids");
-	T_CHECK(same(o->name, "openrouter"), "openrouter name");
-	T_CHECK(same(g->name, "gemini"), "gemini name");
-	T_CHECK(same(o->owned_by, "openrouter"), "openrouter owned_by");
-	T_CHECK(same(g->owned_by, "google"), "gemini owned_by");
-	T_CHECK(same(o->default_base_url, "https://openrouter.ai/api/v1"),
+	T_STREQ(o->name, "openrouter", "openrouter name");
+	T_STREQ(g->name, "gemini", "gemini name");
+	T_STREQ(o->owned_by, "openrouter", "openrouter owned_by");
+	T_STREQ(g->owned_by, "google", "gemini owned_by");
+	T_STREQ(o->default_base_url, "https://openrouter.ai/api/v1",
 	    "openrouter base url");
-	T_CHECK(same(g->default_base_url,
-	    "https://generativelanguage.googleapis.com/v1beta/openai"),
+	T_STREQ(g->default_base_url,
+	    "https://generativelanguage.googleapis.com/v1beta/openai",
 	    "gemini base url");
 	T_CHECK(o->map_event == g->map_event && o->map_body == g->map_body &&
 	    o->map_error == g->map_error &&
@@ -230,12 +223,11 @@ test_gemini_two_events(void)
 	j = parse_out(&out);
 	T_CHECK(jnum(j, "choices.0.delta.tool_calls.0.index") == 0,
 	    "call 1 index 0");
-	T_CHECK(same(jstr(j, "choices.0.delta.tool_calls.0.function.arguments"),
-	    "{\"city\":\"Oslo\"}"), "call 1 arguments kept");
-	T_CHECK(same(jstr(j, "choices.0.delta.tool_calls.0.id"),
-	    "function-call-1"), "call 1 id kept");
-	T_CHECK(same(jstr(j, "model"), "gemini-2.5-flash"),
-	    "other fields kept");
+	T_STREQ(jstr(j, "choices.0.delta.tool_calls.0.function.arguments"),
+	    "{\"city\":\"Oslo\"}", "call 1 arguments kept");
+	T_STREQ(jstr(j, "choices.0.delta.tool_calls.0.id"),
+	    "function-call-1", "call 1 id kept");
+	T_STREQ(jstr(j, "model"), "gemini-2.5-flash", "other fields kept");
 	T_CHECK(jnum(j, "created") == 1760000000, "created kept");
 	T_CHECK(strchr(out.p, '\n') == NULL && strstr(out.p, ": ") == NULL,
 	    "printed compact");
@@ -248,7 +240,7 @@ test_gemini_two_events(void)
 	j = parse_out(&out);
 	T_CHECK(jnum(j, "choices.0.delta.tool_calls.0.index") == 1,
 	    "call 2 index 1");
-	T_CHECK(same(jstr(j, "choices.0.delta.tool_calls.0.type"), "function"),
+	T_STREQ(jstr(j, "choices.0.delta.tool_calls.0.type"), "function",
 	    "call 2 type inserted");
 	cJSON_Delete(j);
 	T_CHECK(st.ntools == 2 && st.last_tool == 1, "two calls recorded");
@@ -257,7 +249,7 @@ test_gemini_two_events(void)
 	    "\"finish_reason\":\"stop\",\"index\":0}]" GCHUNK_END, &out) ==
 	    PX_EV_REWRITE, "stop after tools rewritten");
 	j = parse_out(&out);
-	T_CHECK(same(jstr(j, "choices.0.finish_reason"), "tool_calls"),
+	T_STREQ(jstr(j, "choices.0.finish_reason"), "tool_calls",
 	    "stop -> tool_calls");
 	T_CHECK(jnum(j, "choices.0.index") == 0, "choice index kept");
 	cJSON_Delete(j);
@@ -301,14 +293,13 @@ test_one_event(void)
 		    onev[i].name);
 		T_CHECK(jnum(j, "choices.0.delta.tool_calls.1.index") == 1,
 		    onev[i].name);
-		T_CHECK(same(jstr(j, "choices.0.delta.tool_calls.0.type"),
-		    "function"), onev[i].name);
-		T_CHECK(same(jstr(j, "choices.0.delta.tool_calls.1.type"),
-		    "function"), onev[i].name);
-		T_CHECK(same(jstr(j,
-		    "choices.0.delta.tool_calls.1.function.name"), "get_time"),
-		    onev[i].name);
-		T_CHECK(same(jstr(j, "choices.0.finish_reason"), "tool_calls"),
+		T_STREQ(jstr(j, "choices.0.delta.tool_calls.0.type"),
+		    "function", onev[i].name);
+		T_STREQ(jstr(j, "choices.0.delta.tool_calls.1.type"),
+		    "function", onev[i].name);
+		T_STREQ(jstr(j, "choices.0.delta.tool_calls.1.function.name"),
+		    "get_time", onev[i].name);
+		T_STREQ(jstr(j, "choices.0.finish_reason"), "tool_calls",
 		    onev[i].name);
 		T_CHECK(st.ntools == 2 && st.saw_finish == 1, onev[i].name);
 		cJSON_Delete(j);
@@ -352,7 +343,7 @@ test_openrouter_tools(void)
 	T_CHECK(st.ntools == 2 && st.last_tool == 1 && st.saw_finish == 1,
 	    "calls and finish recorded");
 	T_CHECK(st.up_index[0] == 0 && st.up_index[1] == 1, "up_index");
-	T_CHECK(same(st.up_id[1], "call_1"), "up_id");
+	T_STREQ(st.up_id[1], "call_1", "up_id");
 	px_buf_free(&out);
 }
 
@@ -416,6 +407,30 @@ test_continuations(void)
 	px_buf_free(&out);
 }
 
+/* Ids longer than up_id holds still identify their call. */
+static void
+test_long_id(void)
+{
+	static const char first[] = "{\"choices\":[{\"index\":0,\"delta\":"
+	    "{\"tool_calls\":[{\"index\":0,\"id\":\"call_"
+	    "01234567890123456789012345678901234567890\xc3\xa9tail\","
+	    "\"type\":\"function\",\"function\":{\"name\":\"f\","
+	    "\"arguments\":\"\"}}]}}]}";
+	static const char again[] = "{\"choices\":[{\"index\":0,\"delta\":"
+	    "{\"tool_calls\":[{\"index\":0,\"id\":\"call_"
+	    "01234567890123456789012345678901234567890\xc3\xa9tail\","
+	    "\"function\":{\"arguments\":\"{}\"}}]}}]}";
+	struct px_stream_fix st;
+	struct px_buf out;
+
+	px_buf_init(&out, 1 << 20);
+	px_stream_fix_init(&st);
+	T_CHECK(ev(openrouter(), &st, first, &out) == PX_EV_PASS &&
+	    ev(openrouter(), &st, again, &out) == PX_EV_PASS &&
+	    st.ntools == 1, "long id repeated: same call");
+	px_buf_free(&out);
+}
+
 static void
 test_too_many_tools(void)
 {
@@ -441,7 +456,7 @@ test_too_many_tools(void)
 	T_CHECK(jstr(j, "error.message") != NULL &&
 	    strstr(jstr(j, "error.message"), "tool calls") != NULL,
 	    "clear message");
-	T_CHECK(same(jstr(j, "error.type"), "server_error"), "type");
+	T_STREQ(jstr(j, "error.type"), "server_error", "type");
 	cJSON_Delete(j);
 	px_buf_free(&data);
 	px_buf_free(&out);
@@ -515,12 +530,9 @@ test_stream_errors(void)
 		T_CHECK(ev(openrouter(), &st, errv[i].data, &out) ==
 		    PX_EV_ERROR, errv[i].name);
 		j = parse_out(&out);
-		T_CHECK(same(jstr(j, "error.message"), errv[i].msg),
-		    errv[i].name);
-		T_CHECK(same(jstr(j, "error.type"), errv[i].type),
-		    errv[i].name);
-		T_CHECK(same(jstr(j, "error.code"), errv[i].code),
-		    errv[i].name);
+		T_STREQ(jstr(j, "error.message"), errv[i].msg, errv[i].name);
+		T_STREQ(jstr(j, "error.type"), errv[i].type, errv[i].name);
+		T_STREQ(jstr(j, "error.code"), errv[i].code, errv[i].name);
 		T_CHECK(jnull(j, "error.param"), errv[i].name);
 		T_CHECK(jpath(j, "choices") == NULL &&
 		    strstr(out.p, "finish_reason") == NULL, errv[i].name);
@@ -607,11 +619,10 @@ test_body(void)
 	T_CHECK(g->map_body(&st, tool_stop, strlen(tool_stop), &out) ==
 	    PX_EV_REWRITE, "body: tool_calls + stop rewritten");
 	j = parse_out(&out);
-	T_CHECK(same(jstr(j, "choices.0.finish_reason"), "tool_calls"),
+	T_STREQ(jstr(j, "choices.0.finish_reason"), "tool_calls",
 	    "body: finish_reason fixed");
-	T_CHECK(same(jstr(j,
-	    "choices.0.message.tool_calls.0.function.arguments"),
-	    "{\"city\":\"Oslo\"}"), "body: arguments kept");
+	T_STREQ(jstr(j, "choices.0.message.tool_calls.0.function.arguments"),
+	    "{\"city\":\"Oslo\"}", "body: arguments kept");
 	T_CHECK(jnull(j, "choices.0.message.content"), "body: null kept");
 	T_CHECK(jnum(j, "usage.total_tokens") == 51, "body: usage kept");
 	cJSON_Delete(j);
@@ -719,9 +730,8 @@ test_map_error(void)
 		    mev[i].name);
 		j = parse_out(&out);
 		T_CHECK(j != NULL, mev[i].name);
-		T_CHECK(same(jstr(j, "error.message"), mev[i].msg),
-		    mev[i].name);
-		T_CHECK(same(jstr(j, "error.type"), mev[i].type), mev[i].name);
+		T_STREQ(jstr(j, "error.message"), mev[i].msg, mev[i].name);
+		T_STREQ(jstr(j, "error.type"), mev[i].type, mev[i].name);
 		T_CHECK(mev[i].param == NULL ? jnull(j, "error.param") :
 		    jstr(j, "error.param") != NULL &&
 		    strcmp(jstr(j, "error.param"), mev[i].param) == 0,
@@ -739,44 +749,63 @@ test_map_error(void)
 	px_buf_free(&out);
 }
 
+/* {"error":{"message":"<n times 'a'><tail>"}} into body (reset first). */
+static void
+long_error(struct px_buf *body, size_t n, const char *tail)
+{
+	px_buf_reset(body);
+	(void)px_buf_adds(body, "{\"error\":{\"message\":\"");
+	while (n-- > 0)
+		(void)px_buf_addc(body, 'a');
+	(void)px_buf_adds(body, tail);
+	(void)px_buf_adds(body, "\"}}");
+}
+
+/* Error message after map_error of body; "" when none. */
+static size_t
+mapped_len(struct px_buf *body, const char *secret, struct px_buf *out)
+{
+	cJSON *j;
+	const char *msg;
+	size_t n = 0;
+
+	(void)gemini()->map_error(401, body->p, body->len, secret, out);
+	j = parse_out(out);
+	msg = jstr(j, "error.message");
+	if (msg != NULL)
+		n = strlen(msg);
+	cJSON_Delete(j);
+	return n;
+}
+
 /* The 512-byte cap: on a UTF-8 boundary, and a cut secret still hidden. */
 static void
 test_map_error_cap(void)
 {
-	char body[2048], *m;
-	struct px_buf out;
-	cJSON *j;
+	struct px_buf out, body;
 	const char *msg;
+	cJSON *j;
 
 	px_buf_init(&out, 1 << 16);
-	m = body + sprintf(body, "{\"error\":{\"message\":\"");
-	memset(m, 'a', 1500);
-	strcpy(m + 1500, "\"}}");
-	(void)gemini()->map_error(400, body, strlen(body), NULL, &out);
-	j = parse_out(&out);
-	msg = jstr(j, "error.message");
-	T_CHECK(msg != NULL && strlen(msg) == 512, "message capped at 512");
-	cJSON_Delete(j);
+	px_buf_init(&body, 1 << 16);
+	long_error(&body, 1500, "");
+	T_CHECK(mapped_len(&body, NULL, &out) == 512, "message capped at 512");
 
-	/* 511 bytes, then a 2-byte character: it must not be cut in half */
-	memset(m, 'a', 511);
-	strcpy(m + 511, "\xc3\xa9\xc3\xa9\"}}");
-	(void)gemini()->map_error(400, body, strlen(body), NULL, &out);
-	j = parse_out(&out);
-	msg = jstr(j, "error.message");
-	T_CHECK(msg != NULL && strlen(msg) == 511, "cut on a UTF-8 boundary");
-	cJSON_Delete(j);
+	/* 511 bytes, then 2-byte characters: none may be cut in half */
+	long_error(&body, 511, "\xc3\xa9\xc3\xa9");
+	T_CHECK(mapped_len(&body, NULL, &out) == 511,
+	    "cut on a UTF-8 boundary");
 
 	/* the secret starts 5 bytes before the cut */
-	memset(m, 'a', 507);
-	strcpy(m + 507, SECRET "\"}}");
-	(void)openrouter()->map_error(401, body, strlen(body), SECRET, &out);
-	T_CHECK(strstr(out.p, "sk-or") == NULL, "secret across the cut hidden");
+	long_error(&body, 507, SECRET);
+	T_CHECK(mapped_len(&body, SECRET, &out) == 512 &&
+	    strstr(out.p, "sk-or") == NULL, "secret across the cut hidden");
 	j = parse_out(&out);
 	msg = jstr(j, "error.message");
-	T_CHECK(msg != NULL && strlen(msg) == 512 &&
-	    strcmp(msg + 507, "[reda") == 0, "redaction cut at the cap");
+	T_CHECK(msg != NULL && strcmp(msg + 507, "[reda") == 0,
+	    "redaction cut at the cap");
 	cJSON_Delete(j);
+	px_buf_free(&body);
 	px_buf_free(&out);
 
 	/* a buffer too small for the error body: error, out left empty */
@@ -847,7 +876,7 @@ test_models(void)
 		rc = gemini()->parse_models(modv[i].body, strlen(modv[i].body),
 		    collect, &c);
 		T_CHECK(rc == (enum px_err)modv[i].rc, modv[i].name);
-		T_CHECK(same(c.all.p, modv[i].want), modv[i].name);
+		T_STREQ(c.all.p, modv[i].want, modv[i].name);
 	}
 	px_buf_free(&c.all);
 }
@@ -865,6 +894,7 @@ main(void)
 	test_one_event();
 	test_openrouter_tools();
 	test_continuations();
+	test_long_id();
 	test_too_many_tools();
 	test_rewrite_too_big();
 	test_stream_errors();

@@ -21,7 +21,8 @@
 #define PART(x)	MSGS("{\"role\":\"user\",\"content\":[" x "]}")
 #define ASST(x)	MSGS(USER ",{\"role\":\"assistant\"" x "}")
 #define CALL(x)	ASST(",\"content\":null,\"tool_calls\":[" x "]")
-#define NAME64	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+#define NAME64	"abcdefghijklmnopqrstuvwxyz" \
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 static const char seed_body[] =
 	"{\n"
@@ -393,6 +394,8 @@ run(const char *body, size_t len, struct px_chat_req *rq, struct px_verr *e)
 	char *copy = malloc(len > 0 ? len : 1);
 	enum px_err rc;
 
+	memset(rq, 0, sizeof *rq);
+	memset(e, 0, sizeof *e);
 	if (copy == NULL)
 		return PX_ENOMEM;
 	memcpy(copy, body, len);
@@ -565,7 +568,8 @@ make_body(const char *pre, size_t n, char fill, const char *post)
 		return NULL;
 	memcpy(s, pre, a);
 	memset(s + a, fill, n);
-	memcpy(s + a + n, post, b + 1);
+	memcpy(s + a + n, post, b);
+	s[a + n + b] = '\0';
 	return s;
 }
 
