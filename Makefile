@@ -61,14 +61,20 @@ $(foreach u,$(UNITS),$(eval $(call unit_rule,$(u))))
 unit-bins: $(UNITS:%=$(B)/unit/test_%)
 
 # --- packages (Debian 12) ---------------------------------------------------
-DEB_PKGS = build-essential libfcgi-dev libfcgi-bin libcurl4-openssl-dev \
-           libcjson-dev liblmdb-dev lmdb-utils lighttpd curl nodejs npm \
-           ca-certificates
+# deps: what building and `make run` need; test-deps adds the test tools.
+# CMD:PKG installs PKG only when CMD is missing (see tests/deps.sh).
+DEB_PKGS  = cc:build-essential pkg-config libfcgi-dev libfcgi-bin \
+            libcurl4-openssl-dev libcjson-dev liblmdb-dev lighttpd \
+            ca-certificates
+TEST_PKGS = curl node:nodejs npm:npm
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
+test-deps:
+	@sh tests/deps.sh $(DEB_PKGS) $(TEST_PKGS)
+
 # --- tests --------------------------------------------------------------------
-test: deps
+test: test-deps
 	$(MAKE) B=build/asan SAN=asan build/asan/aiproxy unit-bins
 	bash tests/run.sh build/asan
 
@@ -89,5 +95,5 @@ lint:
 clean:
 	rm -rf build cgi/aiproxy
 
-.PHONY: all deps test unit run lint clean unit-bins
+.PHONY: all deps test-deps test unit run lint clean unit-bins
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,9 +1,12 @@
 /*
  * upstream.c -- libcurl behind px_http (see upstream.h).
- * Why a watchdog: CURLOPT_TIMEOUT kills healthy long generations and
- * LOW_SPEED averages over ~5 s (fastcgi-lmdb-notes.md §4), so the idle and
- * first-byte limits are enforced exactly from the xferinfo callback, which
- * curl calls several times a second even while the socket is silent.
+ * Why our own loop: CURLOPT_TIMEOUT kills healthy long generations,
+ * LOW_SPEED averages over ~5 s (fastcgi-lmdb-notes.md §4), and the xferinfo
+ * callback may run only once a second while a socket is silent. So each
+ * handle runs in its own one-handle multi, polled with a deadline we
+ * choose: first-byte and idle limits are exact to the tick (TICK_MS), and
+ * keep-alive comments go out on time. The multi keeps the connection cache,
+ * so connections (and TLS sessions) are reused across requests.
  * Never: logs, sees the body's meaning, or puts the key in a URL.
  */
 #include "upstream.h"
@@ -15,7 +18,10 @@
 #include <strings.h>
 #include <time.h>
 
+#define TICK_MS 100	/* wake-up period while the upstream is silent */
+
 struct px_http {
+	CURLM *m;
 	CURL *c;
 	char  errbuf[CURL_ERROR_SIZE];
 	char  auth[600];	/* "Authorization: Bearer ..." of this exchange */
@@ -113,16 +119,16 @@ on_header(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
+/*
+ * Check the clock: time out, or tell the caller about silence. Returns
+ * non-zero (with abort_why set) when the exchange must stop.
+ */
 static int
-on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
+watchdog(struct px_http *h)
 {
-	struct px_http *h = ud;
 	const struct px_http_req *rq = h->rq;
-	long t = now_ms();
-	long idle = t - (h->got_bytes ? h->last_ms : h->t0_ms);
+	long idle = now_ms() - (h->got_bytes ? h->last_ms : h->t0_ms);
 
-	(void)dt; (void)dn; (void)ut; (void)un;
 	if (!h->got_bytes && rq->first_byte_timeout_ms > 0 &&
 	    idle >= rq->first_byte_timeout_ms) {
 		h->abort_why = PX_HTTP_TIMEOUT_FIRST_BYTE;
@@ -133,7 +139,7 @@ on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 		h->abort_why = PX_HTTP_TIMEOUT_IDLE;
 		return 1;
 	}
-	if (rq->on_idle != NULL && idle >= 100 &&
+	if (rq->on_idle != NULL && idle >= TICK_MS &&
 	    rq->on_idle(rq->ctx, idle, h->got_bytes) != 0) {
 		h->abort_why = PX_HTTP_ABORTED;
 		return 1;
@@ -149,8 +155,9 @@ px_http_new(void)
 	if (h == NULL)
 		return NULL;
 	h->c = curl_easy_init();
-	if (h->c == NULL) {
-		free(h);
+	h->m = curl_multi_init();
+	if (h->c == NULL || h->m == NULL) {
+		px_http_free(h);
 		return NULL;
 	}
 	curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
@@ -159,9 +166,6 @@ px_http_new(void)
 	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(h->c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h->c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
-	curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h->c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(h->c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h->c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -174,7 +178,10 @@ px_http_free(struct px_http *h)
 {
 	if (h == NULL)
 		return;
-	curl_easy_cleanup(h->c);
+	if (h->c != NULL)
+		curl_easy_cleanup(h->c);
+	if (h->m != NULL)
+		curl_multi_cleanup(h->m);
 	free(h);
 }
 
@@ -228,6 +235,54 @@ headers(struct px_http *h, const struct px_http_req *rq)
 	return l;
 }
 
+/* Milliseconds to sleep in poll: a tick, or less to hit a deadline. */
+static int
+poll_ms(const struct px_http *h)
+{
+	const struct px_http_req *rq = h->rq;
+	long limit = h->got_bytes ? rq->idle_timeout_ms :
+	    rq->first_byte_timeout_ms;
+	long left;
+
+	if (limit <= 0)
+		return TICK_MS;
+	left = limit - (now_ms() - (h->got_bytes ? h->last_ms : h->t0_ms));
+	if (left < 1)
+		return 1;
+	return left < TICK_MS ? (int)left : TICK_MS;
+}
+
+/* Drive the transfer to its end, enforcing the deadlines. */
+static CURLcode
+run(struct px_http *h)
+{
+	CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	if (curl_multi_add_handle(h->m, h->c) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	while (running) {
+		if (curl_multi_perform(h->m, &running) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		if (running && watchdog(h) != 0)
+			break;
+		if (running && curl_multi_poll(h->m, NULL, 0, poll_ms(h),
+		    NULL) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+	}
+	while ((msg = curl_multi_info_read(h->m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->c)
+			rc = msg->data.result;
+	/* removing an unfinished transfer closes its connection */
+	curl_multi_remove_handle(h->m, h->c);
+	return rc;
+}
+
 void
 px_http_perform(struct px_http *h, const struct px_http_req *rq,
     struct px_http_result *res)
@@ -256,7 +311,7 @@ px_http_perform(struct px_http *h, const struct px_http_req *rq,
 	    rq->connect_timeout_ms);
 	curl_easy_setopt(h->c, CURLOPT_TIMEOUT_MS, rq->total_timeout_ms);
 	h->t0_ms = h->last_ms = now_ms();
-	rc = curl_easy_perform(h->c);
+	rc = run(h);
 	res->elapsed_ms = now_ms() - h->t0_ms;
 	curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &res->status);
 	res->outcome = outcome(h, rc);

@@ -3,9 +3,15 @@
 # installed. As root it installs what is missing with apt-get (after one
 # `apt-get update`), keeping package init scripts from starting daemons
 # (no lighttpd/nginx/apache on port 80). Otherwise it prints the command.
+# An argument CMD:PKG means "PKG, unless the command CMD is already on the
+# PATH" (a Node.js from elsewhere conflicts with Debian's npm package).
 set -eu
 missing=""
-for p in "$@"; do
+for arg in "$@"; do
+	p=${arg#*:}
+	case "$arg" in
+	*:*) command -v "${arg%%:*}" >/dev/null 2>&1 && continue ;;
+	esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi

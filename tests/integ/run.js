@@ -52,13 +52,13 @@ async function sdkTest(ctx) {
   return Number(m[1]);
 }
 
-function leakCheck(logs) {
+function leakCheck(logs, full) {
   const secrets = [...h.KEYS.openrouter, ...h.KEYS.gemini];
   const haystacks = h.captured.concat(logs);
   for (const s of secrets)
     for (const text of haystacks)
       if (text.includes(s)) throw new Error(`provider key ${s.slice(0, 12)}... leaked`);
-  if (h.captured.length < 20) throw new Error('too few responses captured to check');
+  if (full && h.captured.length < 20) throw new Error('too few responses captured to check');
 }
 
 async function main() {
@@ -93,9 +93,9 @@ async function main() {
   report(reports.length === 0, 'no sanitizer reports from the responders',
     reports.join('\n').slice(0, 2000));
   try {
-    if (!/req=\S+ POST \/v1\/chat\/completions model=\S+ provider=\S+ key=[0-9a-f]{8}/.test(log))
+    if (!only && !/req=\S+ POST \/v1\/chat\/completions model=\S+ provider=\S+ key=[0-9a-f]{8}/.test(log))
       throw new Error('request log lines missing from the error log');
-    leakCheck([log, ...ctx.logs.map((p) => p.errorLog())]);
+    leakCheck([log, ...ctx.logs.map((p) => p.errorLog())], !only);
     report(true, 'no provider key in any response body or log; request lines logged');
   } catch (e) { report(false, 'secret-leak check', e); }
   await ctx.mock.stop();

@@ -37,6 +37,18 @@ module.exports = (test) => {
       assert.equal(auth.filter((a) => a === `Bearer ${k}`).length, 2, `key used twice: ${auth}`);
   });
 
+  test('upstream connections are kept alive and reused across requests', async (ctx) => {
+    const p = await ctx.startProxy(ctx.h.baseConfig(ctx.mock), { threads: 1 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await request(p.port, 'POST', CHAT, { body: { model: 'openai/mock-text', messages: user('x') } });
+        assert.equal(r.status, 200);
+      }
+      const conns = new Set((await ctx.mock.requests()).map((q) => q.conn));
+      assert.equal(conns.size, 1, `one kept connection for 5 requests, saw ${[...conns]}`);
+    } finally { await p.stop(); }
+  });
+
   test('every client field reaches the provider unchanged', async ({ proxy, mock }) => {
     const body = {
       model: 'openai/mock-echo',

@@ -2,7 +2,7 @@
 // Streaming: incremental delivery, framing, [DONE], usage, mid-stream
 // failures, concurrency of one threaded responder.
 const assert = require('node:assert/strict');
-const { stream } = require('./harness');
+const { stream, waitFor } = require('./harness');
 
 const CHAT = '/v1/chat/completions';
 const user = (text) => [{ role: 'user', content: text }];
@@ -90,6 +90,49 @@ module.exports = (test) => {
     assert.equal(s.status, 200);
     assert.ok(s.events.length >= 201, `events: ${s.events.length}`);
     assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+  });
+
+  test('upstream silence mid-stream: ": keep-alive" comments, then the rest', async (ctx) => {
+    const p = await ctx.startProxy(Object.assign(ctx.h.baseConfig(ctx.mock), { keepalive_interval_ms: 300 }));
+    try {
+      const s = await stream(p.port, CHAT, { model: 'openai/mock-pause', messages: user('x'), stream: true });
+      const ka = s.comments.filter((c) => c.text === ' keep-alive');
+      assert.ok(ka.length >= 2 && ka.length <= 5, `keep-alive comments during 1.2 s: ${ka.length}`);
+      assert.match(content(s.events), /Hello after a pause/);
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+      assert.ok(!s.events.some((e) => e.json && e.json.error));
+    } finally { await p.stop(); }
+  }, { timeout: 20000 });
+
+  test('upstream silence past idle_timeout_ms mid-stream: error event + [DONE]', async (ctx) => {
+    const p = await ctx.startProxy(Object.assign(ctx.h.baseConfig(ctx.mock), { idle_timeout_ms: 500 }));
+    try {
+      const s = await stream(p.port, CHAT, { model: 'gemini-mock-pause', messages: user('x'), stream: true });
+      assert.equal(s.status, 200);
+      assert.match(content(s.events), /Hello after/);
+      assert.doesNotMatch(content(s.events), /a pause/);
+      const err = s.events.filter((e) => e.json && e.json.error);
+      assert.equal(err.length, 1, s.raw);
+      assert.equal(err[0].json.error.code, 'upstream_error');
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    } finally { await p.stop(); }
+  }, { timeout: 20000 });
+
+  test('client hangs up mid-stream: upstream transfer aborted at once, thread serves on', async ({ proxy, mock }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true },
+      { abortAfter: 2 });
+    assert.ok(s.aborted);
+    const gone = Date.now();
+    const seen = await waitFor(async () => {
+      const q = (await mock.requests()).find((r) => r.scenario === 'slow');
+      return q && q.closed_at ? q : null;
+    }, 5000, 'mock sees the upstream connection closed');
+    assert.ok(seen.closed_at - gone < 1000, `closed ${seen.closed_at - gone} ms after the client left`);
+    assert.equal(seen.completed, false, 'the mock never finished its 8 events');
+    const again = await stream(proxy.port, CHAT, { model: 'openai/mock-text', messages: user('x'), stream: true });
+    assert.equal(again.events[again.events.length - 1].data, '[DONE]');
+    await waitFor(() => /mock-slow .*status=200 .*note=client_gone/.test(proxy.errorLog()), 3000,
+      'the request log records client_gone');
   });
 
   test('24 concurrent streams in one responder process overlap (threads)', async ({ proxy }) => {

@@ -467,6 +467,8 @@ async function replyText(ctx, pieces, opts) {
 	for (let i = 0; i < pieces.length; i++) {
 		if (o.gap && !await sleep(ctx, o.gap))
 			return;
+		if (o.pauseAt === i && !await sleep(ctx, o.pauseMs))
+			return;
 		if (o.midComment && i === 4 && ctx.flavour === 'openrouter' &&
 		    !await send(ctx, OR_PROCESSING))
 			return;
@@ -490,6 +492,13 @@ function scSlow(ctx) {
 	    ' one', ' piece', ' at a', ' time.'];
 	return replyText(ctx, pieces,
 	    { gap: SLOW_GAP_MS, stamp: true, midComment: true });
+}
+
+// Silence in the middle of a stream (keep-alive and idle-timeout tests):
+// the pause comes from env MOCK_PAUSE_MS (default 1200 ms).
+function scPause(ctx) {
+	return replyText(ctx, ['Hello', ' after', ' a pause'],
+	    { pauseAt: 2, pauseMs: Number(process.env.MOCK_PAUSE_MS || 1200) });
 }
 
 function scEcho(ctx) {
@@ -650,7 +659,7 @@ async function scHang(ctx) {
 
 const SCENARIOS = {
 	text: scText, slow: scSlow, tools: scTools, midstream: scMidstream,
-	drop: scDrop, hang: scHang, echo: scEcho, big: scBig,
+	drop: scDrop, hang: scHang, echo: scEcho, big: scBig, pause: scPause,
 };
 
 function scenarioFn(name) {
@@ -806,9 +815,20 @@ function routeControl(req, res, p, raw) {
 	return sendJson(res, 404, { error: `no control route ${p}` });
 }
 
+// Each TCP connection gets a number, so tests can see connection reuse.
+const connIds = new WeakMap();
+let connSeq = 0;
+
+function connId(socket) {
+	if (!connIds.has(socket))
+		connIds.set(socket, ++connSeq);
+	return connIds.get(socket);
+}
+
 function newEntry(req, flavour, raw) {
 	const entry = {
 		seq: ++state.seq, t: Date.now(), method: req.method, path: req.url,
+		conn: connId(req.socket),
 		flavour, scenario: null,
 		authorization: req.headers.authorization === undefined ? null :
 		    req.headers.authorization,
