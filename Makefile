@@ -25,7 +25,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/server.c
 
 # Unit tests: name -> the modules it links (pure modules only).
-UNITS = buf err sse config validate jsonraw provider router
+UNITS = buf err sse config validate jsonraw provider router ring keysel
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -35,6 +35,8 @@ UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
                 common/provider_gemini.c common/config.c common/buf.c common/err.c
 UNIT_router   = common/router.c common/config.c common/buf.c common/err.c
+UNIT_ring     = common/ring.c
+UNIT_keysel   = common/keysel.c common/ring.c
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o)

@@ -21,7 +21,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: aiproxy [--config FILE] [--threads T]\n"
 	    "       aiproxy --listen HOST:PORT|/path.sock [--workers N] "
-	    "[--threads T] [--config FILE]\n"
+	    "[--threads T] [--socket-mode 0660] [--config FILE]\n"
 	    "       aiproxy --check-config FILE\n"
 	    "Without --listen it serves FastCGI on fd 0 when a web server "
 	    "spawns it,\nor one request as plain CGI. The config path "
@@ -74,7 +74,7 @@ cgi_config_error(void)
 int
 main(int argc, char **argv)
 {
-	struct px_server_opts o = { NULL, 2, 0, 0 };
+	struct px_server_opts o = { NULL, 2, 0, 0, -1 };
 	const char *path = getenv("AIPROXY_CONFIG");
 	struct px_config *cfg = NULL;
 	int i, rc;
@@ -103,6 +103,16 @@ main(int argc, char **argv)
 				    "number\n", a);
 				return 2;
 			}
+		} else if (strcmp(a, "--socket-mode") == 0 && v != NULL) {
+			char *end;
+			long m = strtol(v, &end, 8);
+
+			if (*end != '\0' || m < 0 || m > 0777) {
+				fprintf(stderr, "aiproxy: --socket-mode: "
+				    "expected octal like 0660\n");
+				return 2;
+			}
+			o.socket_mode = (int)m;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;

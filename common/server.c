@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +318,12 @@ run_pool(const struct px_config *cfg, const struct px_server_opts *o,
 	if (fd < 0) {
 		fprintf(stderr, "aiproxy: cannot listen on %s (give host:port "
 		    "or a unix socket path)\n", o->listen);
+		return 1;
+	}
+	if (o->listen[0] == '/' && o->socket_mode >= 0 &&
+	    chmod(o->listen, (mode_t)o->socket_mode) != 0) {
+		fprintf(stderr, "aiproxy: chmod %s: %s\n", o->listen,
+		    strerror(errno));
 		return 1;
 	}
 	term_set(&set);

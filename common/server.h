@@ -17,6 +17,7 @@ struct px_server_opts {
 	unsigned    workers;	/* processes in --listen mode */
 	unsigned    threads;	/* per process; 0: cfg->threads */
 	int         backlog;
+	int         socket_mode;	/* chmod of a unix --listen socket; -1: umask */
 };
 
 /* Run until told to stop; returns the process exit status. */
