@@ -3,7 +3,7 @@
 # `make test` builds with ASan+UBSan into build/asan and runs tests/run.sh.
 
 CC      ?= cc
-CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L
+CSTD     = -std=c11 -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
            -Wformat=2 -Wvla -Wundef
@@ -19,7 +19,8 @@ LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -pthread
 COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/sse.c common/validate.c common/jsonraw.c \
          common/oaicompat.c common/provider_openrouter.c \
-         common/provider_gemini.c common/router.c common/keypool.c \
+         common/provider_gemini.c common/router.c common/ring.c \
+         common/keysel.c common/store.c common/ledger.c \
          common/reply.c common/fcgi_io.c common/upstream.c \
          common/models.c common/usage.c common/chat.c common/app.c \
          common/server.c

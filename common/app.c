@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keypool.h"
+#include "ledger.h"
 #include "reply.h"
 #include "upstream.h"
 
@@ -40,14 +40,22 @@ struct px_app *
 px_app_new(const struct px_config *cfg)
 {
 	struct px_app *app = calloc(1, sizeof(*app));
+	char detail[256] = "";
+	enum px_err e;
 
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
 	atomic_init(&app->seq, 0);
-	app->keys = px_keypool_new(cfg);
+	e = px_ledger_open(&app->ledger, cfg, detail, sizeof(detail));
+	if (e != PX_OK) {
+		px_log(PX_LOG_ERROR, "%s", e == PX_ENOMEM ? "out of memory" :
+		    detail);
+		px_app_free(app);
+		return NULL;
+	}
 	app->models = px_models_new(cfg);
-	if (app->keys == NULL || app->models == NULL) {
+	if (app->models == NULL) {
 		px_app_free(app);
 		return NULL;
 	}
@@ -55,11 +63,17 @@ px_app_new(const struct px_config *cfg)
 }
 
 void
+px_app_maintain(struct px_app *app)
+{
+	px_ledger_maintain(app->ledger);
+}
+
+void
 px_app_free(struct px_app *app)
 {
 	if (app == NULL)
 		return;
-	px_keypool_free(app->keys);
+	px_ledger_close(app->ledger);
 	px_models_free(app->models);
 	free(app);
 }
@@ -76,7 +90,10 @@ px_worker_init(struct px_worker *w, struct px_app *app)
 	px_buf_init(&w->err, 64u << 10);
 	px_sse_init(&w->sse, SSE_LINE_CAP, NULL, NULL, NULL);
 	w->http = px_http_new();
-	return w->http != NULL ? 0 : -1;
+	w->ls = px_ledger_scratch_new(app->cfg);
+	w->ncand = app->cfg->nauto_models + 1;
+	w->cand = calloc(w->ncand, sizeof(*w->cand));
+	return w->http != NULL && w->ls != NULL && w->cand != NULL ? 0 : -1;
 }
 
 void
@@ -84,6 +101,10 @@ px_worker_fini(struct px_worker *w)
 {
 	px_http_free(w->http);
 	w->http = NULL;
+	px_ledger_scratch_free(w->ls);
+	w->ls = NULL;
+	free(w->cand);
+	w->cand = NULL;
 	px_buf_free(&w->body);
 	px_buf_free(&w->up);
 	px_buf_free(&w->resp);

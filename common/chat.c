@@ -12,6 +12,7 @@
  */
 #include "worker.h"
 
+#include <cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include <time.h>
 
 #include "jsonraw.h"
-#include "keypool.h"
+#include "ledger.h"
 #include "provider.h"
 #include "reply.h"
 #include "router.h"
@@ -367,34 +368,115 @@ chat_headers(const struct px_worker *w, const char *served, char *dst,
 	    safe ? "\r\n" : "");
 }
 
-/* Upstream body: the client's bytes, with "model" replaced if it changed. */
+/* Quote s as a JSON string into b (reset first). */
+static enum px_err
+json_quoted(struct px_buf *b, const char *s)
+{
+	enum px_err rc;
+
+	px_buf_reset(b);
+	rc = px_buf_addc(b, '"');
+	if (rc == PX_OK)
+		rc = px_buf_add_json_str(b, s, strlen(s));
+	if (rc == PX_OK)
+		rc = px_buf_addc(b, '"');
+	return rc;
+}
+
+/*
+ * stream_options for the upstream: the client's object with include_usage
+ * set to true (the ledger needs the real token count), written into v.
+ */
+static enum px_err
+stream_options(const struct px_chat_req *rq, struct px_buf *v)
+{
+	cJSON *so = cJSON_GetObjectItemCaseSensitive(rq->root,
+	    "stream_options");
+	cJSON *copy;
+	char *text;
+	enum px_err rc;
+
+	px_buf_reset(v);
+	if (!cJSON_IsObject(so))
+		return px_buf_adds(v, "{\"include_usage\":true}");
+	copy = cJSON_Duplicate(so, 1);
+	if (copy == NULL)
+		return PX_ENOMEM;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "include_usage");
+	if (cJSON_AddTrueToObject(copy, "include_usage") == NULL) {
+		cJSON_Delete(copy);
+		return PX_ENOMEM;
+	}
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	if (text == NULL)
+		return PX_ENOMEM;
+	rc = px_buf_adds(v, text);
+	cJSON_free(text);
+	return rc;
+}
+
+/*
+ * The upstream body: the client's bytes, with "model" replaced when it
+ * changed (auto-model) and, for streams, include_usage switched on. Every
+ * other byte is the client's. The result is in w->up, or is the client's
+ * buffer itself when nothing changes.
+ */
 static enum px_err
 upstream_body(struct px_worker *w, const struct px_chat_req *rq,
     const char *served, const char **body, size_t *len)
 {
-	enum px_err rc;
+	int edit_model = strcmp(served, rq->model) != 0;
+	int edit_usage = rq->stream && !rq->include_usage;
+	struct px_buf *mid = edit_usage ? &w->resp : &w->up;
+	enum px_err rc = PX_OK;
 
 	*body = w->body.p;
 	*len = w->body.len;
-	if (strcmp(served, rq->model) == 0)
-		return PX_OK;
-	px_buf_reset(&w->out);
-	rc = px_buf_addc(&w->out, '"');
-	if (rc == PX_OK)
-		rc = px_buf_add_json_str(&w->out, served, strlen(served));
-	if (rc == PX_OK)
-		rc = px_buf_addc(&w->out, '"');
-	if (rc == PX_OK)
-		rc = px_json_set(&w->up, w->body.p, w->body.len, "model",
-		    w->out.p);
-	*body = w->up.p;
-	*len = w->up.len;
+	if (edit_model) {
+		rc = json_quoted(&w->out, served);
+		if (rc == PX_OK)
+			rc = px_json_set(mid, *body, *len, "model", w->out.p);
+		*body = mid->p;
+		*len = mid->len;
+	}
+	if (rc == PX_OK && edit_usage) {
+		rc = stream_options(rq, &w->out);
+		if (rc == PX_OK)
+			rc = px_json_set(&w->up, *body, *len, "stream_options",
+			    w->out.p);
+		*body = w->up.p;
+		*len = w->up.len;
+	}
 	return rc;
+}
+
+/* How the ledger should settle the lease after the exchange. */
+static void
+settle(struct px_worker *w, const struct relay *rl,
+    const struct px_lease *lease, const struct px_http_result *res)
+{
+	enum px_settle how = PX_SETTLE_DONE;
+	long tokens = rl->fix.have_usage ? rl->fix.total_tokens : -1;
+	int failed = rl->failed;
+
+	if (res->outcome == PX_HTTP_CONNECT ||
+	    res->outcome == PX_HTTP_TIMEOUT_CONNECT ||
+	    (res->outcome == PX_HTTP_DONE &&
+	    (res->status < 200 || res->status > 299))) {
+		how = PX_SETTLE_RELEASE_TOKENS;	/* nothing was generated */
+		failed = 1;
+	} else if (res->outcome != PX_HTTP_DONE && !rl->io->gone) {
+		failed = 1;
+	}
+	if (px_ledger_settle(w->app->ledger, w->ls, lease, how, tokens,
+	    failed, px_ledger_now_ms()) != PX_OK)
+		px_log(PX_LOG_ERROR, "req=%s ledger settle failed", w->reqid);
 }
 
 static void
 relay(struct px_worker *w, struct px_io *io, struct relay *rl,
-    const struct px_keyref *key, const char *body, size_t len,
+    const struct px_lease *lease, const char *body, size_t len,
     struct px_reqlog *lg)
 {
 	const struct px_config *cfg = w->app->cfg;
@@ -402,10 +484,10 @@ relay(struct px_worker *w, struct px_io *io, struct relay *rl,
 	struct px_http_result res;
 	char url[1200];
 
-	snprintf(url, sizeof(url), "%s/chat/completions", key->group->base_url);
+	snprintf(url, sizeof(url), "%s/chat/completions", lease->group->base_url);
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;
-	hr.bearer = key->key->secret;
+	hr.bearer = lease->key->secret;
 	hr.body = body;
 	hr.body_len = len;
 	hr.connect_timeout_ms = cfg->connect_timeout_ms;
@@ -414,7 +496,8 @@ relay(struct px_worker *w, struct px_io *io, struct relay *rl,
 	hr.on_data = on_data;
 	hr.on_idle = on_idle;
 	hr.ctx = rl;
-	px_buf_reset(&w->resp);
+	if (body != w->resp.p)
+		px_buf_reset(&w->resp);
 	px_sse_reset(&w->sse);
 	w->sse.on_event = on_event;
 	w->sse.on_comment = on_comment;
@@ -425,10 +508,54 @@ relay(struct px_worker *w, struct px_io *io, struct relay *rl,
 		finish_stream(rl, &res);
 	else
 		finish_plain(rl, &res);
+	settle(w, rl, lease, &res);
 	if (res.outcome != PX_HTTP_DONE && !io->gone)
 		lg->note = px_http_outcome_name(res.outcome);
 	px_buf_shrink(&w->resp, 1u << 20);
 	px_buf_shrink(&w->out, 1u << 20);
+}
+
+/* 429 with the whole seconds until the earliest slot frees. */
+static void
+reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
+{
+	char hdrs[160], msg[160];
+	long long secs = (retry_ms + 999) / 1000;
+
+	snprintf(hdrs, sizeof(hdrs), "Retry-After: %lld\r\n%s", secs,
+	    secs > 60 ? "x-should-retry: false\r\n" : "");
+	snprintf(msg, sizeof(msg), "every key for this model is at its rate "
+	    "limit; retry in %lld s", secs);
+	px_reply_error(io, &w->err, PX_ERATE, msg, NULL, hdrs);
+}
+
+/* Route and reserve: PX_OK with a lease, or the reply was sent. */
+static enum px_err
+reserve_or_reply(struct px_worker *w, struct px_io *io,
+    const struct px_chat_req *rq, struct px_lease *lease)
+{
+	char detail[256];
+	size_t n;
+	int64_t retry_ms;
+	enum px_err rc;
+
+	rc = px_router_candidates(w->app->cfg, rq->model, w->cand, w->ncand,
+	    &n, detail, sizeof(detail));
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, detail, "model", NULL);
+		return rc;
+	}
+	rc = px_ledger_reserve(w->app->ledger, w->ls, w->cand, n,
+	    px_ledger_estimate(rq->prompt_bytes), px_ledger_now_ms(), lease,
+	    &retry_ms);
+	if (rc == PX_ERATE)
+		reply_rate_limited(w, io, retry_ms);
+	else if (rc == PX_EBADREQ)
+		px_reply_error(io, &w->err, rc, "the request's token estimate "
+		    "exceeds every key's max_token_min", "messages", NULL);
+	else if (rc != PX_OK)
+		px_reply_error(io, &w->err, rc, NULL, NULL, NULL);
+	return rc;
 }
 
 void
@@ -437,10 +564,9 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 	const struct px_config *cfg = w->app->cfg;
 	struct px_chat_req rq;
 	struct px_verr verr;
-	struct px_keyref key;
+	struct px_lease lease;
 	struct relay rl;
-	enum px_provider_id pid;
-	const char *served, *body;
+	const char *body;
 	char detail[256], extra[320];
 	size_t len;
 	enum px_err rc;
@@ -459,38 +585,33 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 	}
 	snprintf(w->model, sizeof(w->model), "%s", rq.model);
 	lg->model = w->model;
-	rc = px_router_resolve(cfg, rq.model, &served, &pid, detail,
-	    sizeof(detail));
-	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, detail, "model", NULL);
+	if (reserve_or_reply(w, io, &rq, &lease) != PX_OK)
 		goto out;
-	}
-	snprintf(w->model, sizeof(w->model), "%s", served);
-	lg->provider = px_provider_name(pid);
-	if (!px_keypool_next(w->app->keys, pid, &key)) {
-		px_reply_error(io, &w->err, PX_EUNAVAIL, NULL, NULL, NULL);
-		goto out;
-	}
-	lg->key_id = key.key->id;
-	chat_headers(w, served, extra, sizeof(extra));
-	rc = upstream_body(w, &rq, served, &body, &len);
+	snprintf(w->model, sizeof(w->model), "%s", lease.model);
+	lg->provider = px_provider_name(lease.provider);
+	lg->key_id = lease.key->id;
+	chat_headers(w, lease.model, extra, sizeof(extra));
+	memset(&rl, 0, sizeof(rl));
+	px_stream_fix_init(&rl.fix);
+	rc = upstream_body(w, &rq, lease.model, &body, &len);
 	if (rc != PX_OK) {
 		px_reply_error(io, &w->err, rc, NULL, NULL, extra);
+		(void)px_ledger_settle(w->app->ledger, w->ls, &lease,
+		    PX_SETTLE_RELEASE_ALL, -1, 0, px_ledger_now_ms());
 		goto out;
 	}
-	memset(&rl, 0, sizeof(rl));
 	rl.w = w;
 	rl.io = io;
-	rl.prov = px_provider_get(pid);
-	rl.secret = key.key->secret;
+	rl.prov = px_provider_get(lease.provider);
+	rl.secret = lease.key->secret;
 	rl.extra = extra;
 	rl.stream = rq.stream;
 	rl.include_usage = rq.include_usage;
 	rl.model = w->model;
 	rl.ka_interval = cfg->keepalive_interval_ms;
-	px_stream_fix_init(&rl.fix);
+	rl.fix.drop_usage_alone = rq.stream && !rq.include_usage;
 	snprintf(rl.fix.id_prefix, sizeof(rl.fix.id_prefix), "%s_", w->reqid);
-	relay(w, io, &rl, &key, body, len, lg);
+	relay(w, io, &rl, &lease, body, len, lg);
 out:
 	px_chat_req_free(&rq);
 	px_buf_shrink(&w->body, 1u << 20);

@@ -38,6 +38,7 @@ enum cfg_type {
 	CFG_SIZE,	/* integer min..max -> size_t */
 	CFG_UINT,	/* integer min..max -> unsigned */
 	CFG_NUM,	/* number min..max -> double */
+	CFG_BOOL,	/* true or false -> int */
 	CFG_STRARR,	/* array of non-empty strings -> char ** + count */
 	CFG_KEYS,	/* array of secrets -> struct px_key_cfg * + count */
 	CFG_OBJARR,	/* array of objects, each checked by .sub */
@@ -102,6 +103,9 @@ static const struct cfg_key top_keys[] = {
 	  .elsize = sizeof(struct px_provider_cfg) },
 	{ .name = "state_dir", .type = CFG_NESTR, .off = TO(state_dir),
 	  .sdef = "var" },
+	{ .name = "state_durable", .type = CFG_BOOL, .off = TO(state_durable) },
+	{ .name = "state_map_mb", .type = CFG_LONG, .off = TO(state_map_mb),
+	  .min = 1, .max = 65536, .def = 64 },
 	{ .name = "max_body_bytes", .type = CFG_SIZE, .off = TO(max_body_bytes),
 	  .min = 1024, .max = 1073741824, .def = 4194304 },
 	{ .name = "threads", .type = CFG_UINT, .off = TO(threads),
@@ -312,6 +316,9 @@ expect(const struct cfg_key *k, char *out, size_t n)
 	case CFG_NUM:
 		snprintf(out, n, "number %s..%s", lo, hi);
 		break;
+	case CFG_BOOL:
+		snprintf(out, n, "true or false");
+		break;
 	case CFG_STRARR:
 	case CFG_KEYS:
 		snprintf(out, n, "%sarray of non-empty strings", ne);
@@ -387,6 +394,9 @@ store_num(const struct cfg_key *k, void *base, double d)
 		break;
 	case CFG_NUM:
 		*(double *)p = d;
+		break;
+	case CFG_BOOL:
+		*(int *)p = d != 0;
 		break;
 	default:
 		break;
@@ -485,6 +495,16 @@ get_num(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
 		return;
 	}
 	store_num(k, base, v->valuedouble);
+}
+
+static void
+get_bool(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	if (!cJSON_IsBool(v)) {
+		bad(c, k, v);
+		return;
+	}
+	store_num(k, base, cJSON_IsTrue(v) ? 1 : 0);
 }
 
 /*
@@ -646,6 +666,7 @@ static getter *const getters[CFG__MAX] = {
 	[CFG_PROVIDER] = get_provider,	[CFG_LONG] = get_int,
 	[CFG_SIZE] = get_int,		[CFG_UINT] = get_int,
 	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
+	[CFG_BOOL] = get_bool,
 	[CFG_KEYS] = get_keys,		[CFG_OBJARR] = get_objarr,
 };
 
@@ -761,7 +782,7 @@ static int
 is_scalar(enum cfg_type t)
 {
 	return t == CFG_PROVIDER || t == CFG_LONG || t == CFG_SIZE ||
-	    t == CFG_UINT || t == CFG_NUM;
+	    t == CFG_UINT || t == CFG_NUM || t == CFG_BOOL;
 }
 
 /* Free what apply() stored through tab; partly filled structs are fine. */
@@ -1051,6 +1072,37 @@ out:
 	return rc;
 }
 
+/*
+ * A relative state_dir is taken relative to the config file's directory,
+ * not to whatever directory a web server starts responders in.
+ */
+static enum px_err
+anchor_state_dir(struct ctx *c, const char *path, struct px_config *cfg)
+{
+	char *real, *slash, *joined;
+	size_t n;
+
+	if (cfg->state_dir[0] == '/')
+		return PX_OK;
+	real = realpath(path, NULL);
+	if (real == NULL) {
+		add_err(c, "%s: cannot resolve: %s", path, strerror(errno));
+		return PX_ECONFIG;
+	}
+	slash = strrchr(real, '/');
+	*slash = '\0';		/* realpath is absolute: there is a '/' */
+	n = strlen(real) + strlen(cfg->state_dir) + 2;
+	joined = malloc(n);
+	if (joined != NULL)
+		snprintf(joined, n, "%s/%s", real, cfg->state_dir);
+	free(real);
+	if (joined == NULL)
+		return PX_ENOMEM;
+	free(cfg->state_dir);
+	cfg->state_dir = joined;
+	return PX_OK;
+}
+
 enum px_err
 px_config_load(const char *path, struct px_config **out,
     struct px_cfg_errors *errs)
@@ -1066,6 +1118,12 @@ px_config_load(const char *path, struct px_config **out,
 	if (rc == PX_OK)
 		rc = parse(&c, b.p, b.len, out);
 	px_buf_free(&b);
+	if (rc == PX_OK)
+		rc = anchor_state_dir(&c, path, *out);
+	if (rc != PX_OK && *out != NULL) {
+		px_config_free(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 

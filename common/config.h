@@ -42,7 +42,11 @@ struct px_config {
 	size_t  nauto_models;
 	struct px_provider_cfg *providers;	/* "provider_keys" */
 	size_t  nproviders;
-	char   *state_dir;		/* default "var" */
+	char   *state_dir;		/* default "var"; px_config_load makes a
+					 * relative one absolute, anchored at the
+					 * config file's directory */
+	int     state_durable;		/* fsync meta pages per commit, default off */
+	long    state_map_mb;		/* LMDB map size, default 64 */
 	size_t  max_body_bytes;		/* default 4 MiB */
 	unsigned threads;		/* workers per process, default 64 */
 	long    connect_timeout_ms;	/* default 10000 */

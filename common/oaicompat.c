@@ -588,6 +588,10 @@ fix_event(struct px_stream_fix *st, cJSON *root, size_t len,
 	if (has_error_finish(root))
 		return error_event(NULL, out);
 	record_usage(st, root);
+	/* a usage-only chunk the proxy asked for, not the client */
+	if (st->drop_usage_alone && cJSON_IsObject(member(root, "usage")) &&
+	    st->usage_alone)
+		return PX_EV_DROP;
 	if (!cJSON_IsArray(choices))
 		choices = NULL;
 	cJSON_ArrayForEach(choice, choices) {

@@ -25,6 +25,8 @@ struct px_stream_fix {
 	int      saw_finish;		/* a non-null finish_reason was relayed */
 	int      have_usage;		/* usage seen in some event */
 	int      usage_alone;		/* ... and it came on a choices:[] chunk */
+	int      drop_usage_alone;	/* in: drop usage-only (choices:[])
+					 * events the client did not ask for */
 	char     id_prefix[40];		/* for ids of calls the upstream left
 					 * without one: "call_<prefix><k>" */
 	long     prompt_tokens, completion_tokens, total_tokens;

@@ -35,23 +35,40 @@ px_router_nkeys(const struct px_config *cfg, enum px_provider_id p)
 	return n;
 }
 
-static enum px_err
-resolve_auto(const struct px_config *cfg, const char **served,
-    enum px_provider_id *prov, char *detail, size_t cap)
+enum px_err
+px_router_candidates(const struct px_config *cfg, const char *model,
+    struct px_candidate *out, size_t cap, size_t *n, char *detail, size_t dcap)
 {
+	enum px_provider_id p;
 	size_t i;
 
-	for (i = 0; i < cfg->nauto_models; i++) {
-		enum px_provider_id p = px_router_provider(cfg,
-		    cfg->auto_models[i]);
-
-		if (px_router_nkeys(cfg, p) > 0) {
-			*served = cfg->auto_models[i];
-			*prov = p;
-			return PX_OK;
+	*n = 0;
+	if (strcmp(model, PX_AUTO_MODEL) != 0) {
+		p = px_router_provider(cfg, model);
+		if (px_router_nkeys(cfg, p) == 0) {
+			snprintf(detail, dcap, "model '%.80s' is served by "
+			    "provider '%s', which has no keys configured", model,
+			    px_provider_name(p));
+			return PX_EMODEL;
 		}
+		if (cap > 0) {
+			out[0].model = model;
+			out[0].provider = p;
+			*n = 1;
+		}
+		return PX_OK;
 	}
-	snprintf(detail, cap, "auto-model: no model in auto-models has a "
+	for (i = 0; i < cfg->nauto_models && *n < cap; i++) {
+		p = px_router_provider(cfg, cfg->auto_models[i]);
+		if (px_router_nkeys(cfg, p) == 0)
+			continue;
+		out[*n].model = cfg->auto_models[i];
+		out[*n].provider = p;
+		(*n)++;
+	}
+	if (*n > 0)
+		return PX_OK;
+	snprintf(detail, dcap, "auto-model: no model in auto-models has a "
 	    "provider with configured keys");
 	return PX_EMODEL;
 }
@@ -60,18 +77,14 @@ enum px_err
 px_router_resolve(const struct px_config *cfg, const char *model,
     const char **served, enum px_provider_id *prov, char *detail, size_t cap)
 {
-	enum px_provider_id p;
+	struct px_candidate c;
+	size_t n;
+	enum px_err e;
 
-	if (strcmp(model, PX_AUTO_MODEL) == 0)
-		return resolve_auto(cfg, served, prov, detail, cap);
-	p = px_router_provider(cfg, model);
-	if (px_router_nkeys(cfg, p) == 0) {
-		snprintf(detail, cap, "model '%.80s' is served by provider "
-		    "'%s', which has no keys configured", model,
-		    px_provider_name(p));
-		return PX_EMODEL;
-	}
-	*served = model;
-	*prov = p;
+	e = px_router_candidates(cfg, model, &c, 1, &n, detail, cap);
+	if (e != PX_OK)
+		return e;
+	*served = c.model;
+	*prov = c.provider;
 	return PX_OK;
 }

@@ -20,6 +20,22 @@ enum px_provider_id px_router_provider(const struct px_config *cfg,
 /* Keys configured for provider p across all provider_keys entries. */
 size_t px_router_nkeys(const struct px_config *cfg, enum px_provider_id p);
 
+/* One model a request may be served by (auto-model: several, in order). */
+struct px_candidate {
+	const char *model;
+	enum px_provider_id provider;
+};
+
+/*
+ * The models that may serve `model`, in order, each with its provider:
+ * the model itself, or for auto-model every auto-models entry whose
+ * provider has keys. Writes at most cap; *n gets the count. PX_EMODEL
+ * with detail when there is none.
+ */
+enum px_err px_router_candidates(const struct px_config *cfg,
+    const char *model, struct px_candidate *out, size_t cap, size_t *n,
+    char *detail, size_t dcap);
+
 /*
  * Resolve the client's model: *served is the model to send upstream (the
  * client's own string, or the chosen auto-models entry), *prov its provider.

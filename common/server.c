@@ -156,6 +156,7 @@ wait_for_stop(struct srv *s)
 
 		if (sig > 0)
 			return;
+		px_app_maintain(s->app);	/* about once a second */
 	}
 }
 

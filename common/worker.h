@@ -1,7 +1,7 @@
 /*
  * worker.h -- the per-process application state and the per-thread worker.
  * Owns: struct px_app (read-only config plus process-wide shared parts:
- * key cursor, models cache) and struct px_worker (one per thread: curl
+ * the ledger handle, models cache) and struct px_worker (one per thread: curl
  * handle and reusable buffers, so the request path barely allocates).
  * Never: global variables; everything is passed explicitly.
  */
@@ -13,15 +13,17 @@
 #include "config.h"
 #include "fcgi_io.h"
 #include "log.h"
+#include "router.h"
 #include "sse.h"
 
-struct px_keypool;
+struct px_ledger;
+struct px_ledger_scratch;
 struct px_models;
 struct px_http;
 
 struct px_app {
 	const struct px_config *cfg;
-	struct px_keypool *keys;
+	struct px_ledger  *ledger;	/* shared quota state (LMDB) */
 	struct px_models  *models;	/* /v1/models cache */
 	atomic_ulong       seq;		/* request ids */
 };
@@ -29,6 +31,9 @@ struct px_app {
 struct px_worker {
 	struct px_app  *app;
 	struct px_http *http;	/* kept alive: upstream connection reuse */
+	struct px_ledger_scratch *ls;	/* reservation scratch */
+	struct px_candidate *cand;	/* auto-model candidates */
+	size_t          ncand;
 	struct px_buf   body;	/* client request body */
 	struct px_buf   up;	/* upstream request body (curl reads it) */
 	struct px_buf   resp;	/* upstream response body (non-stream, errors) */
@@ -39,8 +44,11 @@ struct px_worker {
 	char            model[160];	/* the request's model, for its log line */
 };
 
-/* Process-wide state; NULL on allocation failure. cfg must outlive it. */
+/* Process-wide state, opened after fork; NULL on failure (logged).
+ * cfg must outlive it. */
 struct px_app *px_app_new(const struct px_config *cfg);
+/* Periodic upkeep (ledger sync, stale readers): about once a second. */
+void px_app_maintain(struct px_app *app);
 void px_app_free(struct px_app *app);	/* NULL-safe */
 /* Per-thread state; 0 ok, -1 on failure (then px_worker_fini is safe). */
 int  px_worker_init(struct px_worker *w, struct px_app *app);

@@ -174,11 +174,12 @@ function baseConfig(mock, extra = {}) {
     access_key: ACCESS_KEY,
     model_usage_gap_percentage: 5,
     'auto-models': ['openai/mock-echo', 'gemini-mock-text'],
+    // limits high enough that only the ledger tests (own configs) hit them
     provider_keys: [
-      { provider: 'openrouter', key: KEYS.openrouter, max_request_day: 1500,
-        max_token_min: 150000, max_request_min: 15, base_url: mock.url('openrouter') },
-      { provider: 'gemini', key: KEYS.gemini, max_request_day: 1500,
-        max_token_min: 150000, max_request_min: 15, base_url: mock.url('gemini') },
+      { provider: 'openrouter', key: KEYS.openrouter, max_request_day: 100000,
+        max_token_min: 100000000, max_request_min: 10000, base_url: mock.url('openrouter') },
+      { provider: 'gemini', key: KEYS.gemini, max_request_day: 100000,
+        max_token_min: 100000000, max_request_min: 10000, base_url: mock.url('gemini') },
     ],
     max_body_bytes: 65536,
     first_byte_timeout_ms: 2000,

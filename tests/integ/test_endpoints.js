@@ -86,15 +86,16 @@ module.exports = (test) => {
     for (const prov of ['openrouter', 'gemini']) {
       const o = r.json.overview[prov];
       assert.deepEqual(Object.keys(o).sort(), ['total_capacity', 'total_requests', 'usage_percentage']);
-      assert.equal(o.total_capacity, 1500 * 2);
+      assert.equal(o.total_capacity, 100000 * 2);
       const d = r.json.details[prov];
-      assert.deepEqual(d.rate_limits, { max_request_day: 1500, max_token_min: 150000, max_request_min: 15 });
+      assert.deepEqual(d.rate_limits, { max_request_day: 100000, max_token_min: 100000000, max_request_min: 10000 });
       const keys = Object.keys(d.keys);
       assert.equal(keys.length, 2);
       for (const id of keys) {
         assert.match(id, /^[0-9a-f]{8}$/);
         const k = d.keys[id];
-        assert.deepEqual(Object.keys(k).sort(), ['rate_limit_windows', 'requests', 'usage_percentage']);
+        for (const f of ['rate_limit_windows', 'requests', 'usage_percentage'])
+          assert.ok(f in k, `keys.${id}.${f}`);
         assert.deepEqual(Object.keys(k.rate_limit_windows).sort(), ['req_day', 'req_min']);
       }
     }

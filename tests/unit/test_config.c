@@ -56,6 +56,12 @@ static const struct {
 } bad[] = {
 	/* wrong type, out of range, non-integer */
 	{ DOC("'threads':0,"), { "threads: expected integer 1..4096, got 0" } },
+	{ DOC("'state_durable':1,"),
+	  { "state_durable: expected true or false, got 1" } },
+	{ DOC("'state_durable':'yes',"),
+	  { "state_durable: expected true or false, got \"yes\"" } },
+	{ DOC("'state_map_mb':0,"),
+	  { "state_map_mb: expected integer 1..65536, got 0" } },
 	{ DOC("'threads':4097,"),
 	  { "threads: expected integer 1..4096, got 4097" } },
 	{ DOC("'threads':1.5,"),
@@ -350,7 +356,13 @@ test_seed(void)
 	check_str(p->base_url,
 	    "https://generativelanguage.googleapis.com/v1beta/openai",
 	    "gemini url");
-	check_str(cfg->state_dir, "var", "default state_dir");
+	/* loaded from a file: the relative default is anchored at its dir */
+	T_CHECK(cfg->state_dir[0] == '/' && strlen(cfg->state_dir) >
+	    strlen("/tests/unit/configs/var") && strcmp(cfg->state_dir +
+	    strlen(cfg->state_dir) - strlen("/tests/unit/configs/var"),
+	    "/tests/unit/configs/var") == 0, "default state_dir anchored");
+	T_CHECK(cfg->state_durable == 0, "default state_durable off");
+	T_CHECK(cfg->state_map_mb == 64, "default state_map_mb");
 	T_CHECK(cfg->max_body_bytes == 4194304, "default max_body_bytes");
 	T_CHECK(cfg->threads == 64, "default threads");
 	T_CHECK(cfg->connect_timeout_ms == 10000, "default connect");
@@ -378,6 +390,8 @@ test_full(void)
 	T_CHECK(cfg->model_usage_gap_percentage == 12.5, "gap 12.5");
 	T_CHECK(cfg->nauto_models == 1, "one auto model");
 	check_str(cfg->state_dir, "/var/lib/aiproxy", "state_dir");
+	T_CHECK(cfg->state_durable == 1, "state_durable true");
+	T_CHECK(cfg->state_map_mb == 256, "state_map_mb");
 	T_CHECK(cfg->max_body_bytes == 1024, "max_body_bytes");
 	T_CHECK(cfg->threads == 4096, "threads");
 	T_CHECK(cfg->connect_timeout_ms == 600000, "connect");

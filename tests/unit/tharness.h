@@ -12,7 +12,7 @@
 
 static int t_passed, t_failed;
 
-static void
+static inline void
 t_check(int ok, const char *what, const char *file, int line)
 {
 	if (ok) {
@@ -24,7 +24,7 @@ t_check(int ok, const char *what, const char *file, int line)
 }
 
 #define T_CHECK(cond, what) t_check((cond) != 0, (what), __FILE__, __LINE__)
-static int
+static inline int
 t_streq(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
@@ -32,7 +32,7 @@ t_streq(const char *a, const char *b)
 
 #define T_STREQ(a, b, what) t_check(t_streq((a), (b)), (what), __FILE__, __LINE__)
 
-static int
+static inline int
 t_done(void)
 {
 	printf("%d passed, %d failed\n", t_passed, t_failed);

@@ -1,0 +1,250 @@
+/*
+ * store.c -- LMDB behind px_store (see store.h).
+ * Facts this relies on (fastcgi-lmdb-notes.md §3): every process passes
+ * the same map size; a process that finds the map grown by another gets
+ * MDB_MAP_RESIZED and must call mdb_env_set_mapsize(env, 0); a killed
+ * process's reader slot pins pages until mdb_reader_check clears it; the
+ * writer lock is robust, so a writer killed mid-transaction loses only its
+ * own uncommitted work.
+ * Never: keeps a read transaction open between calls.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SCHEMA_KEY "meta/schema"
+
+struct px_store {
+	MDB_env *env;
+	MDB_dbi  dbi;
+	int      durable;
+};
+
+struct px_store_txn {
+	MDB_txn *txn;
+	MDB_dbi  dbi;
+	int      err;		/* first LMDB error inside fn */
+};
+
+static enum px_err
+fail(char *detail, size_t cap, const char *what, int rc)
+{
+	snprintf(detail, cap, "state store: %s: %s", what, mdb_strerror(rc));
+	return PX_ESTORE;
+}
+
+/* Write the schema version on a new environment; refuse a newer one. */
+static enum px_err
+check_schema(struct px_store *st, char *detail, size_t cap)
+{
+	MDB_txn *txn;
+	MDB_val k = { sizeof(SCHEMA_KEY) - 1, (void *)(uintptr_t)SCHEMA_KEY };
+	MDB_val v;
+	unsigned ver = PX_STORE_SCHEMA, have = 0;
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc != 0)
+		return fail(detail, cap, "begin", rc);
+	rc = mdb_get(txn, st->dbi, &k, &v);
+	if (rc == 0 && v.mv_size == sizeof(have))
+		memcpy(&have, v.mv_data, sizeof(have));
+	if (have > PX_STORE_SCHEMA) {
+		mdb_txn_abort(txn);
+		snprintf(detail, cap, "state store: schema %u was written by a "
+		    "newer aiproxy (this one knows %u)", have, PX_STORE_SCHEMA);
+		return PX_ESTORE;
+	}
+	/* schema 1 is the first: nothing older to migrate from yet */
+	v.mv_size = sizeof(ver);
+	v.mv_data = &ver;
+	rc = have == ver ? 0 : mdb_put(txn, st->dbi, &k, &v, 0);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return fail(detail, cap, "schema", rc);
+	}
+	rc = mdb_txn_commit(txn);
+	return rc == 0 ? PX_OK : fail(detail, cap, "commit", rc);
+}
+
+static enum px_err
+open_env(struct px_store *st, const char *dir, size_t map_bytes,
+    char *detail, size_t cap)
+{
+	unsigned flags = MDB_NOTLS | (st->durable ? MDB_NOMETASYNC : MDB_NOSYNC);
+	MDB_txn *txn = NULL;
+	int rc, dead;
+
+	rc = mdb_env_create(&st->env);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(st->env, map_bytes);
+	if (rc == 0)
+		rc = mdb_env_set_maxreaders(st->env, 4096);
+	if (rc == 0)
+		rc = mdb_env_open(st->env, dir, flags, 0600);
+	if (rc != 0)
+		return fail(detail, cap, dir, rc);
+	(void)mdb_reader_check(st->env, &dead);
+	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, NULL, 0, &st->dbi);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	return rc == 0 ? PX_OK : fail(detail, cap, "open", rc);
+}
+
+/* mkdir -p with mode 0700 for every directory created. */
+static int
+mkdirs(const char *dir)
+{
+	char path[4096];
+	size_t i, n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path))
+		return -1;
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return -1;
+		path[i] = dir[i];
+	}
+	return 0;
+}
+
+enum px_err
+px_store_open(struct px_store **out, const char *dir, size_t map_bytes,
+    int durable, char *detail, size_t cap)
+{
+	struct px_store *st;
+	enum px_err e;
+
+	*out = NULL;
+	if (mkdirs(dir) != 0) {
+		snprintf(detail, cap, "state store: cannot create %s: %s", dir,
+		    strerror(errno));
+		return PX_ESTORE;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return PX_ENOMEM;
+	st->durable = durable;
+	e = open_env(st, dir, map_bytes, detail, cap);
+	if (e == PX_OK)
+		e = check_schema(st, detail, cap);
+	if (e != PX_OK) {
+		px_store_close(st);
+		return e;
+	}
+	*out = st;
+	return PX_OK;
+}
+
+void
+px_store_close(struct px_store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->env != NULL) {
+		if (!st->durable)
+			(void)mdb_env_sync(st->env, 1);
+		mdb_env_close(st->env);
+	}
+	free(st);
+}
+
+/* One attempt; returns the LMDB code that ended it (0: fn's verdict). */
+static int
+attempt(struct px_store *st, int write, px_store_fn fn, void *ctx,
+    enum px_err *verdict)
+{
+	struct px_store_txn tx = { NULL, st->dbi, 0 };
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &tx.txn);
+	if (rc != 0)
+		return rc;
+	*verdict = fn(&tx, ctx);
+	if (tx.err != 0 || *verdict != PX_OK || !write) {
+		mdb_txn_abort(tx.txn);
+		return tx.err;
+	}
+	return mdb_txn_commit(tx.txn);
+}
+
+enum px_err
+px_store_run(struct px_store *st, int write, px_store_fn fn, void *ctx)
+{
+	enum px_err verdict = PX_OK;
+	int rc, tries, dead;
+
+	for (tries = 0; tries < 3; tries++) {
+		verdict = PX_OK;
+		rc = attempt(st, write, fn, ctx, &verdict);
+		if (rc == 0)
+			return verdict;
+		if (rc == MDB_MAP_RESIZED)
+			(void)mdb_env_set_mapsize(st->env, 0);
+		else if (rc == MDB_MAP_FULL || rc == MDB_READERS_FULL)
+			(void)mdb_reader_check(st->env, &dead);
+		else
+			break;
+	}
+	return PX_ESTORE;
+}
+
+int
+px_store_get(struct px_store_txn *tx, const char *key, const void **val,
+    size_t *len)
+{
+	MDB_val k = { strlen(key), (void *)(uintptr_t)key };
+	MDB_val v;
+	int rc = mdb_get(tx->txn, tx->dbi, &k, &v);
+
+	if (rc != 0) {
+		if (rc != MDB_NOTFOUND && tx->err == 0)
+			tx->err = rc;
+		return 0;
+	}
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 1;
+}
+
+enum px_err
+px_store_put(struct px_store_txn *tx, const char *key, const void *val,
+    size_t len)
+{
+	MDB_val k = { strlen(key), (void *)(uintptr_t)key };
+	MDB_val v = { len, (void *)(uintptr_t)val };
+	int rc = mdb_put(tx->txn, tx->dbi, &k, &v, 0);
+
+	if (rc != 0) {
+		if (tx->err == 0)
+			tx->err = rc;
+		return PX_ESTORE;
+	}
+	return PX_OK;
+}
+
+void
+px_store_maintain(struct px_store *st)
+{
+	int dead;
+
+	if (st == NULL)
+		return;
+	(void)mdb_reader_check(st->env, &dead);
+	if (!st->durable)
+		(void)mdb_env_sync(st->env, 1);
+}

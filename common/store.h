@@ -1,0 +1,58 @@
+/*
+ * store.h -- the shared state environment on disk (LMDB).
+ * Owns: everything <lmdb.h> (its only includer): one environment per
+ * process, opened after fork with MDB_NOTLS; short transactions run through
+ * px_store_run, which retries after MDB_MAP_RESIZED and, once, after
+ * MDB_MAP_FULL / MDB_READERS_FULL with a stale-reader sweep; the schema
+ * version; periodic mdb_reader_check and mdb_env_sync.
+ * Never: knows what the records mean (the ledger does), or holds a
+ * transaction after px_store_run returns.
+ *
+ * Durability (README "State"): by default commits are MDB_NOSYNC and the
+ * environment is synced about once a second by px_store_maintain, so a
+ * crashed process loses nothing and an OS crash may lose the last second
+ * of counters. state_durable selects MDB_NOMETASYNC: data pages are synced
+ * on every commit, the meta page lazily; at most the last commit is lost.
+ */
+#ifndef PX_STORE_H
+#define PX_STORE_H
+
+#include <stddef.h>
+#include "err.h"
+
+#define PX_STORE_SCHEMA 1	/* bump with a migration in store.c */
+
+struct px_store;
+struct px_store_txn;
+
+/*
+ * Open (creating if needed) the environment in directory dir, mode 0700
+ * for a new directory and 0600 for the files. PX_ESTORE with detail on
+ * failure (e.g. a newer schema, or a directory that cannot be created).
+ */
+enum px_err px_store_open(struct px_store **out, const char *dir,
+    size_t map_bytes, int durable, char *detail, size_t cap);
+void px_store_close(struct px_store *st);	/* NULL-safe */
+
+/* The transaction body: return PX_OK to commit, anything else to abort
+ * (that value is returned by px_store_run). May run more than once. */
+typedef enum px_err (*px_store_fn)(struct px_store_txn *tx, void *ctx);
+
+enum px_err px_store_run(struct px_store *st, int write, px_store_fn fn,
+    void *ctx);
+
+/*
+ * Borrow the value of key: *val points into the map until the transaction
+ * ends, and need not be aligned (copy before reading fields). 1 found,
+ * 0 absent.
+ */
+int px_store_get(struct px_store_txn *tx, const char *key, const void **val,
+    size_t *len);
+enum px_err px_store_put(struct px_store_txn *tx, const char *key,
+    const void *val, size_t len);
+
+/* Stale reader slots of killed processes cleared, and (unless durable)
+ * the environment synced. Call about once a second and at exit. */
+void px_store_maintain(struct px_store *st);
+
+#endif
