@@ -96,10 +96,14 @@ function promptTokens(body) {
 	return Math.ceil(n / 4);
 }
 
+// The usage a reply reports; also kept in the request log (entry.usage)
+// so tests can compare what the proxy booked with what was reported.
 function usageFor(ctx, completionChars) {
 	const p = promptTokens(ctx.body);
 	const c = Math.ceil(completionChars / 4);
-	return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+	const u = { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+	ctx.entry.usage = u;
+	return u;
 }
 
 // Scenario = word after "mock-" up to the next ':' or the end; else "text".

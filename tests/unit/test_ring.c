@@ -636,16 +636,18 @@ busiest_window(const struct px_ring_spec *s, size_t n)
 	return most;
 }
 
-/* Bursts in the same ms, steady trickles, gaps across the window. */
+/* Bursts in the same ms, steady trickles, gaps across the window; about
+ * three attempts per free slot, so the limit is hit again and again. */
 static int64_t
-stream_next(const struct px_ring_spec *s, int64_t t)
+stream_next(const struct px_ring_spec *s, int64_t t, uint64_t limit)
 {
 	int64_t win = s->window_ms, r = rnd_below(100);
+	int64_t l = (int64_t)limit;
 
 	if (r < 50)
 		return t + rnd_below(3);
-	if (r < 94)
-		return t + rnd_below(win / 150 + 1);
+	if (r < 97 || rnd_below(l) >= 10)
+		return t + rnd_below(win / (10 * l) + 1);
 	if (r < 99)
 		return t + win / 2 + rnd_below(win);
 	return t + win + rnd_below(2 * win);
@@ -661,7 +663,7 @@ property_run(const struct px_ring_spec *s, uint64_t limit, int attempts,
 
 	tr_reset();
 	for (i = 0; i < attempts; i++) {
-		t = stream_next(s, t);
+		t = stream_next(s, t, limit);
 		n = try_admit(s, t, limit, n);
 	}
 	T_CHECK(busiest_window(s, n) <= limit, what);
