@@ -21,12 +21,15 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/oaicompat.c common/provider_openrouter.c \
          common/provider_gemini.c common/router.c common/ring.c \
          common/keysel.c common/store.c common/ledger.c \
+         common/retryhint.c \
          common/reply.c common/fcgi_io.c common/upstream.c \
-         common/models.c common/usage.c common/chat.c common/app.c \
+         common/models.c common/usage.c common/chat.c common/relay.c \
+         common/app.c \
          common/server.c
 
 # Unit tests: name -> the modules it links (pure modules only).
-UNITS = buf err sse config validate jsonraw provider router ring keysel
+UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
+        retryhint
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -38,6 +41,8 @@ UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
 UNIT_router   = common/router.c common/config.c common/buf.c common/err.c
 UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c
+UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
+UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/buf.c common/err.c
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o)
@@ -63,6 +68,11 @@ $(foreach u,$(UNITS),$(eval $(call unit_rule,$(u))))
 
 unit-bins: $(UNITS:%=$(B)/unit/test_%)
 
+# test tool: a port where TCP connects hang (connect-timeout tests)
+$(B)/blackhole: tests/integ/blackhole.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 # --- packages (Debian 12) ---------------------------------------------------
 # deps: what building and `make run` need; test-deps adds the test tools.
 # CMD:PKG installs PKG only when CMD is missing (see tests/deps.sh).
@@ -78,7 +88,8 @@ test-deps:
 
 # --- tests --------------------------------------------------------------------
 test: test-deps
-	$(MAKE) B=build/asan SAN=asan build/asan/aiproxy unit-bins
+	$(MAKE) B=build/asan SAN=asan build/asan/aiproxy unit-bins \
+	    build/asan/blackhole
 	bash tests/run.sh build/asan
 
 unit:

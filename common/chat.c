@@ -13,38 +13,22 @@
 #include "worker.h"
 
 #include <cJSON.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jsonraw.h"
 #include "ledger.h"
 #include "provider.h"
 #include "reply.h"
 #include "router.h"
+#include "relay.h"
+#include "retryhint.h"
 #include "upstream.h"
 #include "validate.h"
 
 #define READ_CHUNK (64u << 10)
-#define ERR_BODY_MAX (256u << 10)	/* upstream error bodies kept */
 
-struct relay {
-	struct px_worker *w;
-	struct px_io     *io;
-	const struct px_provider *prov;
-	const char *secret;		/* the key in use: for redaction */
-	const char *extra;		/* extra response headers */
-	const char *model;		/* the model that serves */
-	int   include_usage;		/* the client asked for a usage chunk */
-	struct px_stream_fix fix;
-	int   stream;			/* the client asked for SSE */
-	int   head_sent;		/* the client has our status line */
-	int   saw_done;			/* upstream sent [DONE] */
-	int   failed;			/* an error event was written */
-	long  ka_interval, ka_last;	/* keep-alive comments while silent */
-};
 
 /* --- request body ------------------------------------------------------- */
 
@@ -98,257 +82,6 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 		return PX_EBADREQ;
 	}
 	return PX_OK;
-}
-
-/* --- stream relay ----------------------------------------------------- */
-
-static int
-write_error_event(struct relay *rl, const char *msg, const char *type,
-    const char *code)
-{
-	struct px_buf *e = &rl->w->err;
-
-	px_buf_reset(e);
-	if (px_err_json(e, msg, type, NULL, code) != PX_OK)
-		return -1;
-	rl->failed = 1;
-	return px_reply_sse_data(rl->io, e->p, e->len) == PX_OK ? 0 : -1;
-}
-
-static int
-on_event(void *ctx, const char *data, size_t len)
-{
-	struct relay *rl = ctx;
-	struct px_buf *out = &rl->w->out;
-	enum px_err rc = PX_OK;
-
-	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		rl->saw_done = 1;
-		return 0;
-	}
-	px_buf_reset(out);
-	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
-	case PX_EV_PASS:
-		rc = px_reply_sse_data(rl->io, data, len);
-		break;
-	case PX_EV_REWRITE:
-		rc = px_reply_sse_data(rl->io, out->p, out->len);
-		break;
-	case PX_EV_DROP:
-		break;
-	case PX_EV_ERROR:
-		rl->failed = 1;
-		(void)px_reply_sse_data(rl->io, out->p, out->len);
-		return 1;	/* stop reading the upstream */
-	}
-	return rc == PX_OK ? 0 : 1;
-}
-
-static int
-on_comment(void *ctx, const char *text, size_t len)
-{
-	struct relay *rl = ctx;
-
-	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
-}
-
-static int
-start_stream(struct relay *rl)
-{
-	if (rl->head_sent)
-		return 0;
-	rl->head_sent = 1;
-	return px_reply_sse_head(rl->io, rl->extra) == PX_OK ? 0 : -1;
-}
-
-static int
-on_data(void *ctx, long status, const char *p, size_t n)
-{
-	struct relay *rl = ctx;
-	struct px_worker *w = rl->w;
-	enum px_err rc;
-
-	if (!rl->stream || status < 200 || status > 299) {
-		struct px_buf *b = &w->resp;
-
-		if (status > 299 && b->len + n > ERR_BODY_MAX)
-			return 0;	/* keep the head of an error body */
-		return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
-	}
-	if (start_stream(rl) != 0)
-		return 1;
-	rc = px_sse_feed(&w->sse, p, n);
-	if (rc == PX_ETOOBIG) {
-		(void)write_error_event(rl, "upstream sent an SSE line above "
-		    "the size limit", "server_error", "upstream_error");
-		return 1;
-	}
-	if (rc != PX_OK)
-		return 1;
-	return px_io_flush(rl->io) == 0 ? 0 : 1;
-}
-
-static int
-on_idle(void *ctx, long idle_ms, int got_bytes)
-{
-	struct relay *rl = ctx;
-
-	(void)got_bytes;
-	if (!rl->stream || rl->ka_interval <= 0)
-		return 0;
-	if (idle_ms < rl->ka_last)
-		rl->ka_last = 0;	/* bytes arrived since: a new silence */
-	if (idle_ms - rl->ka_last < rl->ka_interval)
-		return 0;
-	rl->ka_last = idle_ms;
-	if (start_stream(rl) != 0 ||
-	    px_reply_sse_comment(rl->io, " keep-alive", 11) != PX_OK ||
-	    px_io_flush(rl->io) != 0)
-		return 1;	/* the client left during the silence */
-	return 0;
-}
-
-/* --- ending a response ------------------------------------------------- */
-
-static enum px_err
-outcome_err(const struct px_http_result *res, const char **msg)
-{
-	switch (res->outcome) {
-	case PX_HTTP_CONNECT:
-		*msg = "upstream unreachable";
-		return PX_EUPSTREAM;
-	case PX_HTTP_TIMEOUT_CONNECT:
-		*msg = "upstream connect timed out";
-		return PX_ETIMEOUT;
-	case PX_HTTP_TIMEOUT_FIRST_BYTE:
-		*msg = "upstream sent no response in time";
-		return PX_ETIMEOUT;
-	case PX_HTTP_TIMEOUT_IDLE:
-	case PX_HTTP_TIMEOUT_TOTAL:
-		*msg = "upstream went silent";
-		return PX_ETIMEOUT;
-	case PX_HTTP_ABORTED:
-		*msg = "upstream response too large";
-		return PX_EUPSTREAM;
-	case PX_HTTP_BROKEN:
-		*msg = "upstream connection broke";
-		return PX_EUPSTREAM;
-	case PX_HTTP_DONE:
-	case PX_HTTP_OTHER:
-		break;
-	}
-	*msg = "upstream request failed";
-	return PX_EUPSTREAM;
-}
-
-/* Extra headers for an upstream error: pass a Retry-After hint on. */
-static void
-error_headers(const struct relay *rl, const struct px_http_result *res,
-    char *dst, size_t cap)
-{
-	int ok = res->retry_after[0] != '\0';
-	const char *s;
-
-	for (s = res->retry_after; ok && *s; s++)
-		ok = isalnum((unsigned char)*s) || strchr(" ,:-", *s);
-	snprintf(dst, cap, "%s%s%s%s", rl->extra, ok ? "Retry-After: " : "",
-	    ok ? res->retry_after : "", ok ? "\r\n" : "");
-}
-
-/*
- * With stream_options.include_usage the client expects usage on a last
- * chunk with "choices":[] (provider-apis.md §1.3). Gemini puts it on the
- * last content chunk instead: add the OpenAI-shaped chunk ourselves.
- */
-static void
-usage_chunk(struct relay *rl)
-{
-	struct px_buf *b = &rl->w->out;
-	const struct px_stream_fix *f = &rl->fix;
-
-	if (!rl->include_usage || !f->have_usage || f->usage_alone)
-		return;
-	px_buf_reset(b);
-	px_buf_printf(b, "{\"id\":\"chatcmpl-%s\",\"object\":"
-	    "\"chat.completion.chunk\",\"created\":%lld,\"model\":\"",
-	    rl->w->reqid, (long long)time(NULL));
-	px_buf_add_json_str(b, rl->model, strlen(rl->model));
-	if (px_buf_printf(b, "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
-	    "%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
-	    f->prompt_tokens, f->completion_tokens, f->total_tokens) == PX_OK)
-		(void)px_reply_sse_data(rl->io, b->p, b->len);
-}
-
-static void
-finish_stream(struct relay *rl, const struct px_http_result *res)
-{
-	struct px_worker *w = rl->w;
-	const char *msg;
-
-	if (rl->io->gone)
-		return;
-	if (!rl->failed && (res->status < 200 || res->status > 299)) {
-		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
-		    rl->secret, &w->out);
-		rl->failed = 1;
-		(void)px_reply_sse_data(rl->io, w->out.p, w->out.len);
-	} else if (!rl->failed && res->outcome != PX_HTTP_DONE) {
-		(void)outcome_err(res, &msg);
-		(void)write_error_event(rl, msg, "server_error",
-		    "upstream_error");
-	} else if (!rl->failed && !rl->saw_done && !rl->fix.saw_finish) {
-		(void)write_error_event(rl, "upstream stream ended before "
-		    "completion", "server_error", "upstream_error");
-	} else if (!rl->failed) {
-		usage_chunk(rl);
-	}
-	(void)px_reply_sse_data(rl->io, "[DONE]", 6);
-	(void)px_io_flush(rl->io);
-}
-
-/* A complete 2xx non-stream body: relay it, repaired where needed. */
-static void
-finish_body(struct relay *rl)
-{
-	struct px_worker *w = rl->w;
-
-	switch (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out)) {
-	case PX_EV_REWRITE:
-		px_reply_json(rl->io, 200, rl->extra, w->out.p, w->out.len);
-		break;
-	case PX_EV_ERROR:	/* an error dressed as a 200 */
-		px_reply_json(rl->io, 502, rl->extra, w->out.p, w->out.len);
-		break;
-	case PX_EV_PASS:
-	case PX_EV_DROP:
-		px_reply_json(rl->io, 200, rl->extra, w->resp.p, w->resp.len);
-		break;
-	}
-}
-
-static void
-finish_plain(struct relay *rl, const struct px_http_result *res)
-{
-	struct px_worker *w = rl->w;
-	struct px_io *io = rl->io;
-	char hdrs[512];
-	const char *msg;
-	enum px_err e;
-
-	if (res->outcome != PX_HTTP_DONE) {
-		e = outcome_err(res, &msg);
-		px_reply_error(io, &w->err, e, msg, NULL, rl->extra);
-	} else if (res->status < 200 || res->status > 299) {
-		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
-		    rl->secret, &w->out);
-		error_headers(rl, res, hdrs, sizeof(hdrs));
-		px_reply_json(io, (int)res->status, hdrs, w->out.p, w->out.len);
-	} else if (rl->stream || w->resp.len == 0) {
-		px_reply_error(io, &w->err, PX_EUPSTREAM,
-		    "upstream sent an empty response", NULL, rl->extra);
-	} else {
-		finish_body(rl);
-	}
 }
 
 /* --- the request ------------------------------------------------------ */
@@ -452,67 +185,161 @@ upstream_body(struct px_worker *w, const struct px_chat_req *rq,
 }
 
 /* How the ledger should settle the lease after the exchange. */
-static void
-settle(struct px_worker *w, const struct relay *rl,
-    const struct px_lease *lease, const struct px_http_result *res)
-{
-	enum px_settle how = PX_SETTLE_DONE;
-	long tokens = rl->fix.have_usage ? rl->fix.total_tokens : -1;
-	int failed = rl->failed;
+/* --- attempts ----------------------------------------------------------- */
 
-	if (res->outcome == PX_HTTP_CONNECT ||
-	    res->outcome == PX_HTTP_TIMEOUT_CONNECT ||
-	    (res->outcome == PX_HTTP_DONE &&
-	    (res->status < 200 || res->status > 299))) {
-		how = PX_SETTLE_RELEASE_TOKENS;	/* nothing was generated */
-		failed = 1;
-	} else if (res->outcome != PX_HTTP_DONE && !rl->io->gone) {
-		failed = 1;
+/* One request's state across its attempts. */
+struct chat {
+	struct px_worker *w;
+	struct px_io     *io;
+	struct px_reqlog *lg;
+	struct px_chat_req rq;
+	const struct px_key_cfg *tried[16];	/* keys used by earlier attempts */
+	size_t   ntried;
+	char     extra[320];
+	char     why[192];		/* attempts and their outcomes, logged */
+};
+
+/* What an attempt showed about its key (retryhint.h classes). */
+static void
+classify(const struct chat *c, const struct px_relay *rl,
+    const struct px_http_result *res, struct px_hint *h)
+{
+	struct px_hint_in in;
+
+	memset(h, 0, sizeof(*h));
+	if (c->io->gone) {
+		h->fault = PX_FAULT_NONE;	/* the client left: no one's fault */
+		return;
 	}
-	if (px_ledger_settle(w->app->ledger, w->ls, lease, how, tokens,
-	    failed, px_ledger_now_ms()) != PX_OK)
-		px_log(PX_LOG_ERROR, "req=%s ledger settle failed", w->reqid);
+	if (res->outcome != PX_HTTP_DONE) {
+		h->fault = PX_FAULT_UPSTREAM;
+		snprintf(h->reason, sizeof(h->reason), "%s",
+		    px_http_outcome_name(res->outcome));
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.provider = rl->prov->id;
+	in.status = (int)res->status;
+	in.retry_after = res->retry_after;
+	in.retry_after_ms = res->retry_after_ms;
+	in.ratelimit_reset = res->ratelimit_reset;
+	in.body = c->w->resp.p;
+	in.body_len = c->w->resp.len;
+	in.now_ms = px_ledger_now_ms();
+	px_hint_read(&in, h);
+	if (h->fault == PX_FAULT_NONE && rl->failed)
+		h->fault = PX_FAULT_UPSTREAM;	/* an error event mid-stream */
+}
+
+/* How the lease is settled after an attempt with hint h. */
+static enum px_settle
+settle_how(const struct px_relay *rl, const struct px_http_result *res,
+    const struct px_hint *h)
+{
+	if (rl->head_sent || h->fault == PX_FAULT_NONE)
+		return PX_SETTLE_DONE;	/* something was generated */
+	if (h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_AUTH ||
+	    res->outcome == PX_HTTP_CONNECT ||
+	    res->outcome == PX_HTTP_TIMEOUT_CONNECT)
+		return PX_SETTLE_RELEASE_ALL;	/* consumed no quota */
+	return PX_SETTLE_RELEASE_TOKENS;
 }
 
 static void
-relay(struct px_worker *w, struct px_io *io, struct relay *rl,
-    const struct px_lease *lease, const char *body, size_t len,
-    struct px_reqlog *lg)
+settle(struct chat *c, const struct px_relay *rl,
+    const struct px_lease *lease, const struct px_http_result *res,
+    const struct px_hint *h)
 {
-	const struct px_config *cfg = w->app->cfg;
-	struct px_http_req hr;
-	struct px_http_result res;
-	char url[1200];
+	struct px_verdict v = { h->fault, h->until_ms, h->daily, h->reason };
+	long tokens = rl->fix.have_usage ? rl->fix.total_tokens : -1;
 
-	snprintf(url, sizeof(url), "%s/chat/completions", lease->group->base_url);
-	memset(&hr, 0, sizeof(hr));
-	hr.url = url;
-	hr.bearer = lease->key->secret;
-	hr.body = body;
-	hr.body_len = len;
-	hr.connect_timeout_ms = cfg->connect_timeout_ms;
-	hr.first_byte_timeout_ms = cfg->first_byte_timeout_ms;
-	hr.idle_timeout_ms = cfg->idle_timeout_ms;
-	hr.on_data = on_data;
-	hr.on_idle = on_idle;
-	hr.ctx = rl;
-	if (body != w->resp.p)
-		px_buf_reset(&w->resp);
-	px_sse_reset(&w->sse);
-	w->sse.on_event = on_event;
-	w->sse.on_comment = on_comment;
-	w->sse.ctx = rl;
-	px_http_perform(w->http, &hr, &res);
-	lg->upstream_ms = res.elapsed_ms;
-	if (rl->stream && rl->head_sent)
-		finish_stream(rl, &res);
-	else
-		finish_plain(rl, &res);
-	settle(w, rl, lease, &res);
-	if (res.outcome != PX_HTTP_DONE && !io->gone)
-		lg->note = px_http_outcome_name(res.outcome);
-	px_buf_shrink(&w->resp, 1u << 20);
-	px_buf_shrink(&w->out, 1u << 20);
+	if (px_ledger_settle_ex(c->w->app->ledger, c->w->ls, lease,
+	    settle_how(rl, res, h), tokens, &v, px_ledger_now_ms()) != PX_OK)
+		px_log(PX_LOG_ERROR, "req=%s ledger settle failed",
+		    c->w->reqid);
+}
+
+static void
+note_attempt(struct chat *c, const struct px_lease *lease,
+    const struct px_hint *h, const struct px_http_result *res)
+{
+	size_t n = strlen(c->why);
+	const char *what = h->fault != PX_FAULT_NONE ? px_fault_name(h->fault) :
+	    res->outcome == PX_HTTP_DONE ? "ok" : "client_gone";
+
+	snprintf(c->why + n, sizeof(c->why) - n, "%s%s:%s", n ? ">" : "",
+	    lease->key->id, what);
+}
+
+static int
+retryable(const struct chat *c, const struct px_relay *rl,
+    const struct px_hint *h)
+{
+	if (rl->head_sent || c->io->gone)
+		return 0;	/* the first byte went out: never retry */
+	if (c->ntried >= c->w->app->cfg->max_attempts ||
+	    c->ntried >= sizeof(c->tried) / sizeof(c->tried[0]))
+		return 0;
+	return h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_AUTH ||
+	    h->fault == PX_FAULT_UPSTREAM;
+}
+
+static void
+relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
+{
+	struct px_worker *w = c->w;
+
+	memset(rl, 0, sizeof(*rl));
+	px_stream_fix_init(&rl->fix);
+	rl->w = w;
+	rl->io = c->io;
+	rl->prov = px_provider_get(lease->provider);
+	rl->secret = lease->key->secret;
+	rl->extra = c->extra;
+	rl->stream = c->rq.stream;
+	rl->include_usage = c->rq.include_usage;
+	rl->model = w->model;
+	rl->ka_interval = w->app->cfg->keepalive_interval_ms;
+	rl->fix.drop_usage_alone = c->rq.stream && !c->rq.include_usage;
+	snprintf(rl->fix.id_prefix, sizeof(rl->fix.id_prefix), "%s_", w->reqid);
+}
+
+/* One attempt on the leased key. Returns 1 when the request is done
+ * (reply written), 0 when another key should be tried. */
+static int
+attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
+    struct px_http_result *res)
+{
+	struct px_worker *w = c->w;
+	const char *body;
+	size_t len;
+	struct px_hint h;
+
+	snprintf(w->model, sizeof(w->model), "%s", lease->model);
+	c->lg->provider = px_provider_name(lease->provider);
+	c->lg->key_id = lease->key->id;
+	chat_headers(w, lease->model, c->extra, sizeof(c->extra));
+	relay_init(c, rl, lease);
+	if (upstream_body(w, &c->rq, lease->model, &body, &len) != PX_OK) {
+		px_reply_error(c->io, &w->err, PX_ENOMEM, NULL, NULL, c->extra);
+		(void)px_ledger_settle(w->app->ledger, w->ls, lease,
+		    PX_SETTLE_RELEASE_ALL, -1, 0, px_ledger_now_ms());
+		return 1;
+	}
+	c->tried[c->ntried++] = lease->key;
+	px_relay_attempt(rl, lease, body, len, res);
+	c->lg->upstream_ms = res->elapsed_ms;
+	classify(c, rl, res, &h);
+	note_attempt(c, lease, &h, res);
+	if (retryable(c, rl, &h)) {
+		settle(c, rl, lease, res, &h);
+		return 0;
+	}
+	px_relay_finish(rl, res);
+	settle(c, rl, lease, res, &h);
+	if (res->outcome != PX_HTTP_DONE && !c->io->gone)
+		c->lg->note = px_http_outcome_name(res->outcome);
+	return 1;
 }
 
 /* 429 with the whole seconds until the earliest slot frees. */
@@ -529,90 +356,89 @@ reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 	px_reply_error(io, &w->err, PX_ERATE, msg, NULL, hdrs);
 }
 
-/* Route and reserve: PX_OK with a lease, or the reply was sent. */
-static enum px_err
-reserve_or_reply(struct px_worker *w, struct px_io *io,
-    const struct px_chat_req *rq, struct px_lease *lease)
+/* No key could be reserved: say why (after attempts: the last failure). */
+static void
+reply_unreserved(struct chat *c, enum px_err rc, int64_t retry_ms,
+    struct px_relay *last, const struct px_http_result *res)
 {
+	struct px_worker *w = c->w;
+
+	if (rc == PX_ERATE && (c->ntried == 0 || res->status == 429))
+		reply_rate_limited(w, c->io, retry_ms);
+	else if (c->ntried > 0)
+		px_relay_finish(last, res);	/* the last upstream failure */
+	else if (rc == PX_EBADREQ)
+		px_reply_error(c->io, &w->err, rc, "the request's token "
+		    "estimate exceeds every key's max_token_min", "messages",
+		    NULL);
+	else
+		px_reply_error(c->io, &w->err, rc, NULL, NULL, NULL);
+}
+
+static void
+serve(struct chat *c)
+{
+	struct px_worker *w = c->w;
+	struct px_lease lease;
+	struct px_relay rl;
+	struct px_http_result res;
 	char detail[256];
 	size_t n;
 	int64_t retry_ms;
 	enum px_err rc;
 
-	rc = px_router_candidates(w->app->cfg, rq->model, w->cand, w->ncand,
+	rc = px_router_candidates(w->app->cfg, c->rq.model, w->cand, w->ncand,
 	    &n, detail, sizeof(detail));
 	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, detail, "model", NULL);
-		return rc;
+		px_reply_error(c->io, &w->err, rc, detail, "model", NULL);
+		return;
 	}
-	rc = px_ledger_reserve(w->app->ledger, w->ls, w->cand, n,
-	    px_ledger_estimate(rq->prompt_bytes), px_ledger_now_ms(), lease,
-	    &retry_ms);
-	if (rc == PX_ERATE)
-		reply_rate_limited(w, io, retry_ms);
-	else if (rc == PX_EBADREQ)
-		px_reply_error(io, &w->err, rc, "the request's token estimate "
-		    "exceeds every key's max_token_min", "messages", NULL);
-	else if (rc != PX_OK)
-		px_reply_error(io, &w->err, rc, NULL, NULL, NULL);
-	return rc;
+	memset(&res, 0, sizeof(res));
+	for (;;) {
+		rc = px_ledger_reserve_ex(w->app->ledger, w->ls, w->cand, n,
+		    px_ledger_estimate(c->rq.prompt_bytes), c->tried,
+		    c->ntried, px_ledger_now_ms(), &lease, &retry_ms);
+		if (rc != PX_OK) {
+			reply_unreserved(c, rc, retry_ms, &rl, &res);
+			return;
+		}
+		if (attempt(c, &lease, &rl, &res))
+			return;
+	}
 }
 
 void
 px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 {
-	const struct px_config *cfg = w->app->cfg;
-	struct px_chat_req rq;
+	struct chat c;
 	struct px_verr verr;
-	struct px_lease lease;
-	struct relay rl;
-	const char *body;
-	char detail[256], extra[320];
-	size_t len;
+	char detail[256];
 	enum px_err rc;
 
-	memset(&rq, 0, sizeof(rq));
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.io = io;
+	c.lg = lg;
 	rc = read_body(w, io, detail, sizeof(detail));
 	if (rc != PX_OK) {
 		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
 		goto out;
 	}
-	rc = px_validate_chat(w->body.p, w->body.len, &rq, &verr);
+	rc = px_validate_chat(w->body.p, w->body.len, &c.rq, &verr);
 	if (rc != PX_OK) {
 		px_reply_error(io, &w->err, rc, verr.msg,
 		    verr.param[0] ? verr.param : NULL, NULL);
 		goto out;
 	}
-	snprintf(w->model, sizeof(w->model), "%s", rq.model);
+	snprintf(w->model, sizeof(w->model), "%s", c.rq.model);
 	lg->model = w->model;
-	if (reserve_or_reply(w, io, &rq, &lease) != PX_OK)
-		goto out;
-	snprintf(w->model, sizeof(w->model), "%s", lease.model);
-	lg->provider = px_provider_name(lease.provider);
-	lg->key_id = lease.key->id;
-	chat_headers(w, lease.model, extra, sizeof(extra));
-	memset(&rl, 0, sizeof(rl));
-	px_stream_fix_init(&rl.fix);
-	rc = upstream_body(w, &rq, lease.model, &body, &len);
-	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, NULL, NULL, extra);
-		(void)px_ledger_settle(w->app->ledger, w->ls, &lease,
-		    PX_SETTLE_RELEASE_ALL, -1, 0, px_ledger_now_ms());
-		goto out;
-	}
-	rl.w = w;
-	rl.io = io;
-	rl.prov = px_provider_get(lease.provider);
-	rl.secret = lease.key->secret;
-	rl.extra = extra;
-	rl.stream = rq.stream;
-	rl.include_usage = rq.include_usage;
-	rl.model = w->model;
-	rl.ka_interval = cfg->keepalive_interval_ms;
-	rl.fix.drop_usage_alone = rq.stream && !rq.include_usage;
-	snprintf(rl.fix.id_prefix, sizeof(rl.fix.id_prefix), "%s_", w->reqid);
-	relay(w, io, &rl, &lease, body, len, lg);
+	serve(&c);
+	lg->attempts = (int)c.ntried;
+	lg->why = c.why[0] != '\0' ? w->why : NULL;
+	snprintf(w->why, sizeof(w->why), "%s", c.why);
 out:
-	px_chat_req_free(&rq);
+	px_chat_req_free(&c.rq);
 	px_buf_shrink(&w->body, 1u << 20);
+	px_buf_shrink(&w->resp, 1u << 20);
+	px_buf_shrink(&w->out, 1u << 20);
 }

@@ -122,6 +122,10 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "keepalive_interval_ms", .type = CFG_LONG,
 	  .off = TO(keepalive_interval_ms), .min = 100, .max = 3600000,
 	  .def = 15000 },
+	{ .name = "max_attempts", .type = CFG_UINT, .off = TO(max_attempts),
+	  .min = 1, .max = 10, .def = 3 },
+	{ .name = "key_reprobe_s", .type = CFG_LONG, .off = TO(key_reprobe_s),
+	  .min = 1, .max = 86400, .def = 600 },
 	{ .name = "models_cache_s", .type = CFG_LONG,
 	  .off = TO(models_cache_s), .min = 0, .max = 86400, .def = 300 },
 	{ .name = NULL }

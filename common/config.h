@@ -54,6 +54,8 @@ struct px_config {
 	long    idle_timeout_ms;	/* default 120000 */
 	long    keepalive_interval_ms;	/* SSE comment in silence; 15000 */
 	long    models_cache_s;		/* /v1/models cache life; 300 */
+	unsigned max_attempts;		/* upstream tries per request; 3 */
+	long    key_reprobe_s;		/* a disabled key is tried again after; 600 */
 };
 
 #define PX_CFG_MAXERRS 32

@@ -31,9 +31,38 @@ struct keyrec {
 	uint64_t life_requests;
 	uint64_t life_tokens;
 	uint64_t life_errors;
+	int64_t  cool_until_ms;		/* COOLING: not eligible before */
+	int64_t  probe_at_ms;		/* DISABLED: one probe from then */
+	int64_t  probe_lease_ms;	/* a probe is in flight until then */
+	uint32_t state;			/* enum key_state */
+	uint32_t strikes;		/* 429s without a hint in a row */
+	char     reason[64];
 	uint32_t b_rmin[PX_RING_MINUTE_NB];
 	uint32_t b_tmin[PX_RING_MINUTE_NB];
 	uint32_t b_rday[PX_RING_DAY_NB];
+};
+
+enum key_state { KEY_ACTIVE = 0, KEY_COOLING, KEY_DISABLED };
+
+static const char *const key_state_name[] = { "active", "cooling",
+    "disabled" };
+
+/* Cooldowns for 429s without a hint, escalating per repeat. */
+static const int64_t escalate_ms[] = { 10000, 30000, 60000, 300000 };
+
+#define CORRELATE_MS  10000	/* 429s on several keys this close: provider */
+#define RECENT_429    16
+#define PROBE_LEASE_MS 120000	/* one probe at a time, for at most this */
+
+/* Per provider: back-off and the recent 429s that may trigger it. */
+struct provrec {
+	uint32_t magic;
+	uint32_t version;
+	int64_t  backoff_until_ms;
+	uint32_t strikes;
+	uint32_t next;			/* ring position in recent[] */
+	struct { int64_t t; uint32_t key; uint32_t pad; } recent[RECENT_429];
+	char     reason[64];
 };
 
 struct px_ledger {
@@ -69,7 +98,7 @@ px_ledger_now_ms(void)
 uint32_t
 px_ledger_estimate(size_t prompt_bytes)
 {
-	size_t t = (prompt_bytes + 3) / 4;
+	size_t t = prompt_bytes / 4 + (prompt_bytes % 4 != 0);
 
 	if (t == 0)
 		return 1;
@@ -216,6 +245,33 @@ cursor_save(struct px_store_txn *tx, enum px_provider_id p, uint32_t c)
 	return px_store_put(tx, k, &c, sizeof(c));
 }
 
+static void
+prov_load(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
+{
+	char k[32];
+	const void *v;
+	size_t len;
+
+	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
+	if (px_store_get(tx, k, &v, &len) && len == sizeof(*r)) {
+		memcpy(r, v, sizeof(*r));
+		if (r->magic == KEYREC_MAGIC && r->version == PX_STORE_SCHEMA)
+			return;
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+static enum px_err
+prov_save(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
+{
+	char k[32];
+
+	r->magic = KEYREC_MAGIC;
+	r->version = PX_STORE_SCHEMA;
+	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
+	return px_store_put(tx, k, r, sizeof(*r));
+}
+
 /* Collect the keys of provider p, in config order. */
 static size_t
 keys_of(const struct px_config *cfg, enum px_provider_id p,
@@ -239,6 +295,12 @@ keys_of(const struct px_config *cfg, enum px_provider_id p,
 
 /* --- reservation ---------------------------------------------------------- */
 
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
 struct reserve {
 	const struct px_config *cfg;
 	struct px_ledger_scratch *s;
@@ -247,14 +309,36 @@ struct reserve {
 	uint32_t tokens;
 	int64_t  now;
 	struct px_lease *lease;
+	const struct px_key_cfg *const *exclude;
+	size_t   nexclude;
+	int64_t  backoff;	/* the provider being walked backs off until */
 	int64_t  earliest;	/* soonest moment some key has room */
 	int      fits;		/* the estimate fits some key's token limit */
 };
 
-static int64_t
-max64(int64_t a, int64_t b)
+static int
+excluded(const struct reserve *x, const struct px_key_cfg *k)
 {
-	return a > b ? a : b;
+	size_t i;
+
+	for (i = 0; i < x->nexclude; i++)
+		if (x->exclude[i] == k)
+			return 1;
+	return 0;
+}
+
+/* When the key's health lets it serve again (now if it can). */
+static int64_t
+health_free_at(const struct keyrec *r, int64_t now)
+{
+	switch (r->state) {
+	case KEY_COOLING:
+		return max64(now, r->cool_until_ms);
+	case KEY_DISABLED:
+		return max64(now, max64(r->probe_at_ms, r->probe_lease_ms));
+	default:
+		return now;
+	}
 }
 
 /* Fill views[i] and free_at[i] for key i of provider p, as of now. */
@@ -274,7 +358,9 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, x->now);
 	s->views[i].eligible = rmin + 1 <= (uint64_t)g->max_request_min &&
 	    rday + 1 <= (uint64_t)g->max_request_day &&
-	    tmin + x->tokens <= (uint64_t)g->max_token_min;
+	    tmin + x->tokens <= (uint64_t)g->max_token_min &&
+	    health_free_at(r, x->now) <= x->now && x->backoff <= x->now &&
+	    !excluded(x, s->refs[i].key);
 	s->views[i].req_day = rday;
 	s->views[i].max_req_day = (uint64_t)g->max_request_day;
 	t = px_ring_free_at(&r->rmin, r->b_rmin, &px_ring_minute, x->now, 1,
@@ -283,6 +369,8 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 	    x->now, 1, (uint64_t)g->max_request_day));
 	t = max64(t, px_ring_free_at(&r->tmin, r->b_tmin, &px_ring_minute,
 	    x->now, x->tokens, (uint64_t)g->max_token_min));
+	/* an excluded key still tells the client when to come back */
+	t = max64(t, max64(health_free_at(r, x->now), x->backoff));
 	s->free_at[i] = t;
 	if (x->tokens <= (uint64_t)g->max_token_min)
 		x->fits = 1;
@@ -304,6 +392,8 @@ take(struct reserve *x, struct px_store_txn *tx, size_t ci, size_t i)
 	px_ring_add(&r->rday, r->b_rday, &px_ring_day, x->now, 1);
 	px_ring_add(&r->tmin, r->b_tmin, &px_ring_minute, x->now, x->tokens);
 	r->life_requests++;
+	if (r->state == KEY_DISABLED)	/* this request is the probe */
+		r->probe_lease_ms = x->now + PROBE_LEASE_MS;
 	e = rec_save(tx, p, s->refs[i].key->id, r);
 	if (e == PX_OK)
 		e = cursor_save(tx, p, (uint32_t)i);
@@ -330,6 +420,10 @@ reserve_txn(struct px_store_txn *tx, void *ctx)
 	for (ci = 0; ci < x->nc; ci++) {
 		enum px_provider_id p = x->c[ci].provider;
 
+		struct provrec pr;
+
+		prov_load(tx, p, &pr);
+		x->backoff = pr.backoff_until_ms;
 		n = keys_of(x->cfg, p, x->s->refs, x->s->cap);
 		for (i = 0; i < n; i++)
 			view_key(x, tx, p, i);
@@ -346,10 +440,22 @@ px_ledger_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_candidate *c, size_t nc, uint32_t tokens, int64_t now_ms,
     struct px_lease *lease, int64_t *retry_ms)
 {
+	return px_ledger_reserve_ex(lg, s, c, nc, tokens, NULL, 0, now_ms,
+	    lease, retry_ms);
+}
+
+enum px_err
+px_ledger_reserve_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_candidate *c, size_t nc, uint32_t tokens,
+    const struct px_key_cfg *const *exclude, size_t nexclude, int64_t now_ms,
+    struct px_lease *lease, int64_t *retry_ms)
+{
 	struct reserve x;
 	enum px_err e;
 
 	memset(&x, 0, sizeof(x));
+	x.exclude = exclude;
+	x.nexclude = nexclude;
 	x.cfg = lg->cfg;
 	x.s = s;
 	x.c = c;
@@ -370,11 +476,12 @@ px_ledger_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
 /* --- settling ------------------------------------------------------------- */
 
 struct settle {
+	const struct px_config *cfg;
 	struct px_ledger_scratch *s;
 	const struct px_lease *lease;
 	enum px_settle how;
 	long  tokens;
-	int   failed;
+	const struct px_verdict *v;
 	int64_t now;
 };
 
@@ -394,6 +501,146 @@ book_tokens(struct keyrec *r, const struct px_lease *l, long used,
 	r->life_tokens += u;
 }
 
+static void
+set_reason(char *dst, size_t cap, const char *why)
+{
+	snprintf(dst, cap, "%s", why != NULL ? why : "");
+}
+
+static void
+healthy(struct keyrec *r)
+{
+	r->state = KEY_ACTIVE;
+	r->strikes = 0;
+	r->cool_until_ms = r->probe_at_ms = r->probe_lease_ms = 0;
+	r->reason[0] = '\0';
+}
+
+/* Index of the lease's key among its provider's keys (refs filled). */
+static uint32_t
+key_index(const struct settle *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (x->s->refs[i].key == x->lease->key)
+			return (uint32_t)i;
+	return 0;
+}
+
+/*
+ * Note a 429 on the provider; if several keys got one within
+ * CORRELATE_MS, the throttle is the provider's (an IP or account limit):
+ * back off the provider and return 1 so the key is not blamed.
+ */
+static int
+provider_429(struct settle *x, struct px_store_txn *tx, int64_t until)
+{
+	enum px_provider_id p = x->lease->provider;
+	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), i, j, distinct = 0;
+	uint32_t me = key_index(x, n);
+	struct provrec pr;
+
+	prov_load(tx, p, &pr);
+	pr.recent[pr.next % RECENT_429].t = x->now;
+	pr.recent[pr.next % RECENT_429].key = me;
+	pr.next = (pr.next + 1) % RECENT_429;
+	for (i = 0; i < RECENT_429; i++) {
+		int seen = 0;
+
+		if (pr.recent[i].t == 0 || x->now - pr.recent[i].t > CORRELATE_MS)
+			continue;
+		for (j = 0; j < i; j++)
+			seen |= pr.recent[j].t != 0 &&
+			    x->now - pr.recent[j].t <= CORRELATE_MS &&
+			    pr.recent[j].key == pr.recent[i].key;
+		distinct += !seen;
+	}
+	if (distinct < 2 || distinct * 2 < n) {
+		(void)prov_save(tx, p, &pr);
+		return 0;
+	}
+	if (until <= x->now)
+		until = x->now + escalate_ms[pr.strikes < 3 ? pr.strikes : 3];
+	pr.strikes++;
+	pr.backoff_until_ms = max64(pr.backoff_until_ms, until);
+	set_reason(pr.reason, sizeof(pr.reason), "429 on several keys");
+	(void)prov_save(tx, p, &pr);
+	return 1;
+}
+
+/* Pardon the keys that cooled for what turned out to be the provider. */
+static void
+pardon_recent(struct settle *x, struct px_store_txn *tx)
+{
+	enum px_provider_id p = x->lease->provider;
+	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), i;
+	struct keyrec *r = &x->s->rec;
+
+	for (i = 0; i < n; i++) {
+		if (x->s->refs[i].key == x->lease->key)
+			continue;
+		rec_load(tx, p, x->s->refs[i].key->id, r);
+		if (r->state != KEY_COOLING ||
+		    r->cool_until_ms - x->now > 24 * 3600 * 1000LL)
+			continue;	/* daily quotas stay */
+		healthy(r);
+		(void)rec_save(tx, p, x->s->refs[i].key->id, r);
+	}
+	rec_load(tx, p, x->lease->key->id, r);	/* the caller's record */
+}
+
+static void
+rate_limited(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
+{
+	const struct px_verdict *v = x->v;
+	int64_t until = v->until_ms > x->now ? v->until_ms : 0;
+
+	if (!v->daily && provider_429(x, tx, until)) {
+		pardon_recent(x, tx);
+		healthy(r);
+		return;
+	}
+	if (until == 0) {
+		until = x->now + escalate_ms[r->strikes < 3 ? r->strikes : 3];
+		r->strikes++;
+	}
+	r->state = KEY_COOLING;
+	r->cool_until_ms = until;
+	set_reason(r->reason, sizeof(r->reason), v->reason);
+}
+
+/* Key health after the attempt (see px_verdict in ledger.h). */
+static void
+judge(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
+{
+	const struct px_verdict *v = x->v;
+
+	switch (v != NULL ? v->fault : PX_FAULT_NONE) {
+	case PX_FAULT_NONE:
+		if (x->how == PX_SETTLE_DONE)
+			healthy(r);
+		break;
+	case PX_FAULT_RATE:
+		rate_limited(x, tx, r);
+		break;
+	case PX_FAULT_AUTH:
+		r->state = KEY_DISABLED;
+		r->probe_at_ms = x->now + x->cfg->key_reprobe_s * 1000;
+		r->probe_lease_ms = 0;
+		set_reason(r->reason, sizeof(r->reason), v->reason);
+		break;
+	case PX_FAULT_UPSTREAM:
+	case PX_FAULT_CLIENT:
+	case PX_FAULT__MAX:
+		if (r->state == KEY_DISABLED)
+			r->probe_lease_ms = 0;	/* probe inconclusive */
+		break;
+	}
+	if (v != NULL && v->fault != PX_FAULT_NONE)
+		r->life_errors++;
+}
+
 static enum px_err
 settle_txn(struct px_store_txn *tx, void *ctx)
 {
@@ -402,6 +649,7 @@ settle_txn(struct px_store_txn *tx, void *ctx)
 	struct keyrec *r = &x->s->rec;
 
 	rec_load(tx, l->provider, l->key->id, r);
+	judge(x, tx, r);	/* may visit other records: loads r last */
 	px_ring_advance(&r->rmin, r->b_rmin, &px_ring_minute, x->now);
 	px_ring_advance(&r->tmin, r->b_tmin, &px_ring_minute, x->now);
 	px_ring_advance(&r->rday, r->b_rday, &px_ring_day, x->now);
@@ -417,9 +665,17 @@ settle_txn(struct px_store_txn *tx, void *ctx)
 		if (r->life_requests > 0)
 			r->life_requests--;
 	}
-	if (x->failed)
-		r->life_errors++;
 	return rec_save(tx, l->provider, l->key->id, r);
+}
+
+enum px_err
+px_ledger_settle_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_lease *lease, enum px_settle how, long tokens,
+    const struct px_verdict *v, int64_t now_ms)
+{
+	struct settle x = { lg->cfg, s, lease, how, tokens, v, now_ms };
+
+	return px_store_run(lg->st, 1, settle_txn, &x);
 }
 
 enum px_err
@@ -427,9 +683,10 @@ px_ledger_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_lease *lease, enum px_settle how, long tokens, int failed,
     int64_t now_ms)
 {
-	struct settle x = { s, lease, how, tokens, failed, now_ms };
+	struct px_verdict v = { PX_FAULT_UPSTREAM, 0, 0, NULL };
 
-	return px_store_run(lg->st, 1, settle_txn, &x);
+	return px_ledger_settle_ex(lg, s, lease, how, tokens,
+	    failed ? &v : NULL, now_ms);
 }
 
 /* --- /v1/usage ------------------------------------------------------------ */
@@ -439,7 +696,16 @@ struct usage {
 	struct px_ledger_scratch *s;
 	int64_t now;
 	struct px_buf *out;
+	enum px_err err;	/* first failed append: the JSON is cut short */
 };
+
+/* Keep the first append error; later appends must not paper over it. */
+static void
+note(struct usage *u, enum px_err e)
+{
+	if (u->err == PX_OK)
+		u->err = e;
+}
 
 static int
 has_provider(const struct px_config *cfg, enum px_provider_id p)
@@ -475,19 +741,55 @@ overview(struct usage *u, struct px_store_txn *tx)
 	uint64_t req, capacity;
 	int p, first = 1;
 
-	px_buf_adds(u->out, "\"overview\":{");
+	note(u, px_buf_adds(u->out, "\"overview\":{"));
 	for (p = 0; p < PX_PROV__MAX; p++) {
 		if (!has_provider(u->cfg, (enum px_provider_id)p))
 			continue;
 		provider_totals(u, tx, (enum px_provider_id)p, &req, &capacity);
-		px_buf_printf(u->out, "%s\"%s\":{\"total_requests\":%llu,"
+		note(u, px_buf_printf(u->out, "%s\"%s\":{\"total_requests\":%llu,"
 		    "\"total_capacity\":%llu,\"usage_percentage\":%.2f}",
 		    first ? "" : ",", px_provider_name((enum px_provider_id)p),
 		    (unsigned long long)req, (unsigned long long)capacity,
-		    px_keysel_usage_pct(req, capacity));
+		    px_keysel_usage_pct(req, capacity)));
 		first = 0;
 	}
-	px_buf_addc(u->out, '}');
+	note(u, px_buf_addc(u->out, '}'));
+}
+
+/* "2026-11-26T06:00:00Z" (quoted) or null for t <= 0. */
+static enum px_err
+add_time(struct px_buf *b, int64_t t_ms)
+{
+	time_t t = (time_t)(t_ms / 1000);
+	struct tm tm;
+	char iso[32];
+
+	if (t_ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		return px_buf_adds(b, "null");
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return px_buf_printf(b, "\"%s\"", iso);
+}
+
+/* state, reason and until of a key as of now (cooldowns end lazily). */
+static void
+add_health(struct usage *u, const struct keyrec *r)
+{
+	uint32_t st = r->state <= KEY_DISABLED ? r->state : KEY_ACTIVE;
+	int64_t until = st == KEY_COOLING ? r->cool_until_ms :
+	    st == KEY_DISABLED ? r->probe_at_ms : 0;
+
+	if (st == KEY_COOLING && until <= u->now)
+		st = KEY_ACTIVE;
+	note(u, px_buf_printf(u->out, ",\"state\":\"%s\",\"reason\":",
+	    key_state_name[st]));
+	if (st == KEY_ACTIVE) {
+		note(u, px_buf_adds(u->out, "null,\"until\":null"));
+		return;
+	}
+	note(u, px_buf_addc(u->out, '"'));
+	note(u, px_buf_add_json_str(u->out, r->reason, strlen(r->reason)));
+	note(u, px_buf_adds(u->out, "\",\"until\":"));
+	note(u, add_time(u->out, until));
 }
 
 static void
@@ -502,19 +804,21 @@ key_detail(struct usage *u, struct px_store_txn *tx, enum px_provider_id p,
 	rmin = px_ring_sum_at(&r->rmin, r->b_rmin, &px_ring_minute, u->now);
 	rday = px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day, u->now);
 	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, u->now);
-	px_buf_printf(u->out, "%s\"%s\":{\"requests\":%llu,"
+	note(u, px_buf_printf(u->out, "%s\"%s\":{\"requests\":%llu,"
 	    "\"usage_percentage\":%.2f,\"rate_limit_windows\":{\"req_min\":"
 	    "%llu,\"req_day\":%llu},\"tokens_min\":%llu,"
 	    "\"lifetime_requests\":%llu,\"lifetime_tokens\":%llu,"
 	    "\"errors\":%llu,\"rate_limits\":{\"max_request_day\":%ld,"
-	    "\"max_token_min\":%ld,\"max_request_min\":%ld}}",
+	    "\"max_token_min\":%ld,\"max_request_min\":%ld}",
 	    i ? "," : "", k->key->id, (unsigned long long)rday,
 	    px_keysel_usage_pct(rday, (uint64_t)k->group->max_request_day),
 	    (unsigned long long)rmin, (unsigned long long)rday,
 	    (unsigned long long)tmin, (unsigned long long)r->life_requests,
 	    (unsigned long long)r->life_tokens,
 	    (unsigned long long)r->life_errors, k->group->max_request_day,
-	    k->group->max_token_min, k->group->max_request_min);
+	    k->group->max_token_min, k->group->max_request_min));
+	add_health(u, r);
+	note(u, px_buf_addc(u->out, '}'));
 }
 
 static void
@@ -523,15 +827,21 @@ provider_detail(struct usage *u, struct px_store_txn *tx,
 {
 	size_t i, n = keys_of(u->cfg, p, u->s->refs, u->s->cap);
 	const struct px_provider_cfg *g = u->s->refs[0].group;
+	struct provrec pr;
 
-	px_buf_printf(u->out, "\"%s\":{\"keys\":{", px_provider_name(p));
+	note(u, px_buf_printf(u->out, "\"%s\":{\"keys\":{", px_provider_name(p)));
 	for (i = 0; i < n; i++)
 		key_detail(u, tx, p, i);
 	/* the seed shows one limit set per provider: the first entry's;
 	 * every key also carries its own under keys.<id>.rate_limits */
-	px_buf_printf(u->out, "},\"rate_limits\":{\"max_request_day\":%ld,"
-	    "\"max_token_min\":%ld,\"max_request_min\":%ld}}",
-	    g->max_request_day, g->max_token_min, g->max_request_min);
+	note(u, px_buf_printf(u->out, "},\"rate_limits\":{\"max_request_day\":%ld,"
+	    "\"max_token_min\":%ld,\"max_request_min\":%ld},"
+	    "\"backoff_until\":",
+	    g->max_request_day, g->max_token_min, g->max_request_min));
+	prov_load(tx, p, &pr);
+	note(u, add_time(u->out, pr.backoff_until_ms > u->now ?
+	    pr.backoff_until_ms : 0));
+	note(u, px_buf_addc(u->out, '}'));
 }
 
 static enum px_err
@@ -541,25 +851,27 @@ usage_txn(struct px_store_txn *tx, void *ctx)
 	int p, first = 1;
 
 	px_buf_reset(u->out);	/* the transaction may run again */
-	px_buf_addc(u->out, '{');
+	u->err = PX_OK;
+	note(u, px_buf_addc(u->out, '{'));
 	overview(u, tx);
-	px_buf_adds(u->out, ",\"details\":{");
+	note(u, px_buf_adds(u->out, ",\"details\":{"));
 	for (p = 0; p < PX_PROV__MAX; p++) {
 		if (!has_provider(u->cfg, (enum px_provider_id)p))
 			continue;
 		if (!first)
-			px_buf_addc(u->out, ',');
+			note(u, px_buf_addc(u->out, ','));
 		provider_detail(u, tx, (enum px_provider_id)p);
 		first = 0;
 	}
-	return px_buf_adds(u->out, "}}");
+	note(u, px_buf_adds(u->out, "}}"));
+	return u->err;
 }
 
 enum px_err
 px_ledger_usage_json(struct px_ledger *lg, struct px_ledger_scratch *s,
     int64_t now_ms, struct px_buf *out)
 {
-	struct usage u = { lg->cfg, s, now_ms, out };
+	struct usage u = { lg->cfg, s, now_ms, out, PX_OK };
 
 	return px_store_run(lg->st, 0, usage_txn, &u);
 }

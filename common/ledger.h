@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "retryhint.h"
 #include "router.h"
 
 struct px_ledger;
@@ -66,10 +67,44 @@ enum px_settle {
 };
 
 /* End a lease: book `tokens` (>= 0) in place of the estimate, or keep the
- * estimate (-1); or release it. `failed` counts an error for the key. */
+ * estimate (-1); or release it. `failed` counts an error for the key
+ * (without blaming it: px_ledger_settle_ex says whose fault it was). */
 enum px_err px_ledger_settle(struct px_ledger *lg,
     struct px_ledger_scratch *s, const struct px_lease *lease,
     enum px_settle how, long tokens, int failed, int64_t now_ms);
+
+/*
+ * What one upstream attempt showed about its key. Key health follows it,
+ * in the same transaction as the settlement:
+ * NONE: the key is healthy again (a cooldown's escalation and a disabled
+ *   key's probe end here);
+ * RATE: the key cools until until_ms, or, without a hint, for 10 s, 30 s,
+ *   60 s, then 5 min on repeated 429s; when several keys of the provider
+ *   (at least 2, and half of them) get a 429 within 10 s, the provider
+ *   backs off instead and those keys are not penalised;
+ * AUTH: the key is disabled; one probe request is let through after
+ *   key_reprobe_s, and a success brings it back;
+ * UPSTREAM, CLIENT: no penalty (an error is counted).
+ */
+struct px_verdict {
+	enum px_fault fault;
+	int64_t     until_ms;	/* RATE: hint, 0 none */
+	int         daily;	/* RATE: a per-day quota */
+	const char *reason;	/* fixed vocabulary (retryhint.c), or NULL */
+};
+
+enum px_err px_ledger_settle_ex(struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_lease *lease,
+    enum px_settle how, long tokens, const struct px_verdict *v,
+    int64_t now_ms);
+
+/* px_ledger_reserve, never choosing a key in exclude[0..nexclude) (the
+ * keys a request already tried). */
+enum px_err px_ledger_reserve_ex(struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_candidate *c, size_t nc,
+    uint32_t tokens, const struct px_key_cfg *const *exclude,
+    size_t nexclude, int64_t now_ms, struct px_lease *lease,
+    int64_t *retry_ms);
 
 /* /v1/usage body (the seed's shape plus extra fields) into out. */
 enum px_err px_ledger_usage_json(struct px_ledger *lg,

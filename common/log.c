@@ -90,9 +90,11 @@ px_log_request(const struct px_reqlog *r)
 	safe(model, sizeof(model), r->model);
 	safe(route, sizeof(route), r->route);
 	px_log(PX_LOG_INFO, "req=%s %s %s model=%s provider=%s key=%s "
-	    "status=%d upstream_ms=%ld total_ms=%ld bytes=%zu%s%s",
+	    "status=%d upstream_ms=%ld total_ms=%ld bytes=%zu attempts=%d%s%s"
+	    "%s%s",
 	    r->id ? r->id : "-", r->method ? r->method : "-", route, model,
 	    r->provider ? r->provider : "-", r->key_id ? r->key_id : "-",
-	    r->status, r->upstream_ms, r->total_ms, r->bytes_out,
+	    r->status, r->upstream_ms, r->total_ms, r->bytes_out, r->attempts,
+	    r->why ? " why=" : "", r->why ? r->why : "",
 	    r->note ? " note=" : "", r->note ? r->note : "");
 }

@@ -27,6 +27,8 @@ struct px_reqlog {
 	long   total_ms;
 	size_t bytes_out;	/* body bytes written to the client */
 	const char *note;	/* outcome detail, e.g. "client_gone" */
+	int    attempts;	/* upstream attempts (0: none) */
+	const char *why;	/* per attempt "keyid:outcome", '>'-joined */
 };
 
 void px_log_request(const struct px_reqlog *r);

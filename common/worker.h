@@ -42,6 +42,7 @@ struct px_worker {
 	struct px_sse   sse;	/* upstream stream parser */
 	char            reqid[32];
 	char            model[160];	/* the request's model, for its log line */
+	char            why[192];	/* its attempts, for its log line */
 };
 
 /* Process-wide state, opened after fork; NULL on failure (logged).

@@ -50,6 +50,7 @@ start() {
 		exit 2
 		;;
 	esac
+	# shellcheck disable=SC2016 # $0 and $1 expand in the child's sh
 	exec spawn-fcgi "$@" -- /bin/sh -c 'exec "$0" 2>>"$1"' \
 	    "$AIPROXY_BIN" "$AIPROXY_LOG"
 }

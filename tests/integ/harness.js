@@ -163,6 +163,7 @@ async function startMock() {
     async requests() { return (await ctl('GET', '/_mock/requests')).json; },
     async reset() { await ctl('POST', '/_mock/reset', {}); },
     async config(c) { await ctl('POST', '/_mock/config', c); },
+    async faults(rules) { await ctl('POST', '/_mock/faults', rules); },
     async stop() { proc.kill('SIGTERM'); await waitFor(() => proc.exitCode !== null || proc.signalCode, 5000, 'mock exit'); },
   };
 }

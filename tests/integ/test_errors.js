@@ -96,11 +96,15 @@ module.exports = (test) => {
     assert.ok(!Array.isArray(r.json));
   });
 
-  test('upstream 429 relayed with its Retry-After', async ({ proxy }) => {
-    const r = await request(proxy.port, 'POST', CHAT, { body: Object.assign({}, ok, { model: 'openai/mock-err429' }) });
-    isOpenAIError(r, 429);
-    assert.equal(r.json.error.type, 'rate_limit_error');
-    assert.equal(r.headers['retry-after'], '7');
+  test('upstream 429 on every key -> 429 with the upstream Retry-After', async (ctx) => {
+    // its own proxy: the keys (and the provider) cool down afterwards
+    const p = await ctx.startProxy(baseConfig(ctx.mock));
+    try {
+      const r = await request(p.port, 'POST', CHAT, { body: Object.assign({}, ok, { model: 'openai/mock-err429' }) });
+      isOpenAIError(r, 429);
+      assert.equal(r.json.error.type, 'rate_limit_error');
+      assert.equal(r.headers['retry-after'], '7');
+    } finally { await p.stop(); }
   });
 
   test('upstream sends nothing -> 504 after first_byte_timeout_ms', async ({ proxy }) => {

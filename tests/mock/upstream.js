@@ -32,6 +32,7 @@ const DISPLAY = { openrouter: 'OpenRouter', gemini: 'Gemini' };
 const state = {
 	seq: 0,
 	log: [],
+	faults: [],	// injected per-key failures, see applyFault()
 	config: {
 		models_fail: process.env.MOCK_MODELS_FAIL === '1',
 		// Where OpenRouter puts its always-present stream usage:
@@ -767,6 +768,8 @@ async function routeChat(req, res, flavour, entry, raw, life) {
 		entry.status = 400;
 		return sendFlavourError(res, flavour, 400, 'mock: model missing');
 	}
+	if (applyFault(req, res, flavour, entry))
+		return;
 	const fn = scenarioFn(entry.scenario);
 	if (!fn) {
 		entry.status = 400;
@@ -785,6 +788,42 @@ async function routeChat(req, res, flavour, entry, raw, life) {
 	await fn(ctx);
 }
 
+// Fault injection (POST /_mock/faults): each rule matches a bearer key
+// ("*" = any) and optionally a flavour; while its `times` lasts (-1 =
+// forever) the chat request gets, instead of its scenario:
+//   {status, headers, body}  that reply (body: JSON value or string),
+//   {action: "destroy"}      the connection closed with no response,
+//   {action: "hang"}         headers never sent (first-byte timeout).
+// The first matching rule wins. The entry records fault: <rule index>.
+function applyFault(req, res, flavour, entry) {
+	const key = bearerKey(req);
+	const i = state.faults.findIndex((f) => f.times !== 0 &&
+	    (f.key === '*' || f.key === key) &&
+	    (!f.flavour || f.flavour === flavour));
+	if (i < 0)
+		return false;
+	const f = state.faults[i];
+	if (f.times > 0)
+		f.times--;
+	entry.fault = i;
+	if (f.action === 'destroy') {
+		entry.status = 0;
+		req.socket.destroy();
+		return true;
+	}
+	if (f.action === 'hang') {
+		entry.status = 0;
+		return true;	// nothing is written; the client gives up
+	}
+	entry.status = f.status;
+	const text = typeof f.body === 'string' ? f.body : JSON.stringify(f.body);
+	res.writeHead(f.status, Object.assign({ 'Content-Type':
+	    'application/json' }, f.headers || {}));
+	res.end(text);
+	entry.completed = true;
+	return true;
+}
+
 function parseBody(raw) {
 	if (raw === '')
 		return null;
@@ -801,8 +840,18 @@ function routeControl(req, res, p, raw) {
 		return sendJson(res, 200, state.log);
 	if (req.method === 'POST' && p === '/_mock/reset') {
 		state.log = [];
+		state.faults = [];
 		return sendJson(res, 200, { ok: true });
 	}
+	if (p === '/_mock/faults' && req.method === 'POST') {
+		const b = parseBody(raw);
+		if (!Array.isArray(b))
+			return sendJson(res, 400, { error: 'faults: a JSON array' });
+		state.faults = b.map((f) => Object.assign({ key: '*', times: 1 }, f));
+		return sendJson(res, 200, state.faults);
+	}
+	if (p === '/_mock/faults' && req.method === 'GET')
+		return sendJson(res, 200, state.faults);
 	if (p === '/_mock/config' && req.method === 'GET')
 		return sendJson(res, 200, state.config);
 	if (p === '/_mock/config' && req.method === 'POST') {

@@ -60,6 +60,10 @@ static const struct {
 	  { "state_durable: expected true or false, got 1" } },
 	{ DOC("'state_durable':'yes',"),
 	  { "state_durable: expected true or false, got \"yes\"" } },
+	{ DOC("'max_attempts':0,"),
+	  { "max_attempts: expected integer 1..10, got 0" } },
+	{ DOC("'key_reprobe_s':0,"),
+	  { "key_reprobe_s: expected integer 1..86400, got 0" } },
 	{ DOC("'state_map_mb':0,"),
 	  { "state_map_mb: expected integer 1..65536, got 0" } },
 	{ DOC("'threads':4097,"),
@@ -362,6 +366,8 @@ test_seed(void)
 	    strlen(cfg->state_dir) - strlen("/tests/unit/configs/var"),
 	    "/tests/unit/configs/var") == 0, "default state_dir anchored");
 	T_CHECK(cfg->state_durable == 0, "default state_durable off");
+	T_CHECK(cfg->max_attempts == 3, "default max_attempts");
+	T_CHECK(cfg->key_reprobe_s == 600, "default key_reprobe_s");
 	T_CHECK(cfg->state_map_mb == 64, "default state_map_mb");
 	T_CHECK(cfg->max_body_bytes == 4194304, "default max_body_bytes");
 	T_CHECK(cfg->threads == 64, "default threads");

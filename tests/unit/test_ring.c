@@ -261,6 +261,9 @@ test_empty(void)
 	    px_ring_sum_at(&tr.r, tr.b, s, 60099) == 3 &&
 	    px_ring_sum_at(&tr.r, tr.b, s, 60100) == 0,
 	    "bucket 0 leaves at 60100 like any other");
+	px_ring_sub(&tr.r, tr.b, s, -5000, 1);
+	T_CHECK(tr.r.sum == 2 && tr.b[0] == 2,
+	    "sub at a negative time takes from bucket 0");
 }
 
 static void

@@ -1,0 +1,305 @@
+/*
+ * relay.c -- one upstream exchange and its reply (see relay.h).
+ * Load: one thread per request for its whole life; no allocation per event
+ * on the pass-through path (buffers live in struct px_worker).
+ */
+#include "relay.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger.h"
+#include "reply.h"
+
+#define ERR_BODY_MAX (256u << 10)	/* upstream error bodies kept */
+
+/* --- stream relay ----------------------------------------------------- */
+
+static int
+write_error_event(struct px_relay *rl, const char *msg, const char *type,
+    const char *code)
+{
+	struct px_buf *e = &rl->w->err;
+
+	px_buf_reset(e);
+	if (px_err_json(e, msg, type, NULL, code) != PX_OK)
+		return -1;
+	rl->failed = 1;
+	return px_reply_sse_data(rl->io, e->p, e->len) == PX_OK ? 0 : -1;
+}
+
+static int
+on_event(void *ctx, const char *data, size_t len)
+{
+	struct px_relay *rl = ctx;
+	struct px_buf *out = &rl->w->out;
+	enum px_err rc = PX_OK;
+
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		rl->saw_done = 1;
+		return 0;
+	}
+	px_buf_reset(out);
+	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
+	case PX_EV_PASS:
+		rc = px_reply_sse_data(rl->io, data, len);
+		break;
+	case PX_EV_REWRITE:
+		rc = px_reply_sse_data(rl->io, out->p, out->len);
+		break;
+	case PX_EV_DROP:
+		break;
+	case PX_EV_ERROR:
+		rl->failed = 1;
+		(void)px_reply_sse_data(rl->io, out->p, out->len);
+		return 1;	/* stop reading the upstream */
+	}
+	return rc == PX_OK ? 0 : 1;
+}
+
+static int
+on_comment(void *ctx, const char *text, size_t len)
+{
+	struct px_relay *rl = ctx;
+
+	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
+}
+
+static int
+start_stream(struct px_relay *rl)
+{
+	if (rl->head_sent)
+		return 0;
+	rl->head_sent = 1;
+	return px_reply_sse_head(rl->io, rl->extra) == PX_OK ? 0 : -1;
+}
+
+static int
+on_data(void *ctx, long status, const char *p, size_t n)
+{
+	struct px_relay *rl = ctx;
+	struct px_worker *w = rl->w;
+	enum px_err rc;
+
+	if (!rl->stream || status < 200 || status > 299) {
+		struct px_buf *b = &w->resp;
+
+		if (status > 299 && b->len + n > ERR_BODY_MAX)
+			return 0;	/* keep the head of an error body */
+		return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
+	}
+	if (start_stream(rl) != 0)
+		return 1;
+	rc = px_sse_feed(&w->sse, p, n);
+	if (rc == PX_ETOOBIG) {
+		(void)write_error_event(rl, "upstream sent an SSE line above "
+		    "the size limit", "server_error", "upstream_error");
+		return 1;
+	}
+	if (rc != PX_OK)
+		return 1;
+	return px_io_flush(rl->io) == 0 ? 0 : 1;
+}
+
+static int
+on_idle(void *ctx, long idle_ms, int got_bytes)
+{
+	struct px_relay *rl = ctx;
+
+	(void)got_bytes;
+	if (!rl->stream || rl->ka_interval <= 0)
+		return 0;
+	if (idle_ms < rl->ka_last)
+		rl->ka_last = 0;	/* bytes arrived since: a new silence */
+	if (idle_ms - rl->ka_last < rl->ka_interval)
+		return 0;
+	rl->ka_last = idle_ms;
+	if (start_stream(rl) != 0 ||
+	    px_reply_sse_comment(rl->io, " keep-alive", 11) != PX_OK ||
+	    px_io_flush(rl->io) != 0)
+		return 1;	/* the client left during the silence */
+	return 0;
+}
+
+/* --- ending a response ------------------------------------------------- */
+
+static enum px_err
+outcome_err(const struct px_http_result *res, const char **msg)
+{
+	switch (res->outcome) {
+	case PX_HTTP_CONNECT:
+		*msg = "upstream unreachable";
+		return PX_EUPSTREAM;
+	case PX_HTTP_TIMEOUT_CONNECT:
+		*msg = "upstream connect timed out";
+		return PX_ETIMEOUT;
+	case PX_HTTP_TIMEOUT_FIRST_BYTE:
+		*msg = "upstream sent no response in time";
+		return PX_ETIMEOUT;
+	case PX_HTTP_TIMEOUT_IDLE:
+	case PX_HTTP_TIMEOUT_TOTAL:
+		*msg = "upstream went silent";
+		return PX_ETIMEOUT;
+	case PX_HTTP_ABORTED:
+		*msg = "upstream response too large";
+		return PX_EUPSTREAM;
+	case PX_HTTP_BROKEN:
+		*msg = "upstream connection broke";
+		return PX_EUPSTREAM;
+	case PX_HTTP_DONE:
+	case PX_HTTP_OTHER:
+		break;
+	}
+	*msg = "upstream request failed";
+	return PX_EUPSTREAM;
+}
+
+/* Extra headers for an upstream error: pass a Retry-After hint on. */
+static void
+error_headers(const struct px_relay *rl, const struct px_http_result *res,
+    char *dst, size_t cap)
+{
+	int ok = res->retry_after[0] != '\0';
+	const char *s;
+
+	for (s = res->retry_after; ok && *s; s++)
+		ok = isalnum((unsigned char)*s) || strchr(" ,:-", *s);
+	snprintf(dst, cap, "%s%s%s%s", rl->extra, ok ? "Retry-After: " : "",
+	    ok ? res->retry_after : "", ok ? "\r\n" : "");
+}
+
+/*
+ * With stream_options.include_usage the client expects usage on a last
+ * chunk with "choices":[] (provider-apis.md §1.3). Gemini puts it on the
+ * last content chunk instead: add the OpenAI-shaped chunk ourselves.
+ */
+static void
+usage_chunk(struct px_relay *rl)
+{
+	struct px_buf *b = &rl->w->out;
+	const struct px_stream_fix *f = &rl->fix;
+
+	if (!rl->include_usage || !f->have_usage || f->usage_alone)
+		return;
+	px_buf_reset(b);
+	px_buf_printf(b, "{\"id\":\"chatcmpl-%s\",\"object\":"
+	    "\"chat.completion.chunk\",\"created\":%lld,\"model\":\"",
+	    rl->w->reqid, (long long)time(NULL));
+	px_buf_add_json_str(b, rl->model, strlen(rl->model));
+	if (px_buf_printf(b, "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+	    "%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
+	    f->prompt_tokens, f->completion_tokens, f->total_tokens) == PX_OK)
+		(void)px_reply_sse_data(rl->io, b->p, b->len);
+}
+
+static void
+finish_stream(struct px_relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	const char *msg;
+
+	if (rl->io->gone)
+		return;
+	if (!rl->failed && (res->status < 200 || res->status > 299)) {
+		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
+		    rl->secret, &w->out);
+		rl->failed = 1;
+		(void)px_reply_sse_data(rl->io, w->out.p, w->out.len);
+	} else if (!rl->failed && res->outcome != PX_HTTP_DONE) {
+		(void)outcome_err(res, &msg);
+		(void)write_error_event(rl, msg, "server_error",
+		    "upstream_error");
+	} else if (!rl->failed && !rl->saw_done && !rl->fix.saw_finish) {
+		(void)write_error_event(rl, "upstream stream ended before "
+		    "completion", "server_error", "upstream_error");
+	} else if (!rl->failed) {
+		usage_chunk(rl);
+	}
+	(void)px_reply_sse_data(rl->io, "[DONE]", 6);
+	(void)px_io_flush(rl->io);
+}
+
+/* A complete 2xx non-stream body: relay it, repaired where needed. */
+static void
+finish_body(struct px_relay *rl)
+{
+	struct px_worker *w = rl->w;
+
+	switch (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out)) {
+	case PX_EV_REWRITE:
+		px_reply_json(rl->io, 200, rl->extra, w->out.p, w->out.len);
+		break;
+	case PX_EV_ERROR:	/* an error dressed as a 200 */
+		px_reply_json(rl->io, 502, rl->extra, w->out.p, w->out.len);
+		break;
+	case PX_EV_PASS:
+	case PX_EV_DROP:
+		px_reply_json(rl->io, 200, rl->extra, w->resp.p, w->resp.len);
+		break;
+	}
+}
+
+static void
+finish_plain(struct px_relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	struct px_io *io = rl->io;
+	char hdrs[512];
+	const char *msg;
+	enum px_err e;
+
+	if (res->outcome != PX_HTTP_DONE) {
+		e = outcome_err(res, &msg);
+		px_reply_error(io, &w->err, e, msg, NULL, rl->extra);
+	} else if (res->status < 200 || res->status > 299) {
+		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
+		    rl->secret, &w->out);
+		error_headers(rl, res, hdrs, sizeof(hdrs));
+		px_reply_json(io, (int)res->status, hdrs, w->out.p, w->out.len);
+	} else if (rl->stream || w->resp.len == 0) {
+		px_reply_error(io, &w->err, PX_EUPSTREAM,
+		    "upstream sent an empty response", NULL, rl->extra);
+	} else {
+		finish_body(rl);
+	}
+}
+
+void
+px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
+    const char *body, size_t len, struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	const struct px_config *cfg = w->app->cfg;
+	struct px_http_req hr;
+	char url[1200];
+
+	snprintf(url, sizeof(url), "%s/chat/completions", lease->group->base_url);
+	memset(&hr, 0, sizeof(hr));
+	hr.url = url;
+	hr.bearer = lease->key->secret;
+	hr.body = body;
+	hr.body_len = len;
+	hr.connect_timeout_ms = cfg->connect_timeout_ms;
+	hr.first_byte_timeout_ms = cfg->first_byte_timeout_ms;
+	hr.idle_timeout_ms = cfg->idle_timeout_ms;
+	hr.on_data = on_data;
+	hr.on_idle = on_idle;
+	hr.ctx = rl;
+	px_buf_reset(&w->resp);
+	px_sse_reset(&w->sse);
+	w->sse.on_event = on_event;
+	w->sse.on_comment = on_comment;
+	w->sse.ctx = rl;
+	px_http_perform(w->http, &hr, res);
+}
+
+void
+px_relay_finish(struct px_relay *rl, const struct px_http_result *res)
+{
+	if (rl->stream && rl->head_sent)
+		finish_stream(rl, res);
+	else
+		finish_plain(rl, res);
+}

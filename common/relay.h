@@ -1,0 +1,45 @@
+/*
+ * relay.h -- one exchange with the upstream for a chat request.
+ * Owns: sending the upstream request over the worker's kept handle,
+ * relaying a stream event by event with a flush after every upstream
+ * chunk (the provider's fixes applied), keep-alive comments during
+ * silence, and the final reply for whatever way the exchange ended: an
+ * OpenAI error before the first byte, or an error event + [DONE] after.
+ * Never: retries (chat.c decides), or writes to the client before the
+ * upstream answered 2xx (so a failed attempt can still be retried), except
+ * that a keep-alive during a long silence commits the stream.
+ */
+#ifndef PX_RELAY_H
+#define PX_RELAY_H
+
+#include "provider.h"
+#include "upstream.h"
+#include "worker.h"
+
+struct px_lease;
+
+struct px_relay {
+	struct px_worker *w;
+	struct px_io     *io;
+	const struct px_provider *prov;
+	const char *secret;		/* the key in use: for redaction */
+	const char *extra;		/* extra response headers */
+	const char *model;		/* the model that serves */
+	int   include_usage;		/* the client asked for a usage chunk */
+	struct px_stream_fix fix;
+	int   stream;			/* the client asked for SSE */
+	int   head_sent;		/* the client has our status line */
+	int   saw_done;			/* upstream sent [DONE] */
+	int   failed;			/* an error event was written */
+	long  ka_interval, ka_last;	/* keep-alive comments while silent */
+};
+
+/* Run the exchange; nothing final is written to the client yet unless a
+ * stream started (rl->head_sent). The upstream's error body, if any, is
+ * left in w->resp. */
+void px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
+    const char *body, size_t len, struct px_http_result *res);
+/* Write the client's reply for the attempt's result. */
+void px_relay_finish(struct px_relay *rl, const struct px_http_result *res);
+
+#endif

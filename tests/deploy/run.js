@@ -1,0 +1,166 @@
+'use strict';
+// run.js -- the deployment recipes in deploy/, each started from its own
+// files behind a real lighttpd, Apache or nginx (foreground, temp dirs,
+// free 127.0.0.1 ports) against the mock upstream, plus `make install`.
+// Usage: node tests/deploy/run.js --bin build/asan/aiproxy [--only TAG] [--keep]
+// Prints "ok - ..." / "not ok - ..." per check and "N passed, N failed".
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const h = require('../integ/harness');
+const L = require('./lib');
+const { RECIPES } = require('./recipes');
+const I = require('./install');
+
+const args = process.argv.slice(2);
+const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
+const bin = path.resolve(arg('--bin', 'build/asan/aiproxy'));
+const only = arg('--only', null);
+const keep = args.includes('--keep');	// keep every temp tree
+const CHECK_MS = 40000;
+const RUN_MS = 280000;	// hard cap for the whole run
+
+let passed = 0;
+let failed = 0;
+const envs = [];
+
+function report(ok, name, err) {
+  if (ok) { passed++; console.log(`ok - ${name}`); return; }
+  failed++;
+  const msg = err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : String(err);
+  console.log(`not ok - ${name}: ${msg}`);
+}
+
+async function check(name, fn) {
+  try { await L.withTimeout(Promise.resolve().then(fn), CHECK_MS, name); report(true, name); return true; }
+  catch (e) { report(false, name, e); return false; }
+}
+
+// After the server stops: no responder of this recipe's binary is left, the
+// request lines are where deploy/README.md says, no key leaked into a log,
+// and no sanitizer report was written.
+async function afterStop(env, r) {
+  const errs = await env.stopAll();
+  await h.waitFor(() => env.responders().length === 0, 15000,
+    `responders to exit (left: ${env.responders()})`).catch((e) => errs.push(e.message));
+  if (errs.length) throw new Error(errs.join('; '));
+  const log = env.log(r.logFile);
+  if (!/req=\S+ POST \S*\/v1\/chat\/completions model=openai\/mock-text/.test(log))
+    throw new Error(`no request line in log/${r.logFile}`);
+  const logs = env.allLogs();
+  for (const k of [...h.KEYS.openrouter, ...h.KEYS.gemini])
+    if (logs.includes(k)) throw new Error(`provider key ${k.slice(0, 12)}... in a log`);
+  const rep = env.sanitizerReports();
+  if (rep.length) throw new Error(`sanitizer reports:\n${rep.join('\n')}`);
+}
+
+// The responders must carry our ASAN_OPTIONS, or a clean sanitizer check
+// would mean nothing. CGI responders live only during a request: look
+// while a slow stream runs.
+async function sanitizerEnvReached(env, r) {
+  const s = h.stream(r.port, `${r.prefix}/v1/chat/completions`,
+    { model: 'openai/mock-slow', messages: [{ role: 'user', content: 'x' }], stream: true });
+  try {
+    const pids = await h.waitFor(() => (env.responders().length ? env.responders() : null), 5000,
+      'a running responder');
+    for (const pid of pids) {
+      let e;
+      try { e = fs.readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch (x) { continue; }
+      if (!e.includes(`ASAN_OPTIONS=${env.asan.ASAN_OPTIONS}`))
+        throw new Error(`responder ${pid} runs without the test's ASAN_OPTIONS`);
+    }
+  } finally { await s.catch(() => {}); }
+}
+
+async function runRecipe(rc, mock, used) {
+  const env = new L.Env(rc.tag, bin, mock);
+  envs.push(env);
+  let ok = true;
+  let r = null;
+  console.log(`# ${rc.name}  [${env.tmp}]`);
+  ok = await check(`${rc.tag}: starts from deploy/ files`, async () => {
+    r = await rc.start(env, used, mock);
+  });
+  for (const [what, fn] of rc.checks) {
+    if (!r) { report(false, `${rc.tag}: ${what}`, 'not run: the recipe did not start'); continue; }
+    await mock.reset();
+    ok = (await check(`${rc.tag}: ${what}`, () => fn(r, mock))) && ok;
+  }
+  if (r)
+    ok = (await check(`${rc.tag}: responders run with the test's ASAN_OPTIONS`,
+      () => sanitizerEnvReached(env, r))) && ok;
+  const stopName = `${rc.tag}: stops; responders gone; request lines in log/${r ? r.logFile : '?'}; no sanitizer report`;
+  ok = (await check(stopName, () => (r ? afterStop(env, r) : env.stopAll()))) && ok;
+  env.killStrays();
+  if (ok && !keep) env.remove();
+  else console.log(`# kept ${env.tmp} for inspection`);
+}
+
+function shellLint() {
+  const files = ['install.sh', 'pool/aiproxy-spawn-fcgi.sh', 'pool/aiproxy-listen.sh',
+    'shared-hosting/aiproxy.cgi'].map((f) => path.join(L.DEPLOY, f));
+  for (const f of files) {
+    const n = spawnSync('sh', ['-n', f], { encoding: 'utf8' });
+    if (n.status !== 0) throw new Error(`sh -n ${f}: ${n.stderr}`);
+  }
+  const sc = spawnSync('shellcheck', ['-s', 'sh', ...files], { encoding: 'utf8' });
+  if (sc.error) { console.log('# shellcheck not installed: sh -n only'); return; }
+  if (sc.status !== 0) throw new Error(`shellcheck:\n${sc.stdout}`);
+}
+
+// Every recipe file in deploy/ is exercised (run-local.sh and
+// lighttpd-local.conf belong to `make run`, README.md is prose).
+function coverage(used) {
+  const skip = new Set(['README.md', 'install.sh', 'config.sample.json', 'run-local.sh', 'lighttpd-local.conf']);
+  const all = [];
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(path.join(L.DEPLOY, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(p);
+      else if (!skip.has(p)) all.push(p);
+    }
+  };
+  walk('');
+  const missing = all.filter((f) => !used.has(f));
+  if (missing.length) throw new Error(`not exercised: ${missing.join(', ')}`);
+  const notShipped = all.filter((f) => !I.SHIPPED.includes(f));
+  if (notShipped.length) throw new Error(`not installed by install.sh: ${notShipped.join(', ')}`);
+}
+
+async function main() {
+  if (!fs.existsSync(bin)) throw new Error(`${bin} not built`);
+  console.log(`# deploy recipes as ${L.IS_ROOT ? `root, responders as ${L.RUN_AS.user}` : L.RUN_AS.user}`);
+  const mock = await h.startMock();
+  const used = new Set();
+  try {
+    for (const rc of RECIPES) {
+      if (only && !rc.tag.includes(only)) continue;
+      await runRecipe(rc, mock, used);
+    }
+  } finally { await mock.stop(); }
+  if (only) return;
+  const dests = [];
+  await check('install: fresh DESTDIR, modes, owner, config kept on reinstall, --check-config OK',
+    async () => dests.push(await I.fresh(bin)));
+  await check('install: PREFIX=/opt/aiproxy rewrites the recipes\' paths', async () => dests.push(await I.otherPrefix(bin)));
+  await check('install: a relative PREFIX is refused', I.rejects);
+  for (const d of dests) fs.rmSync(d, { recursive: true, force: true });
+  await check('deploy shell scripts pass sh -n and shellcheck', shellLint);
+  await check('every recipe file in deploy/ is exercised and installed', () => coverage(used));
+}
+
+const cap = setTimeout(() => {
+  report(false, 'deploy suite', `still running after ${RUN_MS / 1000} s`);
+  for (const e of envs) e.killStrays();
+  h.killAll();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(1);
+}, RUN_MS);
+
+main().catch((e) => report(false, 'deploy harness', e)).finally(async () => {
+  clearTimeout(cap);
+  for (const e of envs) { await e.stopAll(3000).catch(() => {}); e.killStrays(); }
+  h.killAll();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+});
