@@ -2,7 +2,7 @@
 // Streaming: incremental delivery, framing, [DONE], usage, mid-stream
 // failures, concurrency of one threaded responder.
 const assert = require('node:assert/strict');
-const { stream, waitFor } = require('./harness');
+const { stream, request, waitFor } = require('./harness');
 
 const CHAT = '/v1/chat/completions';
 const user = (text) => [{ role: 'user', content: text }];
@@ -118,7 +118,10 @@ module.exports = (test) => {
     } finally { await p.stop(); }
   }, { timeout: 20000 });
 
-  test('client hangs up mid-stream: upstream transfer aborted at once, thread serves on', async ({ proxy, mock }) => {
+  test('client hangs up mid-stream: upstream transfer aborted at once, tokens booked, thread serves on', async ({ proxy, mock }) => {
+    const tokens = async () => Object.values((await request(proxy.port, 'GET', '/v1/usage')).json
+      .details.openrouter.keys).reduce((a, k) => a + k.lifetime_tokens, 0);
+    const before = await tokens();
     const s = await stream(proxy.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true },
       { abortAfter: 2 });
     assert.ok(s.aborted);
@@ -129,6 +132,8 @@ module.exports = (test) => {
     }, 5000, 'mock sees the upstream connection closed');
     assert.ok(seen.closed_at - gone < 1000, `closed ${seen.closed_at - gone} ms after the client left`);
     assert.equal(seen.completed, false, 'the mock never finished its 8 events');
+    await waitFor(() => /mock-slow .*note=client_gone/.test(proxy.errorLog()), 3000, 'request settled');
+    assert.ok(await tokens() > before, 'the estimate was booked for the abandoned stream');
     const again = await stream(proxy.port, CHAT, { model: 'openai/mock-text', messages: user('x'), stream: true });
     assert.equal(again.events[again.events.length - 1].data, '[DONE]');
     await waitFor(() => /mock-slow .*status=200 .*note=client_gone/.test(proxy.errorLog()), 3000,
