@@ -29,7 +29,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
 
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
-        retryhint
+        retryhint health
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -43,6 +43,7 @@ UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/buf.c common/err.c
+UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/buf.c common/err.c
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o)

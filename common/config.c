@@ -1086,7 +1086,7 @@ anchor_state_dir(struct ctx *c, const char *path, struct px_config *cfg)
 	char *real, *slash, *joined;
 	size_t n;
 
-	if (cfg->state_dir[0] == '/')
+	if (cfg == NULL || cfg->state_dir == NULL || cfg->state_dir[0] == '/')
 		return PX_OK;
 	real = realpath(path, NULL);
 	if (real == NULL) {

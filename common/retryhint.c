@@ -202,7 +202,7 @@ pacific_midnight(int64_t day)
 int64_t
 px_hint_next_utc_midnight(int64_t now_ms)
 {
-	int64_t now = clamp64(now_ms, 0, T_MAX);
+	int64_t now = clamp64(now_ms, -T_MAX, T_MAX);
 
 	return (floor_div(now, DAY_MS) + 1) * DAY_MS;
 }
@@ -474,6 +474,8 @@ struct facts {
 	int     precondition;	/* status FAILED_PRECONDITION */
 	int     per_day;	/* a QuotaFailure quotaId with "PerDay" */
 	int     free_per_day;	/* OpenRouter "free-models-per-day" */
+	int     provider_error;	/* OpenRouter "Provider returned error": the
+				 * model's host throttled, not this key */
 	int64_t retry_at;	/* RetryInfo.retryDelay; -1 none */
 	int64_t reset_at;	/* error.metadata.headers reset; -1 none */
 };
@@ -551,8 +553,11 @@ read_metadata(const cJSON *err, int64_t now, struct facts *f)
 	if (!cJSON_IsNumber(v))
 		return;
 	x = v->valuedouble;
-	if (x >= 0 && x < (double)NUM_SAT)
-		f->reset_at = reset_value_at((int64_t)x, now);
+	if (!(x >= 0))
+		return;
+	if (x > (double)NUM_SAT)
+		x = (double)NUM_SAT;
+	f->reset_at = reset_value_at((int64_t)x, now);
 }
 
 static void
@@ -574,6 +579,7 @@ read_body(const struct px_hint_in *in, int64_t now, struct facts *f)
 	msg = str_of(err, "message");
 	f->key_invalid = has(msg, "API key not valid");
 	f->free_per_day = has(msg, "free-models-per-day");
+	f->provider_error = has(msg, "Provider returned error");
 	f->precondition = has(str_of(err, "status"), "FAILED_PRECONDITION");
 	details = cJSON_GetObjectItemCaseSensitive(err, "details");
 	if (cJSON_IsArray(details)) {
@@ -699,10 +705,15 @@ px_hint_read(const struct px_hint_in *in, struct px_hint *out)
 		return;
 	now = clamp64(in->now_ms, 0, T_MAX);
 	read_body(in, now, &f);
-	if (in->status == 400)
+	if (in->status == 400) {
 		bad_request(&f, out);
-	else
+	} else if (f.provider_error) {
+		/* transient and not tied to the key (provider-apis.md §2.3) */
+		out->fault = PX_FAULT_UPSTREAM;
+		set_reason(out, "429 upstream provider");
+	} else {
 		rate_limited(in, &f, now, out);
+	}
 }
 
 const char *

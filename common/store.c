@@ -58,7 +58,8 @@ check_schema(struct px_store *st, char *detail, size_t cap)
 	if (have > PX_STORE_SCHEMA) {
 		mdb_txn_abort(txn);
 		snprintf(detail, cap, "state store: schema %u was written by a "
-		    "newer aiproxy (this one knows %u)", have, PX_STORE_SCHEMA);
+		    "newer aiproxy (this one knows %u)", have,
+		    (unsigned)PX_STORE_SCHEMA);
 		return PX_ESTORE;
 	}
 	/* schema 1 is the first: nothing older to migrate from yet */

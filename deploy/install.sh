@@ -44,12 +44,14 @@ ln -sf ../lib/aiproxy/aiproxy "$bindir/aiproxy"
 
 # The recipes name /usr/local paths; rewrite them for this PREFIX.
 # (run-local.sh and lighttpd-local.conf are `make run` only, not recipes.)
-for f in README.md config.sample.json lighttpd/*.conf apache/*.conf \
-    nginx/*.conf pool/* shared-hosting/*; do
+for p in "$here"/README.md "$here"/config.sample.json "$here"/lighttpd/*.conf \
+    "$here"/apache/*.conf "$here"/nginx/*.conf "$here"/pool/* \
+    "$here"/shared-hosting/*; do
+	f=${p#"$here"/}
 	mode=0644
-	[ -x "$here/$f" ] && mode=0755
+	[ -x "$p" ] && mode=0755
 	install -d -m 0755 "$share/$(dirname "$f")"
-	sed "s#/usr/local/#$PREFIX/#g" "$here/$f" > "$share/$f.tmp"
+	sed "s#/usr/local/#$PREFIX/#g" "$p" > "$share/$f.tmp"
 	chmod "$mode" "$share/$f.tmp"
 	mv -f "$share/$f.tmp" "$share/$f"
 done

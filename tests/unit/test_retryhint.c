@@ -100,8 +100,8 @@ struct vec {
 	const char   *ra, *ram, *reset;	/* Retry-After, -ms, X-RateLimit- */
 	const char   *body;
 	int64_t       now;		/* 0: NOW */
-	enum px_fault fault;
 	int64_t       until;
+	enum px_fault fault;
 	int           daily;
 	const char   *reason;
 };
@@ -113,288 +113,288 @@ struct vec {
 #define NONE	PX_FAULT_NONE
 
 static const struct vec statuses[] = {
-	{ "200", 200, 0, 0, 0, 0, 0, NONE, 0, 0, "ok" },
-	{ "204", 204, 0, 0, 0, 0, 0, NONE, 0, 0, "ok" },
-	{ "299", 299, 0, 0, 0, 0, 0, NONE, 0, 0, "ok" },
+	{ "200", 200, 0, 0, 0, 0, 0, 0, NONE, 0, "ok" },
+	{ "204", 204, 0, 0, 0, 0, 0, 0, NONE, 0, "ok" },
+	{ "299", 299, 0, 0, 0, 0, 0, 0, NONE, 0, "ok" },
 	{ "200 ignores hints", 200, "5", "5", 0, G429(G_DAY, "37s"), 0,
-	  NONE, 0, 0, "ok" },
-	{ "429 bare", 429, 0, 0, 0, 0, 0, RATE, 0, 0, "429 no hint" },
-	{ "401", 401, 0, 0, 0, 0, 0, AUTH, 0, 0, "401 unauthorized" },
-	{ "402", 402, 0, 0, 0, 0, 0, AUTH, 0, 0, "402 out of credits" },
-	{ "403", 403, 0, 0, 0, 0, 0, AUTH, 0, 0, "403 forbidden" },
+	  0, NONE, 0, "ok" },
+	{ "429 bare", 429, 0, 0, 0, 0, 0, 0, RATE, 0, "429 no hint" },
+	{ "401", 401, 0, 0, 0, 0, 0, 0, AUTH, 0, "401 unauthorized" },
+	{ "402", 402, 0, 0, 0, 0, 0, 0, AUTH, 0, "402 out of credits" },
+	{ "403", 403, 0, 0, 0, 0, 0, 0, AUTH, 0, "403 forbidden" },
 	{ "403 gemini", 403, 0, 0, 0, "{\"error\":{\"code\":403,\"status\":"
-	  "\"PERMISSION_DENIED\"}}", 0, AUTH, 0, 0, "403 forbidden" },
-	{ "400", 400, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "404", 404, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "409", 409, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "413", 413, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "422", 422, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "499", 499, 0, 0, 0, 0, 0, CLNT, 0, 0, "client error" },
-	{ "408", 408, 0, 0, 0, 0, 0, UPST, 0, 0, "408 timeout" },
-	{ "500", 500, 0, 0, 0, 0, 0, UPST, 0, 0, "5xx upstream" },
-	{ "502", 502, 0, 0, 0, 0, 0, UPST, 0, 0, "5xx upstream" },
-	{ "503+retry-after", 503, "5", 0, 0, 0, 0, UPST, 0, 0,
+	  "\"PERMISSION_DENIED\"}}", 0, 0, AUTH, 0, "403 forbidden" },
+	{ "400", 400, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "404", 404, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "409", 409, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "413", 413, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "422", 422, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "499", 499, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
+	{ "408", 408, 0, 0, 0, 0, 0, 0, UPST, 0, "408 timeout" },
+	{ "500", 500, 0, 0, 0, 0, 0, 0, UPST, 0, "5xx upstream" },
+	{ "502", 502, 0, 0, 0, 0, 0, 0, UPST, 0, "5xx upstream" },
+	{ "503+retry-after", 503, "5", 0, 0, 0, 0, 0, UPST, 0,
 	  "5xx upstream" },
-	{ "504", 504, 0, 0, 0, 0, 0, UPST, 0, 0, "5xx upstream" },
-	{ "599", 599, 0, 0, 0, 0, 0, UPST, 0, 0, "5xx upstream" },
-	{ "0", 0, 0, 0, 0, 0, 0, UPST, 0, 0, "no response" },
-	{ "101", 101, 0, 0, 0, 0, 0, UPST, 0, 0, "unexpected status" },
-	{ "302", 302, 0, 0, 0, 0, 0, UPST, 0, 0, "unexpected status" },
-	{ "600", 600, 0, 0, 0, 0, 0, UPST, 0, 0, "unexpected status" },
-	{ "-1", -1, 0, 0, 0, 0, 0, UPST, 0, 0, "unexpected status" },
+	{ "504", 504, 0, 0, 0, 0, 0, 0, UPST, 0, "5xx upstream" },
+	{ "599", 599, 0, 0, 0, 0, 0, 0, UPST, 0, "5xx upstream" },
+	{ "0", 0, 0, 0, 0, 0, 0, 0, UPST, 0, "no response" },
+	{ "101", 101, 0, 0, 0, 0, 0, 0, UPST, 0, "unexpected status" },
+	{ "302", 302, 0, 0, 0, 0, 0, 0, UPST, 0, "unexpected status" },
+	{ "600", 600, 0, 0, 0, 0, 0, 0, UPST, 0, "unexpected status" },
+	{ "-1", -1, 0, 0, 0, 0, 0, 0, UPST, 0, "unexpected status" },
 };
 
 static const struct vec bad_requests[] = {
-	{ "400 API_KEY_INVALID", 400, 0, 0, 0, G_KEY400, 0, AUTH, 0, 0,
+	{ "400 API_KEY_INVALID", 400, 0, 0, 0, G_KEY400, 0, 0, AUTH, 0,
 	  "400 invalid key" },
 	{ "400 API_KEY_INVALID wrapped", 400, 0, 0, 0, "[" G_KEY400 "]", 0,
-	  AUTH, 0, 0, "400 invalid key" },
+	  0, AUTH, 0, "400 invalid key" },
 	{ "400 key expired (reason only)", 400, 0, 0, 0, G_EXPIRED400, 0,
-	  AUTH, 0, 0, "400 invalid key" },
-	{ "400 key message only", 400, 0, 0, 0, G_MSGKEY400, 0, AUTH, 0, 0,
+	  0, AUTH, 0, "400 invalid key" },
+	{ "400 key message only", 400, 0, 0, 0, G_MSGKEY400, 0, 0, AUTH, 0,
 	  "400 invalid key" },
-	{ "400 FAILED_PRECONDITION", 400, 0, 0, 0, G_LOC400, 0, AUTH, 0, 0,
+	{ "400 FAILED_PRECONDITION", 400, 0, 0, 0, G_LOC400, 0, 0, AUTH, 0,
 	  "400 key precondition" },
 	{ "400 FAILED_PRECONDITION wrapped", 400, 0, 0, 0, "[" G_LOC400 "]",
-	  0, AUTH, 0, 0, "400 key precondition" },
-	{ "400 INVALID_ARGUMENT", 400, 0, 0, 0, G_ARG400, 0, CLNT, 0, 0,
+	  0, 0, AUTH, 0, "400 key precondition" },
+	{ "400 INVALID_ARGUMENT", 400, 0, 0, 0, G_ARG400, 0, 0, CLNT, 0,
 	  "client error" },
 	{ "400 openrouter", 400, 0, 0, 0, "{\"error\":{\"code\":400,"
-	  "\"message\":\"bad params\"}}", 0, CLNT, 0, 0, "client error" },
+	  "\"message\":\"bad params\"}}", 0, 0, CLNT, 0, "client error" },
 	{ "400 key text, not JSON", 400, 0, 0, 0, "API_KEY_INVALID API key "
-	  "not valid", 0, CLNT, 0, 0, "client error" },
+	  "not valid", 0, 0, CLNT, 0, "client error" },
 	{ "400 reason outside error", 400, 0, 0, 0, "{\"details\":[{"
-	  "\"reason\":\"API_KEY_INVALID\"}]}", 0, CLNT, 0, 0, "client error" },
-	{ "404 with key body", 404, 0, 0, 0, G_KEY400, 0, CLNT, 0, 0,
+	  "\"reason\":\"API_KEY_INVALID\"}]}", 0, 0, CLNT, 0, "client error" },
+	{ "404 with key body", 404, 0, 0, 0, G_KEY400, 0, 0, CLNT, 0,
 	  "client error" },
-	{ "400 per-day body", 400, 0, 0, 0, G429(G_DAY, "37s"), 0, CLNT, 0,
+	{ "400 per-day body", 400, 0, 0, 0, G429(G_DAY, "37s"), 0, 0, CLNT,
 	  0, "client error" },
 };
 
 static const struct vec alone[] = {
-	{ "retry-after-ms", 429, 0, "1500", 0, 0, 0, RATE, NOW + 1500, 0,
+	{ "retry-after-ms", 429, 0, "1500", 0, 0, 0, NOW + 1500, RATE, 0,
 	  "429 retry-after-ms" },
-	{ "retry-after-ms fraction up", 429, 0, "250.2", 0, 0, 0, RATE,
-	  NOW + 251, 0, "429 retry-after-ms" },
-	{ "retry-after-ms 0", 429, 0, "0", 0, 0, 0, RATE, NOW, 0,
+	{ "retry-after-ms fraction up", 429, 0, "250.2", 0, 0, 0, NOW + 251,
+	  RATE, 0, "429 retry-after-ms" },
+	{ "retry-after-ms 0", 429, 0, "0", 0, 0, 0, NOW, RATE, 0,
 	  "429 retry-after-ms" },
-	{ "retry-after s", 429, "30", 0, 0, 0, 0, RATE, NOW + 30 * SEC, 0,
+	{ "retry-after s", 429, "30", 0, 0, 0, 0, NOW + 30 * SEC, RATE, 0,
 	  "429 retry-after" },
-	{ "retry-after 0", 429, "0", 0, 0, 0, 0, RATE, NOW, 0,
+	{ "retry-after 0", 429, "0", 0, 0, 0, 0, NOW, RATE, 0,
 	  "429 retry-after" },
-	{ "retry-after OWS", 429, " \t7 ", 0, 0, 0, 0, RATE, NOW + 7 * SEC,
+	{ "retry-after OWS", 429, " \t7 ", 0, 0, 0, 0, NOW + 7 * SEC, RATE,
 	  0, "429 retry-after" },
 	{ "retry-after IMF date", 429, "Thu, 09 Oct 2025 08:55:20 GMT", 0,
-	  0, 0, 0, RATE, NOW + 120 * SEC, 0, "429 retry-after" },
+	  0, 0, 0, NOW + 120 * SEC, RATE, 0, "429 retry-after" },
 	{ "retry-after RFC 850 date", 429, "Thursday, 09-Oct-25 08:55:20 GMT",
-	  0, 0, 0, 0, RATE, NOW + 120 * SEC, 0, "429 retry-after" },
+	  0, 0, 0, 0, NOW + 120 * SEC, RATE, 0, "429 retry-after" },
 	{ "retry-after asctime date", 429, "Thu Oct  9 08:55:20 2025", 0, 0,
-	  0, 0, RATE, NOW + 120 * SEC, 0, "429 retry-after" },
+	  0, 0, NOW + 120 * SEC, RATE, 0, "429 retry-after" },
 	{ "retry-after past date -> now", 429,
-	  "Sun, 06 Nov 1994 08:49:37 GMT", 0, 0, 0, 0, RATE, NOW, 0,
+	  "Sun, 06 Nov 1994 08:49:37 GMT", 0, 0, 0, 0, NOW, RATE, 0,
 	  "429 retry-after" },
-	{ "reset ms", 429, 0, 0, "1760000060000", 0, 0, RATE, NOW + 60 * SEC,
+	{ "reset ms", 429, 0, 0, "1760000060000", 0, 0, NOW + 60 * SEC, RATE,
 	  0, "429 ratelimit-reset" },
-	{ "reset s", 429, 0, 0, "1760000060", 0, 0, RATE, NOW + 60 * SEC, 0,
+	{ "reset s", 429, 0, 0, "1760000060", 0, 0, NOW + 60 * SEC, RATE, 0,
 	  "429 ratelimit-reset" },
-	{ "reset == now", 429, 0, 0, "1760000000000", 0, 0, RATE, NOW, 0,
+	{ "reset == now", 429, 0, 0, "1760000000000", 0, 0, NOW, RATE, 0,
 	  "429 ratelimit-reset" },
-	{ "reset past ms", 429, 0, 0, "1759999999999", 0, 0, RATE, 0, 0,
+	{ "reset past ms", 429, 0, 0, "1759999999999", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "reset past s", 429, 0, 0, "1759999999", 0, 0, RATE, 0, 0,
+	{ "reset past s", 429, 0, 0, "1759999999", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "retry-info 37s", 429, 0, 0, 0, G429(G_MIN, "37s"), 0, RATE,
-	  NOW + 37 * SEC, 0, "429 retry-info" },
+	{ "retry-info 37s", 429, 0, 0, 0, G429(G_MIN, "37s"), 0, NOW + 37 * SEC,
+	  RATE, 0, "429 retry-info" },
 	{ "retry-info 37s wrapped", 429, 0, 0, 0, "[" G429(G_MIN, "37s") "]",
-	  0, RATE, NOW + 37 * SEC, 0, "429 retry-info" },
+	  0, NOW + 37 * SEC, RATE, 0, "429 retry-info" },
 	{ "retry-info wrapped + ws", 429, 0, 0, 0, " [\n" G429(G_MIN, "37s")
-	  "\n] ", 0, RATE, NOW + 37 * SEC, 0, "429 retry-info" },
-	{ "retry-info 1.5s", 429, 0, 0, 0, G429(G_MIN, "1.5s"), 0, RATE,
-	  NOW + 1500, 0, "429 retry-info" },
-	{ "retry-info 0.250s", 429, 0, 0, 0, G429(G_MIN, "0.250s"), 0, RATE,
-	  NOW + 250, 0, "429 retry-info" },
-	{ "retry-info 45.8s", 429, 0, 0, 0, G429(G_MIN, "45.8s"), 0, RATE,
-	  NOW + 45800, 0, "429 retry-info" },
+	  "\n] ", 0, NOW + 37 * SEC, RATE, 0, "429 retry-info" },
+	{ "retry-info 1.5s", 429, 0, 0, 0, G429(G_MIN, "1.5s"), 0, NOW + 1500,
+	  RATE, 0, "429 retry-info" },
+	{ "retry-info 0.250s", 429, 0, 0, 0, G429(G_MIN, "0.250s"), 0, NOW + 250,
+	  RATE, 0, "429 retry-info" },
+	{ "retry-info 45.8s", 429, 0, 0, 0, G429(G_MIN, "45.8s"), 0, NOW + 45800,
+	  RATE, 0, "429 retry-info" },
 	{ "retry-info 0.0001s up", 429, 0, 0, 0, G429(G_MIN, "0.0001s"), 0,
-	  RATE, NOW + 1, 0, "429 retry-info" },
+	  NOW + 1, RATE, 0, "429 retry-info" },
 	{ "retry-info 12 decimals", 429, 0, 0, 0, G429(G_MIN,
-	  "2.000000000999s"), 0, RATE, NOW + 2 * SEC, 0, "429 retry-info" },
-	{ "retry-info input TPM", 429, 0, 0, 0, G429(G_TPM, "12s"), 0, RATE,
-	  NOW + 12 * SEC, 0, "429 retry-info" },
+	  "2.000000000999s"), 0, NOW + 2 * SEC, RATE, 0, "429 retry-info" },
+	{ "retry-info input TPM", 429, 0, 0, 0, G429(G_TPM, "12s"), 0, NOW + 12 * SEC,
+	  RATE, 0, "429 retry-info" },
 	{ "body reset per-min", 429, 0, 0, 0, OR429(OR_MIN, "1760000030000"),
-	  0, RATE, NOW + 30 * SEC, 0, "429 ratelimit-reset" },
+	  0, NOW + 30 * SEC, RATE, 0, "429 ratelimit-reset" },
 	{ "body reset number", 429, 0, 0, 0, "{\"error\":{\"code\":429,"
 	  "\"metadata\":{\"headers\":{\"X-RateLimit-Reset\":1760000030000}}}}",
-	  0, RATE, NOW + 30 * SEC, 0, "429 ratelimit-reset" },
+	  0, NOW + 30 * SEC, RATE, 0, "429 ratelimit-reset" },
 	{ "body reset lower-case name", 429, 0, 0, 0, "{\"error\":{"
 	  "\"metadata\":{\"headers\":{\"x-ratelimit-reset\":\"1760000030\"}}}}",
-	  0, RATE, NOW + 30 * SEC, 0, "429 ratelimit-reset" },
+	  0, NOW + 30 * SEC, RATE, 0, "429 ratelimit-reset" },
 	{ "body reset past", 429, 0, 0, 0, OR429(OR_MIN, "1759999990000"), 0,
-	  RATE, 0, 0, "429 no hint" },
+	  0, RATE, 0, "429 no hint" },
 	{ "gemini bare exhausted", 429, 0, 0, 0, "{\"error\":{\"code\":429,"
 	  "\"message\":\"Resource has been exhausted (e.g. check quota).\","
-	  "\"status\":\"RESOURCE_EXHAUSTED\"}}", 0, RATE, 0, 0,
+	  "\"status\":\"RESOURCE_EXHAUSTED\"}}", 0, 0, RATE, 0,
 	  "429 no hint" },
 	{ "openrouter provider error", 429, 0, 0, 0, "{\"error\":{\"code\":"
 	  "429,\"message\":\"Provider returned error\",\"metadata\":{\"raw\":"
 	  "\"{\\\"retryDelay\\\":\\\"5s\\\"}\",\"provider_name\":\"Google\"}}}",
-	  0, RATE, 0, 0, "429 no hint" },
+	  0, 0, UPST, 0, "429 upstream provider" },
 };
 
 static const struct vec precedence[] = {
 	{ "ms beats all", 429, "30", "1500", "1760000060000",
-	  G429(G_MIN, "37s"), 0, RATE, NOW + 1500, 0, "429 retry-after-ms" },
+	  G429(G_MIN, "37s"), 0, NOW + 1500, RATE, 0, "429 retry-after-ms" },
 	{ "retry-after beats reset, info", 429, "30", 0, "1760000060000",
-	  G429(G_MIN, "37s"), 0, RATE, NOW + 30 * SEC, 0, "429 retry-after" },
+	  G429(G_MIN, "37s"), 0, NOW + 30 * SEC, RATE, 0, "429 retry-after" },
 	{ "precedence, not earliest", 429, "90", 0, "1760000060000", 0, 0,
-	  RATE, NOW + 90 * SEC, 0, "429 retry-after" },
+	  NOW + 90 * SEC, RATE, 0, "429 retry-after" },
 	{ "reset beats retry-info", 429, 0, 0, "1760000060000",
-	  G429(G_MIN, "37s"), 0, RATE, NOW + 60 * SEC, 0,
+	  G429(G_MIN, "37s"), 0, NOW + 60 * SEC, RATE, 0,
 	  "429 ratelimit-reset" },
 	{ "header reset beats body reset", 429, 0, 0, "1760000060000",
-	  OR429(OR_MIN, "1760000030000"), 0, RATE, NOW + 60 * SEC, 0,
+	  OR429(OR_MIN, "1760000030000"), 0, NOW + 60 * SEC, RATE, 0,
 	  "429 ratelimit-reset" },
 	{ "retry-info beats body reset", 429, 0, 0, 0, "{\"error\":{"
 	  "\"details\":[{\"retryDelay\":\"37s\"}],\"metadata\":{\"headers\":"
-	  "{\"X-RateLimit-Reset\":\"1760000030000\"}}}}", 0, RATE,
-	  NOW + 37 * SEC, 0, "429 retry-info" },
+	  "{\"X-RateLimit-Reset\":\"1760000030000\"}}}}", 0, NOW + 37 * SEC,
+	  RATE, 0, "429 retry-info" },
 	{ "first retry-info wins", 429, 0, 0, 0, "{\"error\":{\"details\":["
 	  "{\"retryDelay\":\"bad\"},{\"retryDelay\":\"4s\"},"
-	  "{\"retryDelay\":\"9s\"}]}}", 0, RATE, NOW + 4 * SEC, 0,
+	  "{\"retryDelay\":\"9s\"}]}}", 0, NOW + 4 * SEC, RATE, 0,
 	  "429 retry-info" },
-	{ "bad ms falls to retry-after", 429, "5", "soon", 0, 0, 0, RATE,
-	  NOW + 5 * SEC, 0, "429 retry-after" },
-	{ "negative ms falls through", 429, "5", "-1", 0, 0, 0, RATE,
-	  NOW + 5 * SEC, 0, "429 retry-after" },
+	{ "bad ms falls to retry-after", 429, "5", "soon", 0, 0, 0, NOW + 5 * SEC,
+	  RATE, 0, "429 retry-after" },
+	{ "negative ms falls through", 429, "5", "-1", 0, 0, 0, NOW + 5 * SEC,
+	  RATE, 0, "429 retry-after" },
 	{ "bad retry-after falls to reset", 429, "tomorrow", "", "1760000060",
-	  0, 0, RATE, NOW + 60 * SEC, 0, "429 ratelimit-reset" },
+	  0, 0, NOW + 60 * SEC, RATE, 0, "429 ratelimit-reset" },
 	{ "past reset falls to info", 429, 0, 0, "1700000000",
-	  G429(G_MIN, "37s"), 0, RATE, NOW + 37 * SEC, 0, "429 retry-info" },
+	  G429(G_MIN, "37s"), 0, NOW + 37 * SEC, RATE, 0, "429 retry-info" },
 };
 
 static const struct vec dailies[] = {
-	{ "gemini per-day", 429, 0, 0, 0, G429(G_DAY, "20s"), 0, RATE,
-	  PAC_MID, 1, "429 daily quota" },
+	{ "gemini per-day", 429, 0, 0, 0, G429(G_DAY, "20s"), 0, PAC_MID,
+	  RATE, 1, "429 daily quota" },
 	{ "gemini per-day wrapped", 429, 0, 0, 0, "[" G429(G_DAY, "20s") "]",
-	  0, RATE, PAC_MID, 1, "429 daily quota" },
+	  0, PAC_MID, RATE, 1, "429 daily quota" },
 	{ "gemini per-day no delay", 429, 0, 0, 0, G429_NODELAY(G_DAY), 0,
-	  RATE, PAC_MID, 1, "429 daily quota" },
+	  PAC_MID, RATE, 1, "429 daily quota" },
 	{ "gemini per-day later hint", 429, 0, "172800000", 0,
-	  G429(G_DAY, "20s"), 0, RATE, NOW + 2 * DAY, 1, "429 daily quota" },
+	  G429(G_DAY, "20s"), 0, NOW + 2 * DAY, RATE, 1, "429 daily quota" },
 	{ "gemini per-day earlier hint", 429, "60", 0, 0, G429(G_DAY, "20s"),
-	  0, RATE, PAC_MID, 1, "429 daily quota" },
+	  0, PAC_MID, RATE, 1, "429 daily quota" },
 	{ "gemini per-day later retry-info", 429, 0, 0, 0,
-	  G429(G_DAY, "100000s"), 0, RATE, NOW + 100000 * SEC, 1,
+	  G429(G_DAY, "100000s"), 0, NOW + 100000 * SEC, RATE, 1,
 	  "429 daily quota" },
 	{ "gemini per-minute not daily", 429, 0, 0, 0, G429_NODELAY(G_MIN), 0,
-	  RATE, 0, 0, "429 no hint" },
+	  0, RATE, 0, "429 no hint" },
 	{ "gemini minute + day", 429, 0, 0, 0, "{\"error\":{\"details\":[{"
 	  "\"violations\":[{\"quotaId\":\"" G_MIN "\"},{\"quotaId\":\"" G_DAY
-	  "\"}]},{\"retryDelay\":\"37s\"}]}}", 0, RATE, PAC_MID, 1,
+	  "\"}]},{\"retryDelay\":\"37s\"}]}}", 0, PAC_MID, RATE, 1,
 	  "429 daily quota" },
 	{ "gemini per-day 2026-03-08 07:59:59Z", 429, 0, 0, 0,
-	  G429_NODELAY(G_DAY), INT64_C(1772956799000), RATE,
-	  INT64_C(1772956800000), 1, "429 daily quota" },
+	  G429_NODELAY(G_DAY), INT64_C(1772956799000), INT64_C(1772956800000),
+	  RATE, 1, "429 daily quota" },
 	{ "gemini per-day 2026-03-08 08:00Z", 429, 0, 0, 0,
-	  G429_NODELAY(G_DAY), INT64_C(1772956800000), RATE,
-	  INT64_C(1773039600000), 1, "429 daily quota" },
+	  G429_NODELAY(G_DAY), INT64_C(1772956800000), INT64_C(1773039600000),
+	  RATE, 1, "429 daily quota" },
 	{ "openrouter per-day (doc body)", 429, 0, 0, "1760054400000",
-	  OR429(OR_DAY, "1760054400000"), 0, RATE, UTC_MID, 1,
+	  OR429(OR_DAY, "1760054400000"), 0, UTC_MID, RATE, 1,
 	  "429 daily quota" },
 	{ "openrouter per-day later reset", 429, 0, 0, 0,
-	  OR429(OR_DAY, "1760140800000"), 0, RATE, UTC_MID + DAY, 1,
+	  OR429(OR_DAY, "1760140800000"), 0, UTC_MID + DAY, RATE, 1,
 	  "429 daily quota" },
 	{ "openrouter per-day earlier reset", 429, 0, 0, "1760000060000",
-	  OR429(OR_DAY, "1760000060000"), 0, RATE, UTC_MID, 1,
+	  OR429(OR_DAY, "1760000060000"), 0, UTC_MID, RATE, 1,
 	  "429 daily quota" },
 	{ "openrouter per-day no reset", 429, 0, 0, 0, "{\"error\":{\"code\":"
-	  "429,\"message\":\"" OR_DAY "\"}}", 0, RATE, UTC_MID, 1,
+	  "429,\"message\":\"" OR_DAY "\"}}", 0, UTC_MID, RATE, 1,
 	  "429 daily quota" },
 	{ "openrouter per-day high balance", 429, 0, 0, 0, "{\"error\":{"
 	  "\"message\":\"Rate limit exceeded: free-models-per-day-high-"
-	  "balance\"}}", 0, RATE, UTC_MID, 1, "429 daily quota" },
+	  "balance\"}}", 0, UTC_MID, RATE, 1, "429 daily quota" },
 	{ "openrouter per-day wrapped", 429, 0, 0, 0,
-	  "[" OR429(OR_DAY, "1760054400000") "]", 0, RATE, UTC_MID, 1,
+	  "[" OR429(OR_DAY, "1760054400000") "]", 0, UTC_MID, RATE, 1,
 	  "429 daily quota" },
 	{ "openrouter per-min not daily", 429, 0, 0, "1760000060000",
-	  OR429(OR_MIN, "1760000060000"), 0, RATE, NOW + 60 * SEC, 0,
+	  OR429(OR_MIN, "1760000060000"), 0, NOW + 60 * SEC, RATE, 0,
 	  "429 ratelimit-reset" },
 };
 
 static const struct vec garbage[] = {
 	{ "huge ms -> 1 year", 429, 0, "99999999999999999999999999", 0, 0, 0,
-	  RATE, NOW + YEAR, 0, "429 retry-after-ms" },
+	  NOW + YEAR, RATE, 0, "429 retry-after-ms" },
 	{ "huge retry-after -> 1 year", 429, "99999999999999999999", 0, 0, 0,
-	  0, RATE, NOW + YEAR, 0, "429 retry-after" },
+	  0, NOW + YEAR, RATE, 0, "429 retry-after" },
 	{ "year 9999 date -> 1 year", 429, "Fri, 31 Dec 9999 23:59:59 GMT", 0,
-	  0, 0, 0, RATE, NOW + YEAR, 0, "429 retry-after" },
+	  0, 0, 0, NOW + YEAR, RATE, 0, "429 retry-after" },
 	{ "huge reset -> 1 year", 429, 0, 0, "99999999999999999999", 0, 0,
-	  RATE, NOW + YEAR, 0, "429 ratelimit-reset" },
+	  NOW + YEAR, RATE, 0, "429 ratelimit-reset" },
 	{ "huge retry-info -> 1 year", 429, 0, 0, 0,
-	  G429(G_MIN, "99999999999999999999.5s"), 0, RATE, NOW + YEAR, 0,
+	  G429(G_MIN, "99999999999999999999.5s"), 0, NOW + YEAR, RATE, 0,
 	  "429 retry-info" },
 	{ "huge body reset number", 429, 0, 0, 0, "{\"error\":{\"metadata\":"
-	  "{\"headers\":{\"X-RateLimit-Reset\":1e300}}}}", 0, RATE, 0, 0,
-	  "429 no hint" },
+	  "{\"headers\":{\"X-RateLimit-Reset\":1e300}}}}", 0, NOW + YEAR,
+	  RATE, 0, "429 ratelimit-reset" },
 	{ "negative body reset number", 429, 0, 0, 0, "{\"error\":{"
-	  "\"metadata\":{\"headers\":{\"X-RateLimit-Reset\":-5}}}}", 0, RATE,
-	  0, 0, "429 no hint" },
-	{ "negatives ignored", 429, "-5", "-5", "-5", 0, 0, RATE, 0, 0,
+	  "\"metadata\":{\"headers\":{\"X-RateLimit-Reset\":-5}}}}", 0, 0,
+	  RATE, 0, "429 no hint" },
+	{ "negatives ignored", 429, "-5", "-5", "-5", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "exponent", 429, "1e3", "1e3", "1e12", 0, 0, RATE, 0, 0,
+	{ "exponent", 429, "1e3", "1e3", "1e12", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "hex", 429, "0x10", "0x10", "0x1", 0, 0, RATE, 0, 0, "429 no hint" },
-	{ "plus sign", 429, "+5", "+5", "+1760000060000", 0, 0, RATE, 0, 0,
+	{ "hex", 429, "0x10", "0x10", "0x1", 0, 0, 0, RATE, 0, "429 no hint" },
+	{ "plus sign", 429, "+5", "+5", "+1760000060000", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "trailing junk", 429, "5s", "12abc", "1760000060000x", 0, 0, RATE, 0,
+	{ "trailing junk", 429, "5s", "12abc", "1760000060000x", 0, 0, 0, RATE,
 	  0, "429 no hint" },
-	{ "inner space", 429, "1 0", "1 0", "1760 000060000", 0, 0, RATE, 0,
+	{ "inner space", 429, "1 0", "1 0", "1760 000060000", 0, 0, 0, RATE,
 	  0, "429 no hint" },
-	{ "dangling dot", 429, "1.", ".5", "1.e3", 0, 0, RATE, 0, 0,
+	{ "dangling dot", 429, "1.", ".5", "1.e3", 0, 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "empty and blank", 429, "", " ", "\t", "", 0, RATE, 0, 0,
+	{ "empty and blank", 429, "", " ", "\t", "", 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "retryDelay negative", 429, 0, 0, 0, G429(G_MIN, "-5s"), 0, RATE, 0,
+	{ "retryDelay negative", 429, 0, 0, 0, G429(G_MIN, "-5s"), 0, 0, RATE,
 	  0, "429 no hint" },
-	{ "retryDelay s", 429, 0, 0, 0, G429(G_MIN, "s"), 0, RATE, 0, 0,
+	{ "retryDelay s", 429, 0, 0, 0, G429(G_MIN, "s"), 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "retryDelay no unit", 429, 0, 0, 0, G429(G_MIN, "5"), 0, RATE, 0, 0,
+	{ "retryDelay no unit", 429, 0, 0, 0, G429(G_MIN, "5"), 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "retryDelay ms unit", 429, 0, 0, 0, G429(G_MIN, "5ms"), 0, RATE, 0,
+	{ "retryDelay ms unit", 429, 0, 0, 0, G429(G_MIN, "5ms"), 0, 0, RATE,
 	  0, "429 no hint" },
-	{ "retryDelay 5.s", 429, 0, 0, 0, G429(G_MIN, "5.s"), 0, RATE, 0, 0,
+	{ "retryDelay 5.s", 429, 0, 0, 0, G429(G_MIN, "5.s"), 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "retryDelay empty", 429, 0, 0, 0, G429(G_MIN, ""), 0, RATE, 0, 0,
+	{ "retryDelay empty", 429, 0, 0, 0, G429(G_MIN, ""), 0, 0, RATE, 0,
 	  "429 no hint" },
 	{ "retryDelay number", 429, 0, 0, 0, "{\"error\":{\"details\":[{"
-	  "\"retryDelay\":37}]}}", 0, RATE, 0, 0, "429 no hint" },
-	{ "not JSON", 429, 0, 0, 0, "Too Many Requests", 0, RATE, 0, 0,
+	  "\"retryDelay\":37}]}}", 0, 0, RATE, 0, "429 no hint" },
+	{ "not JSON", 429, 0, 0, 0, "Too Many Requests", 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "JSON number", 429, 0, 0, 0, "42", 0, RATE, 0, 0, "429 no hint" },
-	{ "JSON string", 429, 0, 0, 0, "\"37s\"", 0, RATE, 0, 0,
+	{ "JSON number", 429, 0, 0, 0, "42", 0, 0, RATE, 0, "429 no hint" },
+	{ "JSON string", 429, 0, 0, 0, "\"37s\"", 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "JSON null", 429, 0, 0, 0, "null", 0, RATE, 0, 0, "429 no hint" },
-	{ "empty array", 429, 0, 0, 0, "[]", 0, RATE, 0, 0, "429 no hint" },
-	{ "array of number", 429, 0, 0, 0, "[1]", 0, RATE, 0, 0,
+	{ "JSON null", 429, 0, 0, 0, "null", 0, 0, RATE, 0, "429 no hint" },
+	{ "empty array", 429, 0, 0, 0, "[]", 0, 0, RATE, 0, "429 no hint" },
+	{ "array of number", 429, 0, 0, 0, "[1]", 0, 0, RATE, 0,
 	  "429 no hint" },
 	{ "array in array", 429, 0, 0, 0, "[[" G429(G_DAY, "37s") "]]", 0,
-	  RATE, 0, 0, "429 no hint" },
+	  0, RATE, 0, "429 no hint" },
 	{ "error is a string", 429, 0, 0, 0, "{\"error\":\"rate limited\"}",
-	  0, RATE, 0, 0, "429 no hint" },
+	  0, 0, RATE, 0, "429 no hint" },
 	{ "details not array", 429, 0, 0, 0, "{\"error\":{\"details\":"
-	  "{\"retryDelay\":\"5s\"}}}", 0, RATE, 0, 0, "429 no hint" },
+	  "{\"retryDelay\":\"5s\"}}}", 0, 0, RATE, 0, "429 no hint" },
 	{ "details of junk", 429, 0, 0, 0, "{\"error\":{\"details\":[1,\"x\","
 	  "null,[],{\"violations\":\"PerDay\"},{\"violations\":[1,{\"quotaId\":"
 	  "5},\"PerDay\"]},{\"reason\":7}],\"message\":5,\"status\":[]}}", 0,
-	  RATE, 0, 0, "429 no hint" },
+	  0, RATE, 0, "429 no hint" },
 	{ "metadata junk", 429, 0, 0, 0, "{\"error\":{\"metadata\":{"
-	  "\"headers\":[\"X-RateLimit-Reset\"]}}}", 0, RATE, 0, 0,
+	  "\"headers\":[\"X-RateLimit-Reset\"]}}}", 0, 0, RATE, 0,
 	  "429 no hint" },
 	{ "top-level hint only", 429, 0, 0, 0, "{\"retryDelay\":\"5s\","
-	  "\"message\":\"free-models-per-day\"}", 0, RATE, 0, 0,
+	  "\"message\":\"free-models-per-day\"}", 0, 0, RATE, 0,
 	  "429 no hint" },
-	{ "now before 1970 clamps", 429, 0, "1000", 0, 0, INT64_C(-5), RATE,
-	  1000, 0, "429 retry-after-ms" },
+	{ "now before 1970 clamps", 429, 0, "1000", 0, 0, INT64_C(-5), 1000,
+	  RATE, 0, "429 retry-after-ms" },
 };
 
 /* Reason must be one of these, whatever the input. */
@@ -404,6 +404,7 @@ static const char *const vocabulary[] = {
 	"401 unauthorized", "403 forbidden", "402 out of credits",
 	"400 invalid key", "400 key precondition", "408 timeout",
 	"5xx upstream", "no response", "client error", "unexpected status",
+	"429 upstream provider",
 };
 
 static int
@@ -581,7 +582,7 @@ test_http_date(void)
 		{ "Sun, 06 Nov 1994 08:49:37 GMT", INT64_C(784111777000) },
 		{ "Sunday, 06-Nov-94 08:49:37 GMT", INT64_C(784111777000) },
 		{ "Sun Nov  6 08:49:37 1994", INT64_C(784111777000) },
-		{ "Wed Nov 16 08:49:37 1994", INT64_C(785375777000) },
+		{ "Wed Nov 16 08:49:37 1994", INT64_C(784975777000) },
 		{ "Sun Nov 06 08:49:37 1994", INT64_C(784111777000) },
 		{ "  Sun, 06 Nov 1994 08:49:37 GMT\t", INT64_C(784111777000) },
 		{ "Thu, 01 Jan 1970 00:00:00 GMT", 0 },
@@ -775,6 +776,33 @@ test_fault_names(void)
 	T_STREQ(px_fault_name(PX_FAULT__MAX), "unknown", "name out of range");
 }
 
+/* OpenRouter's 429 "Provider returned error" is the model host's limit:
+ * an upstream fault, not the key's (provider-apis.md §2.3). */
+static void
+test_provider_429(void)
+{
+	static const char body[] = "{\"error\":{\"code\":429,\"message\":"
+	    "\"Provider returned error\",\"metadata\":{\"provider_name\":"
+	    "\"X\",\"raw\":\"busy\"}}}";
+	struct px_hint_in in;
+	struct px_hint h;
+
+	memset(&in, 0, sizeof(in));
+	in.provider = PX_PROV_OPENROUTER;
+	in.status = 429;
+	in.retry_after = "";
+	in.body = body;
+	in.body_len = sizeof(body) - 1;
+	in.now_ms = 1800000000000;
+	px_hint_read(&in, &h);
+	T_CHECK(h.fault == PX_FAULT_UPSTREAM, "provider 429 is upstream");
+	T_STREQ(h.reason, "429 upstream provider", "provider 429 reason");
+	in.body = "{\"error\":{\"code\":429,\"message\":\"Rate limit\"}}";
+	in.body_len = strlen(in.body);
+	px_hint_read(&in, &h);
+	T_CHECK(h.fault == PX_FAULT_RATE, "a plain 429 stays the key's");
+}
+
 #define RUN(tab) run((tab), sizeof (tab) / sizeof (tab)[0])
 
 int
@@ -794,5 +822,6 @@ main(void)
 	test_pacific_sweep();
 	test_utc_midnight();
 	test_fault_names();
+	test_provider_429();
 	return t_done();
 }
