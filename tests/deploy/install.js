@@ -83,9 +83,12 @@ async function otherPrefix(bin) {
 }
 
 function rejects() {
-  const r = spawnSync('sh', [path.join(L.DEPLOY, 'install.sh'), h.tmpdir('destdir'), 'usr'],
-    { encoding: 'utf8' });
+  const dest = h.tmpdir('destdir');
+  const r = spawnSync('sh', [path.join(L.DEPLOY, 'install.sh'), dest, 'usr'], { encoding: 'utf8' });
+  const left = fs.readdirSync(dest);
+  fs.rmSync(dest, { recursive: true, force: true });
   assert.notEqual(r.status, 0, 'a relative PREFIX is refused');
+  assert.deepEqual(left, [], 'nothing installed');
 }
 
 module.exports = { SHIPPED, fresh, otherPrefix, rejects };

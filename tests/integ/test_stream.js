@@ -85,6 +85,17 @@ module.exports = (test) => {
     }
   }, { timeout: 15000 });
 
+  test('stream: an SSE line above the 1 MiB cap ends the stream with an error, not unbounded growth', async ({ proxy }) => {
+    const s = await stream(proxy.port, CHAT, { model: 'openai/mock-hugeline', messages: user('x'), stream: true });
+    assert.equal(s.status, 200);
+    assert.match(content(s.events), /^Hello$/);
+    const err = s.events.filter((e) => e.json && e.json.error);
+    assert.equal(err.length, 1, s.raw.slice(0, 500));
+    assert.match(err[0].json.error.message, /size limit/);
+    assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    assert.ok(s.raw.length < 64 * 1024, 'the huge line was not relayed');
+  });
+
   test('stream: a 200-event stream of 1 KB events arrives complete', async ({ proxy }) => {
     const s = await stream(proxy.port, CHAT, { model: 'openai/mock-big', messages: user('x'), stream: true });
     assert.equal(s.status, 200);

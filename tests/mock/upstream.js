@@ -506,6 +506,11 @@ function scPause(ctx) {
 	    { pauseAt: 2, pauseMs: Number(process.env.MOCK_PAUSE_MS || 1200) });
 }
 
+// One stream event of 1.2 MiB: above the proxy's 1 MiB SSE line cap.
+function scHugeline(ctx) {
+	return replyText(ctx, ['Hello', 'y'.repeat(1200 * 1024)]);
+}
+
 function scEcho(ctx) {
 	return replyText(ctx, [ctx.rawBody]);
 }
@@ -665,6 +670,7 @@ async function scHang(ctx) {
 const SCENARIOS = {
 	text: scText, slow: scSlow, tools: scTools, midstream: scMidstream,
 	drop: scDrop, hang: scHang, echo: scEcho, big: scBig, pause: scPause,
+	hugeline: scHugeline,
 };
 
 function scenarioFn(name) {
