@@ -17,7 +17,7 @@ LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -pthread
 # Every module, explicitly; each external library has one owning file:
 # fcgiapp.h -> fcgi_io.c, curl.h -> upstream.c, lmdb.h -> store.c.
 COMMON = common/buf.c common/err.c common/log.c common/config.c \
-         common/sse.c common/validate.c common/jsonraw.c \
+         common/sse.c common/utf8.c common/validate.c common/jsonraw.c \
          common/oaicompat.c common/provider_openrouter.c \
          common/provider_gemini.c common/router.c common/ring.c \
          common/keysel.c common/store.c common/ledger.c \
@@ -33,17 +33,18 @@ UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
-UNIT_config   = common/config.c common/buf.c common/err.c
-UNIT_validate = common/validate.c common/buf.c common/err.c
+UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
-                common/provider_gemini.c common/config.c common/buf.c common/err.c
-UNIT_router   = common/router.c common/config.c common/buf.c common/err.c
+                common/provider_gemini.c common/config.c common/utf8.c \
+                common/buf.c common/err.c
+UNIT_router   = common/router.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
-UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/buf.c common/err.c
-UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/buf.c common/err.c
+UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o)

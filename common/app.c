@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ledger.h"
 #include "reply.h"
 #include "upstream.h"
@@ -204,15 +205,6 @@ match_route(char *path, char **arg)
 	return -1;
 }
 
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
     struct px_reqlog *lg)
@@ -243,7 +235,7 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 {
 	struct px_reqlog lg;
 	char path[2048], *arg;
-	long t0 = mono_ms();
+	long t0 = px_mono_ms();
 	int r;
 
 	snprintf(w->reqid, sizeof(w->reqid), "%lx-%lx", (long)getpid(),
@@ -264,7 +256,7 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 	px_io_flush(io);
 	lg.status = io->status;
 	lg.bytes_out = io->bytes_out;
-	lg.total_ms = mono_ms() - t0;
+	lg.total_ms = px_mono_ms() - t0;
 	if (io->gone && lg.note == NULL)
 		lg.note = "client_gone";
 	px_log_request(&lg);

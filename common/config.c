@@ -21,6 +21,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 #define ENV_PREFIX	"env:"
 #define SNIPPET_MAX	10	/* bytes of source shown with a syntax error */
@@ -877,31 +878,10 @@ finish_providers(struct ctx *c, struct px_config *cfg)
 static size_t
 utf8_bad(const unsigned char *s, size_t len)
 {
-	size_t i = 0, n, j;
-	unsigned char lo, hi;
+	size_t bad = px_utf8_bad_at((const char *)s, len);
+	const unsigned char *nul = memchr(s, 0, bad);
 
-	while (i < len) {
-		if (s[i] == 0)
-			return i;
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : 2;
-		if (s[i] < 0xc2 || s[i] > 0xf4 || len - i < n)
-			return i;
-		/* 2nd-byte limits exclude overlongs, surrogates, >U+10FFFF */
-		lo = s[i] == 0xe0 ? 0xa0 : s[i] == 0xf0 ? 0x90 : 0x80;
-		hi = s[i] == 0xed ? 0x9f : s[i] == 0xf4 ? 0x8f : 0xbf;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (j = 2; j < n; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return i;
-		}
-		i += n;
-	}
-	return len;
+	return nul != NULL ? (size_t)(nul - s) : bad;
 }
 
 /* 1-based line and column (in characters) of byte offset pos. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "keysel.h"
 #include "ring.h"
 #include "store.h"
@@ -89,10 +90,7 @@ struct px_ledger_scratch {
 int64_t
 px_ledger_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return px_wall_ms();
 }
 
 uint32_t
@@ -192,22 +190,43 @@ rec_key(char *dst, size_t cap, enum px_provider_id p, const char *id)
 	snprintf(dst, cap, "key/%s/%s", px_provider_name(p), id);
 }
 
-/* Copy the key's record into r (all zero when absent or foreign). */
+/*
+ * Copy the fixed-size record under key into r (size bytes, starting with
+ * magic and version); all zero when absent or written by something else.
+ */
+static void
+load_fixed(struct px_store_txn *tx, const char *key, void *r, size_t size)
+{
+	const void *v;
+	size_t len;
+	uint32_t head[2];
+
+	if (px_store_get(tx, key, &v, &len) && len == size) {
+		memcpy(r, v, size);
+		memcpy(head, r, sizeof(head));
+		if (head[0] == KEYREC_MAGIC && head[1] == PX_STORE_SCHEMA)
+			return;
+	}
+	memset(r, 0, size);
+}
+
+static enum px_err
+save_fixed(struct px_store_txn *tx, const char *key, void *r, size_t size)
+{
+	const uint32_t head[2] = { KEYREC_MAGIC, PX_STORE_SCHEMA };
+
+	memcpy(r, head, sizeof(head));
+	return px_store_put(tx, key, r, size);
+}
+
 static void
 rec_load(struct px_store_txn *tx, enum px_provider_id p, const char *id,
     struct keyrec *r)
 {
 	char k[64];
-	const void *v;
-	size_t len;
 
 	rec_key(k, sizeof(k), p, id);
-	if (px_store_get(tx, k, &v, &len) && len == sizeof(*r)) {
-		memcpy(r, v, sizeof(*r));
-		if (r->magic == KEYREC_MAGIC && r->version == PX_STORE_SCHEMA)
-			return;
-	}
-	memset(r, 0, sizeof(*r));
+	load_fixed(tx, k, r, sizeof(*r));
 }
 
 static enum px_err
@@ -216,10 +235,8 @@ rec_save(struct px_store_txn *tx, enum px_provider_id p, const char *id,
 {
 	char k[64];
 
-	r->magic = KEYREC_MAGIC;
-	r->version = PX_STORE_SCHEMA;
 	rec_key(k, sizeof(k), p, id);
-	return px_store_put(tx, k, r, sizeof(*r));
+	return save_fixed(tx, k, r, sizeof(*r));
 }
 
 static uint32_t
@@ -249,16 +266,9 @@ static void
 prov_load(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
 {
 	char k[32];
-	const void *v;
-	size_t len;
 
 	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
-	if (px_store_get(tx, k, &v, &len) && len == sizeof(*r)) {
-		memcpy(r, v, sizeof(*r));
-		if (r->magic == KEYREC_MAGIC && r->version == PX_STORE_SCHEMA)
-			return;
-	}
-	memset(r, 0, sizeof(*r));
+	load_fixed(tx, k, r, sizeof(*r));
 }
 
 static enum px_err
@@ -266,10 +276,8 @@ prov_save(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
 {
 	char k[32];
 
-	r->magic = KEYREC_MAGIC;
-	r->version = PX_STORE_SCHEMA;
 	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
-	return px_store_put(tx, k, r, sizeof(*r));
+	return save_fixed(tx, k, r, sizeof(*r));
 }
 
 /* Collect the keys of provider p, in config order. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "provider.h"
 #include "reply.h"
 #include "router.h"
@@ -34,15 +35,6 @@ struct px_models {
 	const struct px_config *cfg;
 	struct cache *c;	/* one per provider_keys entry */
 };
-
-static long
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec;
-}
 
 struct px_models *
 px_models_new(const struct px_config *cfg)
@@ -162,10 +154,10 @@ refresh(struct px_worker *w, size_t i)
 		c->n = l.n;
 		l.ids = NULL;
 		l.n = 0;
-		c->expires = mono_s() + cfg->models_cache_s;
+		c->expires = (px_mono_ms() / 1000) + cfg->models_cache_s;
 	} else {
 		/* keep serving the old list; try again in a little while */
-		c->expires = mono_s() + (cfg->models_cache_s < 30 ?
+		c->expires = (px_mono_ms() / 1000) + (cfg->models_cache_s < 30 ?
 		    cfg->models_cache_s : 30);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -182,7 +174,7 @@ maybe_refresh(struct px_worker *w, size_t i)
 	pthread_mutex_lock(&c->lock);
 	exp = c->expires;
 	pthread_mutex_unlock(&c->lock);
-	if (exp != 0 && mono_s() < exp)
+	if (exp != 0 && (px_mono_ms() / 1000) < exp)
 		return;
 	/* first fetch: wait for it; later ones: whoever gets the lock */
 	if (exp == 0)
@@ -192,7 +184,7 @@ maybe_refresh(struct px_worker *w, size_t i)
 	pthread_mutex_lock(&c->lock);
 	exp = c->expires;
 	pthread_mutex_unlock(&c->lock);
-	if (exp == 0 || mono_s() >= exp)
+	if (exp == 0 || (px_mono_ms() / 1000) >= exp)
 		refresh(w, i);
 	pthread_mutex_unlock(&c->fetch);
 }

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fcgi_io.h"
 #include "log.h"
 #include "worker.h"
@@ -48,15 +49,6 @@ struct srv {
 	struct thr    *t;
 	unsigned       n;
 };
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 sleep_ms(long ms)
@@ -163,12 +155,12 @@ wait_for_stop(struct srv *s)
 static int
 stop_threads(struct srv *s)
 {
-	long deadline = mono_ms() + DRAIN_MS;
+	long deadline = px_mono_ms() + DRAIN_MS;
 	unsigned i;
 
 	atomic_store(&s->stop, 1);
 	px_fcgi_shutdown_pending();
-	while (count_live(s) > 0 && mono_ms() < deadline) {
+	while (count_live(s) > 0 && px_mono_ms() < deadline) {
 		for (i = 0; i < s->n; i++)
 			if (s->t[i].started &&
 			    atomic_load(&s->t[i].state) == T_ACCEPTING)
@@ -290,13 +282,13 @@ alive(const pid_t *pids, unsigned n)
 static void
 stop_pool(pid_t *pids, unsigned n, const struct px_config *cfg)
 {
-	long deadline = mono_ms() + DRAIN_MS + 2000;
+	long deadline = px_mono_ms() + DRAIN_MS + 2000;
 	unsigned i;
 
 	for (i = 0; i < n; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
-	while (alive(pids, n) > 0 && mono_ms() < deadline) {
+	while (alive(pids, n) > 0 && px_mono_ms() < deadline) {
 		reap(pids, n, cfg, -1, 0, 0);
 		sleep_ms(10);
 	}

@@ -11,6 +11,8 @@
  */
 #include "upstream.h"
 
+#include "clock.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,15 +35,6 @@ struct px_http {
 	enum px_http_outcome abort_why;
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 px_http_global_init(void)
 {
@@ -63,9 +56,9 @@ on_write(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (!h->got_bytes) {
 		h->got_bytes = 1;
-		h->res->ttfb_ms = now_ms() - h->t0_ms;
+		h->res->ttfb_ms = px_mono_ms() - h->t0_ms;
 	}
-	h->last_ms = now_ms();
+	h->last_ms = px_mono_ms();
 	h->res->bytes_in += n;
 	curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &status);
 	h->res->status = status;
@@ -127,7 +120,7 @@ static int
 watchdog(struct px_http *h)
 {
 	const struct px_http_req *rq = h->rq;
-	long idle = now_ms() - (h->got_bytes ? h->last_ms : h->t0_ms);
+	long idle = px_mono_ms() - (h->got_bytes ? h->last_ms : h->t0_ms);
 
 	if (!h->got_bytes && rq->first_byte_timeout_ms > 0 &&
 	    idle >= rq->first_byte_timeout_ms) {
@@ -246,7 +239,7 @@ poll_ms(const struct px_http *h)
 
 	if (limit <= 0)
 		return TICK_MS;
-	left = limit - (now_ms() - (h->got_bytes ? h->last_ms : h->t0_ms));
+	left = limit - (px_mono_ms() - (h->got_bytes ? h->last_ms : h->t0_ms));
 	if (left < 1)
 		return 1;
 	return left < TICK_MS ? (int)left : TICK_MS;
@@ -310,9 +303,9 @@ px_http_perform(struct px_http *h, const struct px_http_req *rq,
 	curl_easy_setopt(h->c, CURLOPT_CONNECTTIMEOUT_MS,
 	    rq->connect_timeout_ms);
 	curl_easy_setopt(h->c, CURLOPT_TIMEOUT_MS, rq->total_timeout_ms);
-	h->t0_ms = h->last_ms = now_ms();
+	h->t0_ms = h->last_ms = px_mono_ms();
 	rc = run(h);
-	res->elapsed_ms = now_ms() - h->t0_ms;
+	res->elapsed_ms = px_mono_ms() - h->t0_ms;
 	curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &res->status);
 	res->outcome = outcome(h, rc);
 	if (rc != CURLE_OK)

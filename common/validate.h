@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include "err.h"
+#include "utf8.h"
 
 struct cJSON;
 
@@ -37,7 +38,5 @@ enum px_err px_validate_chat(const char *body, size_t len,
     struct px_chat_req *out, struct px_verr *err);
 void px_chat_req_free(struct px_chat_req *rq);	/* NULL-safe, idempotent */
 
-/* Non-zero when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */
-int px_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -47,6 +47,7 @@ async function incremental(r) {
   const lastSent = Math.max(...ev.map((e) => e.json.mock_sent_ms));
   assert.ok(ev[0].at < lastSent, `first event arrived ${ev[0].at - lastSent} ms after the last was sent`);
   assert.match(s.headers['content-type'], /^text\/event-stream/);
+  return `first event ${lastSent - ev[0].at} ms before the mock sent its last`;
 }
 
 async function lastSlowRequest(mock) {
@@ -64,6 +65,7 @@ async function hangup(r, mock) {
   }, 5000, 'the mock to see the upstream connection closed');
   assert.ok(seen.closed_at - gone < 1500, `upstream closed ${seen.closed_at - gone} ms after the client`);
   assert.equal(seen.completed, false, 'the mock never finished its 8 events');
+  return `upstream closed ${seen.closed_at - gone} ms after the client left`;
 }
 
 async function concurrent(r) {
@@ -75,6 +77,7 @@ async function concurrent(r) {
   const firstEnd = Math.min(...all.map((s) => s.t0 + s.tEnd));
   assert.ok(lastFirst < firstEnd,
     `a stream started ${lastFirst - firstEnd} ms after another had finished`);
+  return `last first event ${firstEnd - lastFirst} ms before the first stream ended`;
 }
 
 // --- correctness only (a server that buffers the response) --------------

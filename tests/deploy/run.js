@@ -25,14 +25,18 @@ let failed = 0;
 const envs = [];
 
 function report(ok, name, err) {
-  if (ok) { passed++; console.log(`ok - ${name}`); return; }
+  if (ok) { passed++; console.log(`ok - ${name}${err ? ` # ${err}` : ''}`); return; }
   failed++;
   const msg = err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : String(err);
   console.log(`not ok - ${name}: ${msg}`);
 }
 
 async function check(name, fn) {
-  try { await L.withTimeout(Promise.resolve().then(fn), CHECK_MS, name); report(true, name); return true; }
+  try {
+    const note = await L.withTimeout(Promise.resolve().then(fn), CHECK_MS, name);
+    report(true, name, typeof note === 'string' ? note : null);
+    return true;
+  }
   catch (e) { report(false, name, e); return false; }
 }
 
@@ -137,7 +141,11 @@ async function main() {
       if (only && !rc.tag.includes(only)) continue;
       await runRecipe(rc, mock, used);
     }
-  } finally { await mock.stop(); }
+  } finally {
+    await mock.stop();
+    const pf = mock.proc.spawnargs[mock.proc.spawnargs.indexOf('--portfile') + 1];
+    fs.rmSync(path.dirname(pf), { recursive: true, force: true });
+  }
   const want = (tag) => !only || tag.includes(only);
   if (want('install')) {
     const dests = [];

@@ -1,0 +1,31 @@
+/*
+ * clock.h -- the two clocks of the project, in milliseconds.
+ * Monotonic for durations and deadlines inside one process; wall clock
+ * for anything shared across processes and restarts (the ledger).
+ * Never: sleeps or caches; each call reads the clock.
+ */
+#ifndef PX_CLOCK_H
+#define PX_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline long
+px_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t
+px_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif
