@@ -1,14 +1,12 @@
 /*
- * chat.c -- POST /v1/chat/completions: the relay engine.
- * Owns: reading and validating the body, routing, key choice, the upstream
- * request (client bytes preserved; only "model" spliced when it changes),
- * relaying a stream event by event with a flush after every upstream chunk,
- * and turning every way a response can end into a well-formed reply: an
- * OpenAI error before the first byte, or an error event + [DONE] after it.
- * Never: buffers a stream beyond one event, retries after the first byte,
- * or lets a provider key reach a reply or a log line.
- * Load: one thread per request for its whole life; no allocation per event
- * on the pass-through path (buffers live in struct px_worker).
+ * chat.c -- POST /v1/chat/completions: one request from body to reply.
+ * Owns: reading and validating the body, the candidates and the ledger
+ * reservation, the upstream body (client bytes preserved; only "model"
+ * and, for streams, stream_options.include_usage spliced), the attempts:
+ * classifying each failure, settling its lease with the verdict, and
+ * retrying on another key while nothing has reached the client.
+ * Never: retries after the first byte, or lets a provider key reach a
+ * reply or a log line. The exchange itself is relay.c's.
  */
 #include "worker.h"
 
@@ -184,7 +182,6 @@ upstream_body(struct px_worker *w, const struct px_chat_req *rq,
 	return rc;
 }
 
-/* How the ledger should settle the lease after the exchange. */
 /* --- attempts ----------------------------------------------------------- */
 
 /* One request's state across its attempts. */
