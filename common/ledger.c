@@ -37,6 +37,8 @@ struct keyrec {
 	int64_t  probe_lease_ms;	/* a probe is in flight until then */
 	uint32_t state;			/* enum key_state */
 	uint32_t strikes;		/* 429s without a hint in a row */
+	uint32_t daily;			/* cooling for a per-day quota */
+	uint32_t pad;
 	char     reason[64];
 	uint32_t b_rmin[PX_RING_MINUTE_NB];
 	uint32_t b_tmin[PX_RING_MINUTE_NB];
@@ -520,6 +522,7 @@ healthy(struct keyrec *r)
 {
 	r->state = KEY_ACTIVE;
 	r->strikes = 0;
+	r->daily = 0;
 	r->cool_until_ms = r->probe_at_ms = r->probe_lease_ms = 0;
 	r->reason[0] = '\0';
 }
@@ -536,64 +539,86 @@ key_index(const struct settle *x, size_t n)
 	return 0;
 }
 
+/* Is recent[i] a 429 inside the correlation span? */
+static int
+in_span(const struct provrec *pr, size_t i, int64_t now)
+{
+	return pr->recent[i].t != 0 && now - pr->recent[i].t <= CORRELATE_MS;
+}
+
+/* Distinct keys with a 429 in the span (the first entry of each). */
+static size_t
+distinct_429(const struct provrec *pr, int64_t now, int *first)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < RECENT_429; i++) {
+		first[i] = in_span(pr, i, now);
+		for (j = 0; j < i && first[i]; j++)
+			if (in_span(pr, j, now) && pr->recent[j].key ==
+			    pr->recent[i].key)
+				first[i] = 0;
+		n += (size_t)first[i];
+	}
+	return n;
+}
+
 /*
- * Note a 429 on the provider; if several keys got one within
+ * Note a (non-daily) 429 on the provider; if several keys got one within
  * CORRELATE_MS, the throttle is the provider's (an IP or account limit):
- * back off the provider and return 1 so the key is not blamed.
+ * back off the provider and return 1, with pr holding the keys involved,
+ * so that none of them is blamed.
  */
 static int
-provider_429(struct settle *x, struct px_store_txn *tx, int64_t until)
+provider_429(struct settle *x, struct px_store_txn *tx, int64_t until,
+    struct provrec *pr, int *first)
 {
 	enum px_provider_id p = x->lease->provider;
-	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), i, j, distinct = 0;
-	uint32_t me = key_index(x, n);
-	struct provrec pr;
+	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), distinct;
 
-	prov_load(tx, p, &pr);
-	pr.recent[pr.next % RECENT_429].t = x->now;
-	pr.recent[pr.next % RECENT_429].key = me;
-	pr.next = (pr.next + 1) % RECENT_429;
-	for (i = 0; i < RECENT_429; i++) {
-		int seen = 0;
-
-		if (pr.recent[i].t == 0 || x->now - pr.recent[i].t > CORRELATE_MS)
-			continue;
-		for (j = 0; j < i; j++)
-			seen |= pr.recent[j].t != 0 &&
-			    x->now - pr.recent[j].t <= CORRELATE_MS &&
-			    pr.recent[j].key == pr.recent[i].key;
-		distinct += !seen;
-	}
+	prov_load(tx, p, pr);
+	pr->recent[pr->next % RECENT_429].t = x->now;
+	pr->recent[pr->next % RECENT_429].key = key_index(x, n);
+	pr->next = (pr->next + 1) % RECENT_429;
+	distinct = distinct_429(pr, x->now, first);
 	if (distinct < 2 || distinct * 2 < n) {
-		(void)prov_save(tx, p, &pr);
+		(void)prov_save(tx, p, pr);
 		return 0;
 	}
 	if (until <= x->now)
-		until = x->now + escalate_ms[pr.strikes < 3 ? pr.strikes : 3];
-	pr.strikes++;
-	pr.backoff_until_ms = max64(pr.backoff_until_ms, until);
-	set_reason(pr.reason, sizeof(pr.reason), "429 on several keys");
-	(void)prov_save(tx, p, &pr);
+		until = x->now + escalate_ms[pr->strikes < 3 ? pr->strikes : 3];
+	pr->strikes++;
+	pr->backoff_until_ms = max64(pr->backoff_until_ms, until);
+	set_reason(pr->reason, sizeof(pr->reason), "429 on several keys");
+	(void)prov_save(tx, p, pr);
 	return 1;
 }
 
-/* Pardon the keys that cooled for what turned out to be the provider. */
+/*
+ * Pardon the keys whose recent 429 turned out to be the provider's: only
+ * those in the span, and never a key cooling for a daily quota.
+ */
 static void
-pardon_recent(struct settle *x, struct px_store_txn *tx)
+pardon_recent(struct settle *x, struct px_store_txn *tx,
+    const struct provrec *pr, const int *first)
 {
 	enum px_provider_id p = x->lease->provider;
 	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), i;
 	struct keyrec *r = &x->s->rec;
 
-	for (i = 0; i < n; i++) {
-		if (x->s->refs[i].key == x->lease->key)
+	for (i = 0; i < RECENT_429; i++) {
+		const struct keyref *k;
+
+		if (!first[i] || pr->recent[i].key >= n)
 			continue;
-		rec_load(tx, p, x->s->refs[i].key->id, r);
-		if (r->state != KEY_COOLING ||
-		    r->cool_until_ms - x->now > 24 * 3600 * 1000LL)
-			continue;	/* daily quotas stay */
+		k = &x->s->refs[pr->recent[i].key];
+		if (k->key == x->lease->key)
+			continue;
+		rec_load(tx, p, k->key->id, r);
+		if (r->state != KEY_COOLING || r->daily)
+			continue;
 		healthy(r);
-		(void)rec_save(tx, p, x->s->refs[i].key->id, r);
+		(void)rec_save(tx, p, k->key->id, r);
 	}
 	rec_load(tx, p, x->lease->key->id, r);	/* the caller's record */
 }
@@ -604,8 +629,11 @@ rate_limited(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
 	const struct px_verdict *v = x->v;
 	int64_t until = v->until_ms > x->now ? v->until_ms : 0;
 
-	if (!v->daily && provider_429(x, tx, until)) {
-		pardon_recent(x, tx);
+	struct provrec pr;
+	int first[RECENT_429];
+
+	if (!v->daily && provider_429(x, tx, until, &pr, first)) {
+		pardon_recent(x, tx, &pr, first);
 		healthy(r);
 		return;
 	}
@@ -614,8 +642,22 @@ rate_limited(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
 		r->strikes++;
 	}
 	r->state = KEY_COOLING;
+	r->daily = (uint32_t)(v->daily != 0);
 	r->cool_until_ms = until;
 	set_reason(r->reason, sizeof(r->reason), v->reason);
+}
+
+/* A success ends the provider's back-off escalation (read-mostly). */
+static void
+provider_healthy(struct settle *x, struct px_store_txn *tx)
+{
+	struct provrec pr;
+
+	prov_load(tx, x->lease->provider, &pr);
+	if (pr.strikes == 0)
+		return;
+	pr.strikes = 0;
+	(void)prov_save(tx, x->lease->provider, &pr);
 }
 
 /* Key health after the attempt (see px_verdict in ledger.h). */
@@ -626,8 +668,10 @@ judge(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
 
 	switch (v != NULL ? v->fault : PX_FAULT_NONE) {
 	case PX_FAULT_NONE:
-		if (x->how == PX_SETTLE_DONE)
+		if (x->how == PX_SETTLE_DONE) {
 			healthy(r);
+			provider_healthy(x, tx);
+		}
 		break;
 	case PX_FAULT_RATE:
 		rate_limited(x, tx, r);

@@ -80,6 +80,16 @@ async function concurrent(r) {
   return `last first event ${firstEnd - lastFirst} ms before the first stream ended`;
 }
 
+// A body over the proxy's max_body_bytes (64 KiB in the test config) but
+// under every front end's limit must reach the proxy and get its 413.
+const BIG = { model: 'openai/mock-text', messages: user('x'.repeat(200 * 1024)) };
+
+async function bigBody(r) {
+  const res = await h.request(r.port, 'POST', `${r.prefix}${CHAT}`, { body: BIG });
+  assert.equal(res.status, 413, res.body.slice(0, 300));
+  assert.ok(res.json && res.json.error, 'the 413 comes from the proxy (OpenAI error shape)');
+}
+
 // --- correctness only (a server that buffers the response) --------------
 
 // deploy/README.md says such a stream arrives in one piece at the end:
@@ -103,6 +113,14 @@ async function hangupHarmless(r, mock) {
   await chat(r);
 }
 
+// deploy/README.md: a host's default FcgidMaxRequestLen (128 KiB) answers
+// a larger body with its own 500 before the proxy sees it.
+async function bigBodyFcgidDefault(r) {
+  const res = await h.request(r.port, 'POST', `${r.prefix}${CHAT}`, { body: BIG });
+  assert.equal(res.status, 500, res.body.slice(0, 300));
+  assert.ok(!res.json, 'an HTML error page from Apache, not the proxy');
+}
+
 async function concurrentComplete(r) {
   const all = await Promise.all(Array.from({ length: N_CONCURRENT },
     () => h.stream(r.port, `${r.prefix}${CHAT}`, slow, { timeoutMs: 25000 })));
@@ -115,6 +133,7 @@ const STREAMING = [
   ['a stream arrives incrementally (first event before the mock sent its last)', incremental],
   ['a client hang-up mid-stream closes the upstream connection', hangup],
   [`${N_CONCURRENT} concurrent streams overlap (every first event before any stream ends)`, concurrent],
+  ['a 200 KB body reaches the proxy (its 413, not a server limit)', bigBody],
 ];
 
 const BUFFERED = [
@@ -123,6 +142,7 @@ const BUFFERED = [
   ['correctness only, not streaming: a stream arrives complete (in one piece, as documented)', streamComplete],
   ['correctness only: a client hang-up harms nothing, the next request is served', hangupHarmless],
   [`correctness only: ${N_CONCURRENT} concurrent streams all complete`, concurrentComplete],
+  ['a 200 KB body gets the default FcgidMaxRequestLen\'s 500, as documented', bigBodyFcgidDefault],
 ];
 
 module.exports = { STREAMING, BUFFERED, CHAT };

@@ -78,6 +78,7 @@ async function systemdPool(env, used) {
   const text = L.template('pool/aiproxy.service', {
     [`${BIN}/aiproxy`]: env.bin, [CONFIG]: env.config, '/run/aiproxy': `${run}/aiproxy`,
     'User=aiproxy': `User=${L.RUN_AS.user}`, 'Group=www-data': `Group=${L.RUN_AS.group}`,
+    'SupplementaryGroups=aiproxy': `SupplementaryGroups=${L.RUN_AS.group}`,
   }, used);
   const unit = env.write('conf/aiproxy.service', text);
   const va = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
@@ -151,9 +152,10 @@ function sharedLayout(env, used, fcgid, mock) {
   fs.renameSync(env.bin, bin);
   env.bin = bin;
   L.chown(bin, L.RUN_AS.uid, L.RUN_AS.gid);
-  env.state = L.mkdir(path.join(home, 'var'), 0o700, L.RUN_AS);
+  // no state_dir: the default "var" is relative to the config's directory
+  env.state = path.join(home, 'var');
   const cfg = path.join(home, 'config.json');
-  env.writeConfig(cfg, h.baseConfig(mock, { state_dir: env.state }));
+  env.writeConfig(cfg, h.baseConfig(mock));
   fs.chmodSync(cfg, 0o600);
   L.chown(cfg, L.RUN_AS.uid, L.RUN_AS.gid);
   const web = L.mkdir(env.path('htdocs/ai'), 0o755, L.RUN_AS);

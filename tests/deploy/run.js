@@ -54,8 +54,24 @@ async function afterStop(env, r) {
   const logs = env.allLogs();
   for (const k of [...h.KEYS.openrouter, ...h.KEYS.gemini])
     if (logs.includes(k)) throw new Error(`provider key ${k.slice(0, 12)}... in a log`);
+  stateClosed(env);
   const rep = env.sanitizerReports();
   if (rep.length) throw new Error(`sanitizer reports:\n${rep.join('\n')}`);
+}
+
+// The state dir exists, the responders wrote in it, and every entry
+// belongs to their user with no group/other access.
+function stateClosed(env) {
+  let files = 0;
+  const walk = (p) => {
+    const st = fs.lstatSync(p);
+    if (st.mode & 0o077) throw new Error(`${p}: mode ${(st.mode & 0o777).toString(8)}`);
+    if (st.uid !== L.RUN_AS.uid) throw new Error(`${p}: owner uid ${st.uid}, not ${L.RUN_AS.user}`);
+    if (!st.isDirectory()) { files++; return; }
+    for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+  };
+  walk(env.state);
+  if (files === 0) throw new Error(`the responders wrote nothing in ${env.state}`);
 }
 
 // The responders must carry our ASAN_OPTIONS, or a clean sanitizer check
@@ -93,7 +109,8 @@ async function runRecipe(rc, mock, used) {
   if (r)
     ok = (await check(`${rc.tag}: responders run with the test's ASAN_OPTIONS`,
       () => sanitizerEnvReached(env, r))) && ok;
-  const stopName = `${rc.tag}: stops; responders gone; request lines in log/${r ? r.logFile : '?'}; no sanitizer report`;
+  const stopName = `${rc.tag}: stops; responders gone; request lines in log/${r ? r.logFile : '?'}; ` +
+    'state dir owner-only; no sanitizer report';
   ok = (await check(stopName, () => (r ? afterStop(env, r) : env.stopAll()))) && ok;
   env.killStrays();
   if (ok && !keep) env.remove();

@@ -191,7 +191,7 @@ rsv(struct fx *f, int64_t now)
 }
 
 /* Reserve on openrouter key k alone (its siblings excluded); the lease
- * goes to *l. PX_EINTERNAL if another key came back. */
+ * goes to *l (zeroed on failure). PX_EINTERNAL if another key came back. */
 static enum px_err
 rsv_on(struct fx *f, size_t k, int64_t now, struct px_lease *l)
 {
@@ -199,6 +199,7 @@ rsv_on(struct fx *f, size_t k, int64_t now, struct px_lease *l)
 	size_t i, n = 0;
 	enum px_err e;
 
+	memset(l, 0, sizeof(*l));
 	for (i = 0; i < f->cfg->providers[0].nkeys && n < MAXKEYS; i++)
 		if (i != k)
 			ex[n++] = key(f, i);
@@ -278,8 +279,8 @@ static void
 health(struct fx *f, int64_t now, size_t k, struct health *h)
 {
 	cJSON *u = usage(f, now);
-	const cJSON *kj = jget(u, "details", "openrouter", "keys", key(f, k)->id,
-	    (const char *)NULL);
+	const cJSON *kj = jget(u, "details", "openrouter", "keys",
+	    key(f, k)->id, (const char *)NULL);
 
 	jstr(jget(kj, "state", (const char *)NULL), h->state,
 	    sizeof(h->state));
@@ -357,7 +358,7 @@ test_rate_hint(void)
 {
 	const struct px_verdict v = { PX_FAULT_RATE, T0 + 7000, 0,
 	    "429 retry-after" };
-	struct px_lease l;
+	struct px_lease l = { 0 };
 	struct health h;
 	struct fx f;
 
@@ -401,7 +402,7 @@ test_escalation(void)
 		{ &v_ok, 0 },		/* PX_FAULT_NONE, done: the same */
 		{ &v_rate, 10000 },
 	};
-	struct px_lease l;
+	struct px_lease l = { 0 };
 	struct fx f;
 	int64_t t = T0, end;
 	size_t i;
@@ -424,7 +425,7 @@ test_escalation(void)
 		if (!ok)
 			printf("#   step %zu: retry %lld\n", i,
 			    (long long)f.retry);
-		T_CHECK(ok, "escalation: 10, 30, 60, 300, 300 s; success resets");
+		T_CHECK(ok, "escalation: 10, 30, 60, 300, 300 s; success ends");
 		t = end;
 	}
 	fx_done(&f);
@@ -444,12 +445,13 @@ daily_case(int daily_first)
 	struct px_verdict d = { PX_FAULT_RATE, 0, 1, "429 daily quota" };
 	int64_t ta = daily_first ? T0 + 2000 : T0 + 1000;
 	int64_t tb = daily_first ? T0 + 1000 : T0 + 2000;
-	struct px_lease la, lb;
+	struct px_lease la = { 0 }, lb = { 0 };
 	struct fx f;
 
 	d.until_ms = tb + 20 * HOUR_MS;
 	if (fx_new(&f, PROVS(OR("'sk-a','sk-b'", ROOMY))) != 0 ||
-	    rsv_on(&f, 0, T0, &la) != PX_OK || rsv_on(&f, 1, T0, &lb) != PX_OK) {
+	    rsv_on(&f, 0, T0, &la) != PX_OK ||
+	    rsv_on(&f, 1, T0, &lb) != PX_OK) {
 		fx_fail(&f, "daily: fixture");
 		return;
 	}
@@ -483,11 +485,12 @@ test_daily_stays(void)
 {
 	const struct px_verdict d = { PX_FAULT_RATE, T0 + 20 * HOUR_MS, 1,
 	    "429 daily quota" };
-	struct px_lease la, lb, lc;
+	struct px_lease la = { 0 }, lb = { 0 }, lc = { 0 };
 	struct fx f;
 
 	if (fx_new(&f, PROVS(OR("'sk-a','sk-b','sk-c'", ROOMY))) != 0 ||
-	    rsv_on(&f, 0, T0, &la) != PX_OK || rsv_on(&f, 1, T0, &lb) != PX_OK ||
+	    rsv_on(&f, 0, T0, &la) != PX_OK ||
+	    rsv_on(&f, 1, T0, &lb) != PX_OK ||
 	    rsv_on(&f, 2, T0, &lc) != PX_OK ||
 	    verdict(&f, &lc, PX_SETTLE_RELEASE_ALL, &d, T0) != 0) {
 		fx_fail(&f, "daily stays: fixture");
@@ -512,7 +515,7 @@ test_daily_stays(void)
 static void
 backoff_start(struct fx *f)
 {
-	struct px_lease la, lb, lc;
+	struct px_lease la = { 0 }, lb = { 0 }, lc = { 0 };
 
 	T_CHECK(rsv_on(f, 0, T0, &la) == PX_OK &&
 	    rsv_on(f, 1, T0, &lb) == PX_OK && rsv_on(f, 2, T0, &lc) == PX_OK,
@@ -535,7 +538,7 @@ backoff_start(struct fx *f)
 static void
 test_backoff(void)
 {
-	struct px_lease la;
+	struct px_lease la = { 0 };
 	struct fx f;
 
 	if (fx_new(&f, PROVS(OR("'sk-a','sk-b','sk-c'", ROOMY) ","
@@ -563,6 +566,59 @@ test_backoff(void)
 	fx_done(&f);
 }
 
+/* A success ends the provider's back-off escalation: the next incident
+ * backs off 10 s again, not 30 s. */
+static void
+test_backoff_reset(void)
+{
+	struct px_lease la = { 0 }, lb = { 0 };
+	struct fx f;
+	int64_t t = T0 + HOUR_MS;
+
+	if (fx_new(&f, PROVS(OR("'sk-a','sk-b','sk-c'", ROOMY))) != 0) {
+		fx_fail(&f, "backoff reset: fixture");
+		return;
+	}
+	backoff_start(&f);	/* incident 1: 10 s, then sk-c succeeds */
+	T_CHECK(rsv_on(&f, 0, t, &la) == PX_OK && rsv_on(&f, 1, t, &lb) ==
+	    PX_OK && rate429(&f, &la, t) == 0 && rate429(&f, &lb, t + 1000) ==
+	    0 && backoff_is(&f, t + 1000, "2027-01-15T09:00:11Z"),
+	    "backoff reset: a success in between restarts at 10 s");
+	/* without a success in between the next one escalates to 30 s */
+	t += HOUR_MS;
+	T_CHECK(rsv_on(&f, 0, t, &la) == PX_OK && rsv_on(&f, 1, t, &lb) ==
+	    PX_OK && rate429(&f, &la, t) == 0 && rate429(&f, &lb, t + 1000) ==
+	    0 && backoff_is(&f, t + 1000, "2027-01-15T10:00:31Z"),
+	    "backoff reset: repeated incidents escalate");
+	fx_done(&f);
+}
+
+/* A back-off pardons only the keys of the burst: a key cooling on its
+ * own hint from earlier keeps it. */
+static void
+test_pardon_only_burst(void)
+{
+	static const struct px_verdict v_hint = { PX_FAULT_RATE,
+	    T0 + 120000, 0, "429 retry-after" };
+	struct px_lease la = { 0 }, lb = { 0 }, lc = { 0 };
+	struct fx f;
+	int64_t t = T0 + 62000;
+
+	if (fx_new(&f, PROVS(OR("'sk-a','sk-b','sk-c'", ROOMY))) != 0 ||
+	    rsv_on(&f, 2, T0, &lc) != PX_OK ||
+	    verdict(&f, &lc, PX_SETTLE_RELEASE_ALL, &v_hint, T0) != 0 ||
+	    rsv_on(&f, 0, t, &la) != PX_OK || rsv_on(&f, 1, t, &lb) != PX_OK ||
+	    rate429(&f, &la, t) != 0 || rate429(&f, &lb, t + 1000) != 0) {
+		fx_fail(&f, "pardon: fixture");
+		return;
+	}
+	T_CHECK(backoff_is(&f, t + 1000, "2027-01-15T08:01:13Z"),
+	    "pardon: the burst backs the provider off");
+	T_CHECK(key_is(&f, t + 1000, 2, "cooling", "429 retry-after",
+	    "2027-01-15T08:02:00Z"), "pardon: an older cooldown stays");
+	fx_done(&f);
+}
+
 /* Three keys; 429s on keys k1 (at +1 s) then k2 (gap ms later). */
 static void
 test_not_correlated(void)
@@ -573,12 +629,12 @@ test_not_correlated(void)
 		const char *backoff;
 		const char *what;
 	} v[] = {
-		{ 0, 0, 1000, "null", "corr: one key twice is not the provider" },
+		{ 0, 0, 1000, "null", "corr: one key twice is not a provider" },
 		{ 0, 1, 11000, "null", "corr: two keys 11 s apart are not" },
 		{ 0, 1, 10000, "2027-01-15T08:00:21Z",
 		  "corr: two keys 10 s apart are (within 10 s)" },
 	};
-	struct px_lease l1, l2;
+	struct px_lease l1 = { 0 }, l2 = { 0 };
 	struct fx f;
 	size_t i;
 	int64_t t2;
@@ -612,9 +668,10 @@ half_case(size_t n, size_t hit, int backs_off)
 	static const char *const at[] = { "2027-01-15T08:00:11Z",
 	    "2027-01-15T08:00:12Z", "2027-01-15T08:00:13Z" };
 	char keys[128], cfg[512];
-	struct px_lease l;
+	struct px_lease l = { 0 };
 	struct fx f;
 	size_t i, len = 0;
+	int64_t last = T0 + 1000 * (int64_t)hit;	/* the last 429 */
 	int ok = 1;
 
 	for (i = 0; i < n; i++)
@@ -629,11 +686,10 @@ half_case(size_t n, size_t hit, int backs_off)
 		ok &= rsv_on(&f, i, T0, &l) == PX_OK &&
 		    rate429(&f, &l, T0 + 1000 * (int64_t)(i + 1)) == 0;
 	for (i = 0; i < hit; i++)
-		ok &= backs_off ? key_is(&f, T0 + 1000 * (int64_t)hit, i,
-		    "active", "null", "null") : key_is(&f,
-		    T0 + 1000 * (int64_t)hit, i, "cooling", "429 no hint", at[i]);
-	ok &= backoff_is(&f, T0 + 1000 * (int64_t)hit,
-	    backs_off ? at[hit - 1] : "null");
+		ok &= backs_off ? key_is(&f, last, i, "active", "null",
+		    "null") : key_is(&f, last, i, "cooling", "429 no hint",
+		    at[i]);
+	ok &= backoff_is(&f, last, backs_off ? at[hit - 1] : "null");
 	if (!ok)
 		printf("#   %zu keys, %zu hit\n", n, hit);
 	T_CHECK(ok, "half: back-off needs 2 keys and half of them");
@@ -663,7 +719,7 @@ test_half(void)
 static void
 auth_failed_probe(struct fx *f)
 {
-	struct px_lease p;
+	struct px_lease p = { 0 };
 
 	T_CHECK(rsv(f, T0 + 5099) == PX_ERATE && f->retry == 1,
 	    "auth: refused 1 ms before key_reprobe_s");
@@ -685,7 +741,7 @@ auth_failed_probe(struct fx *f)
 static void
 auth_probe_again(struct fx *f)
 {
-	struct px_lease p;
+	struct px_lease p = { 0 };
 
 	T_CHECK(rsv(f, T0 + 70500) == PX_OK, "auth: second probe");
 	p = f->last;
@@ -709,7 +765,7 @@ auth_probe_again(struct fx *f)
 static void
 test_auth(void)
 {
-	struct px_lease l;
+	struct px_lease l = { 0 };
 	struct fx f;
 
 	if (fx_new(&f, "'key_reprobe_s':5," PROVS(OR("'sk-a'", ROOMY))) != 0 ||
@@ -740,7 +796,7 @@ no_penalty_active(struct fx *f)
 		{ &v_upstream, PX_SETTLE_RELEASE_ALL },
 		{ &v_client,   PX_SETTLE_DONE },
 	};
-	struct px_lease l;
+	struct px_lease l = { 0 };
 	int64_t t;
 	size_t i;
 
@@ -755,7 +811,8 @@ no_penalty_active(struct fx *f)
 	}
 	l = f->last;
 	T_CHECK(verdict(f, &l, PX_SETTLE_DONE, NULL, T0 + 3000) == 0 &&
-	    near(errors_of(f, T0 + 3000, 0), 2), "no penalty: success no error");
+	    near(errors_of(f, T0 + 3000, 0), 2),
+	    "no penalty: a success counts no error");
 }
 
 /* A cooling key (10 s from T1 + 100): a 5xx and a client error neither
@@ -764,7 +821,7 @@ static void
 no_penalty_cooling(struct fx *f)
 {
 	const int64_t t1 = T0 + MIN_MS;
-	struct px_lease l1, l2, l3, l4;
+	struct px_lease l1 = { 0 }, l2 = { 0 }, l3 = { 0 }, l4 = { 0 };
 
 	T_CHECK(rsv_on(f, 0, t1, &l1) == PX_OK && rsv_on(f, 0, t1, &l2) ==
 	    PX_OK && rsv_on(f, 0, t1, &l3) == PX_OK &&
@@ -839,11 +896,12 @@ exclude_retry(void)
 	const struct px_verdict v = { PX_FAULT_RATE, T0 + 7000, 0,
 	    "429 retry-after" };
 	const struct px_key_cfg *a[1], *b[1];
-	struct px_lease la, lb;
+	struct px_lease la = { 0 }, lb = { 0 };
 	struct fx f;
 
 	if (fx_new(&f, PROVS(OR("'sk-a','sk-b'", LIM(1000, 100000, 1)))) != 0 ||
-	    rsv_on(&f, 0, T0, &la) != PX_OK || rsv_on(&f, 1, T0, &lb) != PX_OK ||
+	    rsv_on(&f, 0, T0, &la) != PX_OK ||
+	    rsv_on(&f, 1, T0, &lb) != PX_OK ||
 	    verdict(&f, &lb, PX_SETTLE_RELEASE_ALL, &v, T0) != 0) {
 		fx_fail(&f, "exclude retry: fixture");
 		return;
@@ -891,6 +949,8 @@ main(void)
 	daily_case(1);
 	test_daily_stays();
 	test_backoff();
+	test_backoff_reset();
+	test_pardon_only_burst();
 	test_not_correlated();
 	test_half();
 	test_auth();
