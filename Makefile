@@ -81,7 +81,8 @@ $(B)/blackhole: tests/integ/blackhole.c
 DEB_PKGS  = cc:build-essential pkg-config libfcgi-dev libfcgi-bin \
             libcurl4-openssl-dev libcjson-dev liblmdb-dev lighttpd \
             ca-certificates
-TEST_PKGS = curl node:nodejs npm:npm
+TEST_PKGS = curl node:nodejs npm:npm apache2 libapache2-mod-fcgid \
+            nginx-light spawn-fcgi lmdb-utils
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -102,6 +103,10 @@ unit:
 run: deps all
 	sh deploy/run-local.sh
 
+PREFIX ?= /usr/local
+install: all
+	sh deploy/install.sh "$(DESTDIR)" "$(PREFIX)"
+
 lint:
 	clang-tidy --quiet $(COMMON) cgi/aiproxy.c -- $(CSTD) -Icommon \
 	    -isystem /usr/include/cjson
@@ -111,5 +116,5 @@ lint:
 clean:
 	rm -rf build cgi/aiproxy
 
-.PHONY: all deps test-deps test unit run lint clean unit-bins
+.PHONY: all deps test-deps test install unit run lint clean unit-bins
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -26,9 +26,32 @@
 #include "validate.h"
 
 #define READ_CHUNK (64u << 10)
+#define DRAIN_MAX  (256ull << 20)	/* refused bodies read at most */
 
 
 /* --- request body ------------------------------------------------------- */
+
+/*
+ * Read and drop what is left of a body we refuse, so the web server can
+ * deliver our 413 (Apache's CGI modules reset the client when the script
+ * stops reading its stdin). Bounded: past DRAIN_MAX the rest is dropped.
+ */
+static void
+drain(struct px_io *io, unsigned long long left)
+{
+	char sink[16384];
+	long n;
+
+	if (left > DRAIN_MAX)
+		left = DRAIN_MAX;
+	while (left > 0) {
+		n = px_io_read(io, sink, left < sizeof(sink) ? (size_t)left :
+		    sizeof(sink));
+		if (n <= 0)
+			break;
+		left -= (unsigned long long)n;
+	}
+}
 
 static enum px_err
 read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
@@ -50,6 +73,7 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 		if (v > max) {
 			snprintf(detail, cap, "request body is %llu bytes; the "
 			    "limit is %zu (max_body_bytes)", v, max);
+			drain(io, v);
 			return PX_ETOOBIG;
 		}
 	}
@@ -63,6 +87,7 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 				break;
 			snprintf(detail, cap, "request body exceeds %zu bytes "
 			    "(max_body_bytes)", max);
+			drain(io, DRAIN_MAX);
 			return PX_ETOOBIG;
 		}
 		n = px_io_read(io, b->p + b->len, b->cap - b->len - 1);

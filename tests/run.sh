@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh -- the whole test suite: C unit tests, then the integration suite
-# (real lighttpd + the mock upstream + the official openai client).
+# (real lighttpd + the mock upstream + the official openai client), then
+# every deployment recipe behind its real server (lighttpd, Apache, nginx).
 # Usage: tests/run.sh BUILD_DIR [unit]. Prints "N passed, N failed" last and
 # exits non-zero when anything failed or could not run.
 set -u
@@ -45,6 +46,9 @@ done
 if [ "$only" != unit ]; then
 	node tests/integ/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/integ.log"
 	count "$out/integ.log" integration
+	# every recipe in deploy/ behind its real server (issue 5)
+	node tests/deploy/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/deploy.log"
+	count "$out/deploy.log" deploy
 fi
 rm -rf "$out"
 echo "$passed passed, $failed failed"

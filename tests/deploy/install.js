@@ -54,7 +54,7 @@ async function fresh(bin) {
     assert.equal(fs.statSync(cfg).gid, L.RUN_AS.gid, 'config group is AIPROXY_USER\'s');
     assert.equal(fs.statSync(cfg).uid, 0, 'config owned by root');
   }
-  const c = spawnSync(lib, ['--check-config', cfg], { encoding: 'utf8' });
+  const c = spawnSync(lib, ['--check-config', cfg], { encoding: 'utf8', timeout: 20000 });
   assert.equal(c.status, 0, c.stderr);
   assert.equal(c.stdout.trim(), 'configuration OK');
   // a second install keeps an edited config and fixes a loosened state dir
@@ -84,7 +84,8 @@ async function otherPrefix(bin) {
 
 function rejects() {
   const dest = h.tmpdir('destdir');
-  const r = spawnSync('sh', [path.join(L.DEPLOY, 'install.sh'), dest, 'usr'], { encoding: 'utf8' });
+  const r = spawnSync('sh', [path.join(L.DEPLOY, 'install.sh'), dest, 'usr'],
+    { encoding: 'utf8', timeout: 20000 });
   const left = fs.readdirSync(dest);
   fs.rmSync(dest, { recursive: true, force: true });
   assert.notEqual(r.status, 0, 'a relative PREFIX is refused');

@@ -11,6 +11,10 @@ const h = require('../integ/harness');
 const L = require('./lib');
 const { STREAMING, BUFFERED } = require('./checks');
 
+// Known proxy bug (not in deploy/): as plain CGI the proxy answers 413
+// without reading stdin; Apache mod_cgid then fails writing the body to it
+// (AH02651 Broken pipe) and resets the client instead of passing the 413.
+
 const BIN = '/usr/local/lib/aiproxy';	// the binary's directory in deploy/
 const CONFIG = '/etc/aiproxy/config.json';
 
@@ -24,7 +28,7 @@ async function lighttpd(env, snippetText, before = '') {
   const port = await h.freePort();
   const snippet = env.write('conf/aiproxy.conf', snippetText);
   const conf = env.write('conf/lighttpd.conf', L.lighttpdConf(env, port, snippet, before));
-  const t = spawnSync('lighttpd', ['-tt', '-f', conf], { encoding: 'utf8' });
+  const t = spawnSync('lighttpd', ['-tt', '-f', conf], { encoding: 'utf8', timeout: 20000 });
   assert.equal(t.status, 0, `lighttpd -tt: ${t.stderr}`);
   env.start('lighttpd', 'lighttpd', ['-D', '-f', conf]);
   await waitPort(port, 'lighttpd');
@@ -34,7 +38,7 @@ async function lighttpd(env, snippetText, before = '') {
 async function apache(env, mods, body) {
   const port = await h.freePort();
   const conf = env.write('conf/apache2.conf', L.apacheConf(env, port, mods, body));
-  const t = spawnSync('apache2', ['-t', '-f', conf], { encoding: 'utf8' });
+  const t = spawnSync('apache2', ['-t', '-f', conf], { encoding: 'utf8', timeout: 20000 });
   assert.equal(t.status, 0, `apache2 -t: ${t.stderr}`);
   env.start('apache2', 'apache2', ['-f', conf, '-DFOREGROUND']);
   await waitPort(port, 'apache2');
@@ -48,7 +52,7 @@ async function nginx(env, snippetText) {
   const conf = env.write('conf/nginx.conf', L.nginxConf(env, port, snippet));
   L.mkdir(env.path('run/nginx'), 0o755);
   const args = ['-c', conf, '-e', env.path('log/nginx-startup.log')];
-  const t = spawnSync('nginx', [...args, '-t'], { encoding: 'utf8' });
+  const t = spawnSync('nginx', [...args, '-t'], { encoding: 'utf8', timeout: 20000 });
   assert.equal(t.status, 0, `nginx -t: ${t.stderr}`);
   env.start('nginx', 'nginx', [...args, '-g', 'daemon off;']);
   await waitPort(port, 'nginx');
@@ -81,7 +85,7 @@ async function systemdPool(env, used) {
     'SupplementaryGroups=aiproxy': `SupplementaryGroups=${L.RUN_AS.group}`,
   }, used);
   const unit = env.write('conf/aiproxy.service', text);
-  const va = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+  const va = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', timeout: 20000 });
   if (va.error) console.log('# systemd-analyze not installed: unit not verified');
   else assert.equal(va.status, 0, `systemd-analyze verify: ${va.stderr}${va.stdout}`);
   const s = unitService(text);
@@ -94,10 +98,14 @@ async function systemdPool(env, used) {
   const vars = {};
   for (const e of s.Environment || []) { const i = e.indexOf('='); vars[e.slice(0, i)] = e.slice(i + 1); }
   const umask = one('UMask');
-  const argv = (k) => { const v = one(k); assert.ok(!/["'\\$%]/.test(v), `${k} needs no quoting`); return v.split(/\s+/); };
+  const argv = (k) => {
+    const v = one(k);
+    assert.ok(!/["'\\$%]/.test(v), `${k} needs no quoting`);
+    return v.split(/\s+/);
+  };
   const sh = ['-c', `umask ${umask} && exec "$@"`, 'sh'];
-  const pre = spawnSync('/bin/sh', [...sh, ...argv('ExecStartPre')], { encoding: 'utf8',
-    env: Object.assign({}, process.env, env.asan, vars),
+  const pre = spawnSync('/bin/sh', [...sh, ...argv('ExecStartPre')], {
+    encoding: 'utf8', timeout: 20000, env: Object.assign({}, process.env, env.asan, vars),
     uid: L.IS_ROOT ? owner.uid : undefined, gid: L.IS_ROOT ? owner.gid : undefined });
   assert.equal(pre.status, 0, `ExecStartPre: ${pre.stderr}`);
   const sig = one('KillSignal');

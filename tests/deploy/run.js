@@ -31,13 +31,21 @@ function report(ok, name, err) {
   console.log(`not ok - ${name}: ${msg}`);
 }
 
-async function check(name, fn) {
+// todo: a known bug outside deploy/ (TAP "# TODO"): its failure is shown
+// but not counted; once it passes, the line says so.
+let todos = 0;
+async function check(name, fn, todo) {
   try {
     const note = await L.withTimeout(Promise.resolve().then(fn), CHECK_MS, name);
-    report(true, name, typeof note === 'string' ? note : null);
+    report(true, name, todo ? `TODO fixed, drop the xfail: ${todo}` :
+      (typeof note === 'string' ? note : null));
+    return true;
+  } catch (e) {
+    if (!todo) { report(false, name, e); return false; }
+    todos++;
+    console.log(`not ok - ${name} # TODO ${todo}: ${String(e.message).split('\n')[0]}`);
     return true;
   }
-  catch (e) { report(false, name, e); return false; }
 }
 
 // After the server stops: no responder of this recipe's binary is left, the
@@ -104,7 +112,8 @@ async function runRecipe(rc, mock, used) {
   for (const [what, fn] of rc.checks) {
     if (!r) { report(false, `${rc.tag}: ${what}`, 'not run: the recipe did not start'); continue; }
     await mock.reset();
-    ok = (await check(`${rc.tag}: ${what}`, () => fn(r, mock))) && ok;
+    const todo = rc.xfail && rc.xfail[fn.name];
+    ok = (await check(`${rc.tag}: ${what}`, () => fn(r, mock), todo)) && ok;
   }
   if (r)
     ok = (await check(`${rc.tag}: responders run with the test's ASAN_OPTIONS`,
@@ -121,10 +130,10 @@ function shellLint() {
   const files = ['install.sh', 'pool/aiproxy-spawn-fcgi.sh', 'pool/aiproxy-listen.sh',
     'shared-hosting/aiproxy.cgi'].map((f) => path.join(L.DEPLOY, f));
   for (const f of files) {
-    const n = spawnSync('sh', ['-n', f], { encoding: 'utf8' });
+    const n = spawnSync('sh', ['-n', f], { encoding: 'utf8', timeout: 20000 });
     if (n.status !== 0) throw new Error(`sh -n ${f}: ${n.stderr}`);
   }
-  const sc = spawnSync('shellcheck', ['-s', 'sh', ...files], { encoding: 'utf8' });
+  const sc = spawnSync('shellcheck', ['-s', 'sh', ...files], { encoding: 'utf8', timeout: 20000 });
   if (sc.error) { console.log('# shellcheck not installed: sh -n only'); return; }
   if (sc.status !== 0) throw new Error(`shellcheck:\n${sc.stdout}`);
 }
@@ -189,6 +198,7 @@ main().catch((e) => report(false, 'deploy harness', e)).finally(async () => {
   clearTimeout(cap);
   for (const e of envs) { await e.stopAll(3000).catch(() => {}); e.killStrays(); }
   h.killAll();
+  if (todos) console.log(`# ${todos} known issue(s) marked TODO, not counted`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 });
