@@ -54,8 +54,8 @@ struct stream {
 	int     fd, state;
 	int64_t t_start, t_ev0, t_next_start;
 	int     nev, done, status, in_body;
-	char    buf[BUF_CAP];
 	size_t  len;
+	char    buf[BUF_CAP];	/* last: memset up to here resets a stream */
 };
 
 struct dvec {
@@ -647,6 +647,10 @@ parse_opts(struct opts *o, int argc, char **argv)
 		default:
 			return -1;
 		}
+	}
+	if (o->nmon < MAX_MON) {	/* the client itself, always */
+		o->mon_pid[o->nmon] = (int)getpid();
+		o->mon_label[o->nmon++] = "client";
 	}
 	if (o->win_from < 0) {
 		o->win_from = o->ramp_s + 0.5;
