@@ -26,6 +26,7 @@
 #include "retryhint.h"
 #include "router.h"
 #include "tharness.h"
+#include "ledger_fx.h"
 
 #define T0 INT64_C(1800000000000)	/* 2027-01-15T08:00:00Z */
 #define MIN_MS INT64_C(60000)
@@ -33,14 +34,7 @@
 /* The minute-ring bucket of T0 leaves at T0 + 60 100 (ring.h). */
 #define MIN_LEAVE INT64_C(60100)
 #define MAXKEYS 8
-
-/* Limits written as day, tokens/min, requests/min. */
-#define LIM(d, t, m) "'max_request_day':" #d ",'max_token_min':" #t \
-	",'max_request_min':" #m
 #define ROOMY LIM(1000, 100000, 100)
-#define OR(keys, lim) "{'provider':'openrouter','key':[" keys "]," lim "}"
-#define GM(keys, lim) "{'provider':'gemini','key':[" keys "]," lim "}"
-#define PROVS(p) "'provider_keys':[" p "]"
 
 static const struct px_candidate or_only[] = {
 	{ "or/model", PX_PROV_OPENROUTER },
@@ -61,17 +55,6 @@ static const struct px_verdict v_client = { PX_FAULT_CLIENT, 0, 0,
     "client error" };
 static const struct px_verdict v_ok = { PX_FAULT_NONE, 0, 0, "ok" };
 
-/* One ledger on one state directory, plus what the last reserve gave. */
-struct fx {
-	char dir[64];
-	struct px_config *cfg;
-	struct px_ledger *lg;
-	struct px_ledger_scratch *s;
-	struct px_lease last;		/* lease of the last reserve */
-	int64_t retry;			/* its retry_ms */
-	struct px_buf raw;		/* text of the last /v1/usage */
-};
-
 /* What /v1/usage says about one key; strings copied, "null" for null. */
 struct health {
 	char   state[16];
@@ -81,87 +64,6 @@ struct health {
 	double req_min;
 	double life_req;
 };
-
-/* --- fixture ------------------------------------------------------------ */
-
-/* Parse {access_key, state_dir: f->dir, rest} and open a ledger on it. */
-static int
-fx_open(struct fx *f, const char *rest)
-{
-	struct px_cfg_errors e;
-	char text[2048], detail[256];
-	size_t i, n;
-
-	n = (size_t)snprintf(text, sizeof(text),
-	    "{'access_key':'ak','state_dir':'%s',%s}", f->dir, rest);
-	if (n >= sizeof(text))
-		return -1;
-	for (i = 0; i < n; i++)
-		if (text[i] == '\'')
-			text[i] = '"';
-	memset(&e, 0, sizeof(e));
-	if (px_config_parse(text, n, "t.json", &f->cfg, &e) != PX_OK) {
-		printf("#   config rejected: %s\n", e.n > 0 ? e.msg[0] : "?");
-		return -1;
-	}
-	detail[0] = '\0';
-	if (px_ledger_open(&f->lg, f->cfg, detail, sizeof(detail)) != PX_OK) {
-		printf("#   ledger not opened: %s\n", detail);
-		return -1;
-	}
-	f->s = px_ledger_scratch_new(f->cfg);
-	return f->s == NULL ? -1 : 0;
-}
-
-/* A fresh state directory with a ledger over config `rest`. */
-static int
-fx_new(struct fx *f, const char *rest)
-{
-	memset(f, 0, sizeof(*f));
-	px_buf_init(&f->raw, 1u << 20);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/px_health_XXXXXX");
-	if (mkdtemp(f->dir) == NULL) {
-		printf("#   mkdtemp failed\n");
-		return -1;
-	}
-	return fx_open(f, rest);
-}
-
-static int
-rm(const char *dir, const char *name)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return name[0] == '\0' ? rmdir(dir) : unlink(p);
-}
-
-/* Close everything; remove <dir>/ledger/{data,lock}.mdb and both dirs. */
-static void
-fx_done(struct fx *f)
-{
-	char sub[96];
-	int bad = 0;
-
-	px_ledger_close(f->lg);
-	px_ledger_scratch_free(f->s);
-	px_config_free(f->cfg);
-	px_buf_free(&f->raw);
-	snprintf(sub, sizeof(sub), "%s/ledger", f->dir);
-	bad |= rm(sub, "data.mdb");
-	bad |= rm(sub, "lock.mdb");
-	bad |= rm(sub, "");
-	bad |= rm(f->dir, "");
-	T_CHECK(bad == 0, "state directory removed");
-}
-
-/* A case whose fixture could not be built: one failed check, cleaned. */
-static void
-fx_fail(struct fx *f, const char *what)
-{
-	T_CHECK(0, what);
-	fx_done(f);
-}
 
 /* --- reserving and settling --------------------------------------------- */
 

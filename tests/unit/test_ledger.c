@@ -28,6 +28,7 @@
 #include "ledger.h"
 #include "router.h"
 #include "tharness.h"
+#include "ledger_fx.h"
 
 /* Aligned to 100 ms and to 60 s: 30 000 000 minutes after the epoch. */
 #define T0 INT64_C(1800000000000)
@@ -39,13 +40,6 @@
 #define MIN_LEAVE INT64_C(60100)
 #define DAY_LEAVE INT64_C(86460000)
 
-/* Limits written as day, tokens/min, requests/min. */
-#define LIM(d, t, m) "'max_request_day':" #d ",'max_token_min':" #t \
-	",'max_request_min':" #m
-#define OR(keys, lim) "{'provider':'openrouter','key':[" keys "]," lim "}"
-#define GM(keys, lim) "{'provider':'gemini','key':[" keys "]," lim "}"
-#define PROVS(p) "'provider_keys':[" p "]"
-
 static const struct px_candidate or_cand[] = {
 	{ "or/model", PX_PROV_OPENROUTER },
 };
@@ -53,108 +47,6 @@ static const struct px_candidate two_cand[] = {
 	{ "or/model", PX_PROV_OPENROUTER },
 	{ "gemini-2.0-flash", PX_PROV_GEMINI },
 };
-
-/* One ledger on one state directory, plus what the last call returned. */
-struct fx {
-	char dir[64];
-	struct px_config *cfg;
-	struct px_ledger *lg;
-	struct px_ledger_scratch *s;
-	struct px_lease last;		/* lease of the last rsv() */
-	int64_t retry;			/* retry_ms of the last rsv() */
-	struct px_buf raw;		/* text of the last usage() */
-};
-
-/* --- fixture ------------------------------------------------------------ */
-
-/* Parse {access_key, state_dir: f->dir, rest} and open a ledger on it. */
-static int
-fx_open(struct fx *f, const char *rest)
-{
-	struct px_cfg_errors e;
-	char text[2048], detail[256];
-	size_t i, n;
-
-	n = (size_t)snprintf(text, sizeof(text),
-	    "{'access_key':'ak','state_dir':'%s',%s}", f->dir, rest);
-	if (n >= sizeof(text))
-		return -1;
-	for (i = 0; i < n; i++)
-		if (text[i] == '\'')
-			text[i] = '"';
-	memset(&e, 0, sizeof(e));
-	if (px_config_parse(text, n, "t.json", &f->cfg, &e) != PX_OK) {
-		printf("#   config rejected: %s\n", e.n > 0 ? e.msg[0] : "?");
-		return -1;
-	}
-	detail[0] = '\0';
-	if (px_ledger_open(&f->lg, f->cfg, detail, sizeof(detail)) != PX_OK) {
-		printf("#   ledger not opened: %s\n", detail);
-		return -1;
-	}
-	f->s = px_ledger_scratch_new(f->cfg);
-	return f->s == NULL ? -1 : 0;
-}
-
-/* Close the ledger and free the config; the state directory stays. */
-static void
-fx_close(struct fx *f)
-{
-	px_ledger_close(f->lg);
-	px_ledger_scratch_free(f->s);
-	px_config_free(f->cfg);
-	f->lg = NULL;
-	f->s = NULL;
-	f->cfg = NULL;
-}
-
-/* A fresh state directory, no ledger open yet. */
-static int
-fx_dir(struct fx *f)
-{
-	memset(f, 0, sizeof(*f));
-	px_buf_init(&f->raw, 1u << 20);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/px_ledger_XXXXXX");
-	if (mkdtemp(f->dir) != NULL)
-		return 0;
-	printf("#   mkdtemp failed\n");
-	return -1;
-}
-
-/* A fresh state directory with a ledger over config `rest`. */
-static int
-fx_new(struct fx *f, const char *rest)
-{
-	if (fx_dir(f) != 0)
-		return -1;
-	return fx_open(f, rest);
-}
-
-static int
-rm(const char *dir, const char *name)
-{
-	char p[128];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	return name[0] == '\0' ? rmdir(dir) : unlink(p);
-}
-
-/* Close and remove <dir>/ledger/{data,lock}.mdb, <dir>/ledger and <dir>. */
-static void
-fx_done(struct fx *f)
-{
-	char sub[96];
-	int bad = 0;
-
-	fx_close(f);
-	px_buf_free(&f->raw);
-	snprintf(sub, sizeof(sub), "%s/ledger", f->dir);
-	bad |= rm(sub, "data.mdb");
-	bad |= rm(sub, "lock.mdb");
-	bad |= rm(sub, "");
-	bad |= rm(f->dir, "");
-	T_CHECK(bad == 0, "state directory removed");
-}
 
 /* --- helpers ------------------------------------------------------------ */
 
