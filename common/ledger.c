@@ -11,6 +11,7 @@
 #include "ledger.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,10 +187,30 @@ px_ledger_scratch_free(struct px_ledger_scratch *s)
 
 /* --- records ------------------------------------------------------------- */
 
+/*
+ * dst = a + b ["/" c], truncated to cap. Built by hand: it runs for every
+ * key of every reservation, where snprintf showed up in the profile.
+ */
+static void
+store_key(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+	const char *parts[4] = { a, b, c != NULL ? "/" : "", c != NULL ? c : "" };
+	size_t n = 0, i, k;
+
+	for (i = 0; i < 4; i++) {
+		k = strlen(parts[i]);
+		if (k > cap - 1 - n)
+			k = cap - 1 - n;
+		memcpy(dst + n, parts[i], k);
+		n += k;
+	}
+	dst[n] = '\0';
+}
+
 static void
 rec_key(char *dst, size_t cap, enum px_provider_id p, const char *id)
 {
-	snprintf(dst, cap, "key/%s/%s", px_provider_name(p), id);
+	store_key(dst, cap, "key/", px_provider_name(p), id);
 }
 
 /*
@@ -231,6 +252,33 @@ rec_load(struct px_store_txn *tx, enum px_provider_id p, const char *id,
 	load_fixed(tx, k, r, sizeof(*r));
 }
 
+/*
+ * Read-only view of the key's record: the record in the map itself when
+ * it is aligned for struct keyrec (records this size live on LMDB
+ * overflow pages, which are), else a copy in *scratch. Valid until the
+ * record is written or the transaction ends. Saves copying ~10 KiB per
+ * key on every reservation.
+ */
+static const struct keyrec *
+rec_view(struct px_store_txn *tx, enum px_provider_id p, const char *id,
+    struct keyrec *scratch)
+{
+	char k[64];
+	const void *v;
+	size_t len;
+	const struct keyrec *r;
+
+	rec_key(k, sizeof(k), p, id);
+	if (px_store_get(tx, k, &v, &len) && len == sizeof(*r) &&
+	    (uintptr_t)v % _Alignof(struct keyrec) == 0) {
+		r = v;
+		if (r->magic == KEYREC_MAGIC && r->version == PX_STORE_SCHEMA)
+			return r;
+	}
+	rec_load(tx, p, id, scratch);
+	return scratch;
+}
+
 static enum px_err
 rec_save(struct px_store_txn *tx, enum px_provider_id p, const char *id,
     struct keyrec *r)
@@ -249,7 +297,7 @@ cursor_load(struct px_store_txn *tx, enum px_provider_id p)
 	size_t len;
 	uint32_t c = UINT32_MAX;	/* nothing picked yet: start at 0 */
 
-	snprintf(k, sizeof(k), "rr/%s", px_provider_name(p));
+	store_key(k, sizeof(k), "rr/", px_provider_name(p), NULL);
 	if (px_store_get(tx, k, &v, &len) && len == sizeof(c))
 		memcpy(&c, v, sizeof(c));
 	return c;
@@ -260,7 +308,7 @@ cursor_save(struct px_store_txn *tx, enum px_provider_id p, uint32_t c)
 {
 	char k[32];
 
-	snprintf(k, sizeof(k), "rr/%s", px_provider_name(p));
+	store_key(k, sizeof(k), "rr/", px_provider_name(p), NULL);
 	return px_store_put(tx, k, &c, sizeof(c));
 }
 
@@ -269,7 +317,7 @@ prov_load(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
 {
 	char k[32];
 
-	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
+	store_key(k, sizeof(k), "prov/", px_provider_name(p), NULL);
 	load_fixed(tx, k, r, sizeof(*r));
 }
 
@@ -278,7 +326,7 @@ prov_save(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
 {
 	char k[32];
 
-	snprintf(k, sizeof(k), "prov/%s", px_provider_name(p));
+	store_key(k, sizeof(k), "prov/", px_provider_name(p), NULL);
 	return save_fixed(tx, k, r, sizeof(*r));
 }
 
@@ -358,11 +406,10 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 {
 	struct px_ledger_scratch *s = x->s;
 	const struct px_provider_cfg *g = s->refs[i].group;
-	struct keyrec *r = &s->rec;
+	const struct keyrec *r = rec_view(tx, p, s->refs[i].key->id, &s->rec);
 	uint64_t rmin, rday, tmin;
 	int64_t t;
 
-	rec_load(tx, p, s->refs[i].key->id, r);
 	rmin = px_ring_sum_at(&r->rmin, r->b_rmin, &px_ring_minute, x->now);
 	rday = px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day, x->now);
 	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, x->now);
@@ -775,12 +822,12 @@ static void
 provider_totals(struct usage *u, struct px_store_txn *tx,
     enum px_provider_id p, uint64_t *req, uint64_t *capacity)
 {
-	struct keyrec *r = &u->s->rec;
+	const struct keyrec *r;
 	size_t i, n = keys_of(u->cfg, p, u->s->refs, u->s->cap);
 
 	*req = *capacity = 0;
 	for (i = 0; i < n; i++) {
-		rec_load(tx, p, u->s->refs[i].key->id, r);
+		r = rec_view(tx, p, u->s->refs[i].key->id, &u->s->rec);
 		*req += px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day,
 		    u->now);
 		*capacity += (uint64_t)u->s->refs[i].group->max_request_day;
@@ -849,10 +896,9 @@ key_detail(struct usage *u, struct px_store_txn *tx, enum px_provider_id p,
     size_t i)
 {
 	const struct keyref *k = &u->s->refs[i];
-	struct keyrec *r = &u->s->rec;
+	const struct keyrec *r = rec_view(tx, p, k->key->id, &u->s->rec);
 	uint64_t rmin, rday, tmin;
 
-	rec_load(tx, p, k->key->id, r);
 	rmin = px_ring_sum_at(&r->rmin, r->b_rmin, &px_ring_minute, u->now);
 	rday = px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day, u->now);
 	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, u->now);
