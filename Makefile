@@ -116,5 +116,11 @@ lint:
 clean:
 	rm -rf build cgi/aiproxy
 
-.PHONY: all deps test-deps test install unit run lint clean unit-bins
+# --- bench (issue 6): measurements on 127.0.0.1, writes BENCHMARKS.md --------
+# QUICK=1 for a smoke run under 2 minutes; needs wrk nginx-light lighttpd
+# valgrind linux-perf strace.
+bench: all
+	QUICK="$(QUICK)" bash bench/run.sh
+
+.PHONY: all deps test-deps test install unit run lint clean unit-bins bench
 -include $(shell find build -name '*.d' 2>/dev/null)

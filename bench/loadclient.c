@@ -467,8 +467,10 @@ run_stream(const struct opts *o)
 	int64_t stream_us = (int64_t)o->events * o->interval_ms * 1000;
 	unsigned long live;
 
-	if (ss == NULL || ep < 0)
+	if (ss == NULL || ep < 0) {
+		free(ss);
 		return 1;
+	}
 	stop_new = t0 + (int64_t)(o->dur_s * 1e6);
 	hard_end = stop_new + 3 * stream_us + 15000000;
 	for (i = 0; i < o->n; i++) {
@@ -511,6 +513,8 @@ run_stream(const struct opts *o)
 			close(ss[i].fd);
 		}
 	report_stream(o, (double)(now_us() - t0) / 1e6);
+	close(ep);
+	free(ss);
 	return 0;
 }
 

@@ -10,7 +10,13 @@
  * Counter page layout (u64, native endian):
  *   [0] allocations (malloc + calloc + memalign family + realloc(NULL, n)),
  *   [1] frees of non-NULL pointers, [2] reallocs of a live block,
- *   [3] bytes requested by all of them.
+ *   [3] bytes requested by all of them,
+ *   [4] allocations made by threads other than the process's main thread,
+ *   [5] reallocs of a live block by those threads.
+ * [4] and [5] exist because the proxy's main thread only starts threads
+ * and runs the once-a-second upkeep (LMDB's reader check mallocs), while
+ * every request is served by a worker thread: they count the request path
+ * without the clock's noise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +26,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t n);
@@ -28,7 +35,8 @@ extern void *__libc_realloc(void *p, size_t n);
 extern void *__libc_memalign(size_t align, size_t n);
 extern void  __libc_free(void *p);
 
-enum { C_ALLOC, C_FREE, C_REALLOC, C_BYTES, C__MAX };
+enum { C_ALLOC, C_FREE, C_REALLOC, C_BYTES, C_W_ALLOC, C_W_REALLOC,
+    C__MAX };
 
 static uint64_t local[C__MAX];		/* until the page is mapped */
 static uint64_t *counters = local;
@@ -57,11 +65,21 @@ mc_init(void)
 		counters = p;
 }
 
+/* Not the main thread? Two raw syscalls: no TLS, safe at any time. */
+static int
+in_worker(void)
+{
+	return syscall(SYS_gettid) != syscall(SYS_getpid);
+}
+
 static void
 count(int what, size_t bytes)
 {
 	__atomic_fetch_add(&counters[what], 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&counters[C_BYTES], bytes, __ATOMIC_RELAXED);
+	if (counters != local && in_worker())
+		__atomic_fetch_add(&counters[what == C_ALLOC ? C_W_ALLOC :
+		    C_W_REALLOC], 1, __ATOMIC_RELAXED);
 }
 
 void *

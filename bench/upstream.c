@@ -223,6 +223,8 @@ flush_out(struct conn *c)
 {
 	size_t off = 0;
 
+	if (c->fd < 0)
+		return -1;	/* closed further down the call chain */
 	while (off < c->outlen) {
 		ssize_t w = write(c->fd, c->out + off, c->outlen - off);
 
@@ -382,8 +384,14 @@ respond_json(struct conn *c)
 	c->busy = 0;
 }
 
+/* What a request asks for, read before its bytes leave the input buffer. */
+struct ask {
+	int stream, nev, usage;
+	long interval_us;
+};
+
 static void
-respond_stream(struct conn *c, const char *body, size_t blen)
+respond_stream(struct conn *c, const struct ask *a)
 {
 	static const char h11[] = "HTTP/1.1 200 OK\r\nContent-Type: "
 	    "text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -392,9 +400,9 @@ respond_stream(struct conn *c, const char *body, size_t blen)
 	    "text/event-stream\r\nCache-Control: no-cache\r\n"
 	    "Connection: close\r\n\r\n";
 
-	c->nev = model_param(body, blen, 'e', def_events);
-	c->interval_us = 1000L * model_param(body, blen, 'i', def_interval_ms);
-	c->usage = body_has(body, blen, "\"include_usage\"", "true");
+	c->nev = a->nev;
+	c->interval_us = a->interval_us;
+	c->usage = a->usage;
 	c->chunked = !c->close_after;
 	c->next = 0;
 	c->t0_us = now_us();
@@ -438,6 +446,7 @@ take_request(struct conn *c)
 	const char *hend = find(c->in, c->inlen, "\r\n\r\n");
 	const char *cl, *cn;
 	size_t hlen, blen = 0, total;
+	struct ask a;
 
 	if (hend == NULL)
 		return c->inlen >= IN_CAP ? -1 : 0;
@@ -455,12 +464,18 @@ take_request(struct conn *c)
 	    (cn != NULL && strncasecmp(cn + strspn(cn, " "), "close", 5) == 0);
 	c->busy = 1;
 	st_requests++;
-	if (body_has(c->in + hlen, blen, "\"stream\"", "true"))
-		respond_stream(c, c->in + hlen, blen);
-	else
-		respond_json(c);
+	a.stream = body_has(c->in + hlen, blen, "\"stream\"", "true");
+	a.nev = model_param(c->in + hlen, blen, 'e', def_events);
+	a.interval_us = 1000L * model_param(c->in + hlen, blen, 'i',
+	    def_interval_ms);
+	a.usage = body_has(c->in + hlen, blen, "\"include_usage\"", "true");
+	/* consume first: responding may flush and look at the next request */
 	memmove(c->in, c->in + total, c->inlen - total);
 	c->inlen -= total;
+	if (a.stream)
+		respond_stream(c, &a);
+	else
+		respond_json(c);
 	return 1;
 }
 
