@@ -37,8 +37,8 @@ UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
-                common/provider_gemini.c common/config.c common/utf8.c \
-                common/buf.c common/err.c
+                common/provider_gemini.c common/jsonraw.c common/config.c \
+                common/utf8.c common/buf.c common/err.c
 UNIT_router   = common/router.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c

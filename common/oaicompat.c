@@ -15,6 +15,8 @@
  */
 #include "oaicompat.h"
 
+#include "jsonraw.h"
+
 #include <cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -505,21 +507,47 @@ fix_stream_choice(struct fix *fx, cJSON *choice)
 
 /* Keep the latest usage object; a missing total is the sum of the parts. */
 static void
+usage_from(struct px_stream_fix *st, const cJSON *u)
+{
+	st->prompt_tokens = long_member(u, "prompt_tokens", 0);
+	st->completion_tokens = long_member(u, "completion_tokens", 0);
+	st->total_tokens = long_member(u, "total_tokens",
+	    st->prompt_tokens + st->completion_tokens);
+	st->have_usage = 1;
+}
+
+static void
 record_usage(struct px_stream_fix *st, const cJSON *root)
 {
 	const cJSON *u = member(root, "usage");
-
 	const cJSON *choices = member(root, "choices");
 
 	if (!cJSON_IsObject(u))
 		return;
 	st->usage_alone = !cJSON_IsArray(choices) ||
 	    cJSON_GetArraySize(choices) == 0;
-	st->prompt_tokens = long_member(u, "prompt_tokens", 0);
-	st->completion_tokens = long_member(u, "completion_tokens", 0);
-	st->total_tokens = long_member(u, "total_tokens",
-	    st->prompt_tokens + st->completion_tokens);
-	st->have_usage = 1;
+	usage_from(st, u);
+}
+
+/*
+ * A plain 2xx body (no tool calls, no error) needs no repair: read only its
+ * "usage" member instead of parsing the whole completion.
+ */
+static int
+body_fast_path(struct px_stream_fix *st, const char *body, size_t len)
+{
+	size_t off, vlen;
+	cJSON *u;
+
+	if (contains(body, len, K_TOOL_CALLS) || contains(body, len, K_ERROR))
+		return 0;
+	if (!px_json_find(body, len, "usage", &off, &vlen))
+		return 1;
+	u = cJSON_ParseWithLength(body + off, vlen);
+	if (cJSON_IsObject(u))
+		usage_from(st, u);
+	cJSON_Delete(u);
+	return 1;
 }
 
 /* OpenRouter ends a failed stream with finish_reason "error". */
@@ -652,8 +680,9 @@ px_oai_map_body(struct px_stream_fix *st, const char *body, size_t len,
 	enum px_ev_action act = PX_EV_PASS;
 	cJSON *root = NULL, *choices, *choice;
 
-	if (body != NULL && len > 0)
-		root = cJSON_ParseWithLength(body, len);
+	if (body == NULL || len == 0 || body_fast_path(st, body, len))
+		return PX_EV_PASS;
+	root = cJSON_ParseWithLength(body, len);
 	if (!cJSON_IsObject(root))
 		goto out;
 	if (error_item(root) != NULL || has_error_finish(root)) {
