@@ -1,0 +1,896 @@
+#!/usr/bin/env bash
+# bench/run.sh -- `make bench` (issue 6): the proxy's measurement suite.
+# Owns: building the bench tools (bench/*.c) into a temp dir; starting every
+# server in the foreground from config files written into that dir, on free
+# 127.0.0.1 ports; measuring side by side in one run (direct to the canned
+# upstream, lighttpd mod_proxy, lighttpd -> aiproxy, nginx -> aiproxy);
+# stopping exactly the processes it started, by PID; writing BENCHMARKS.md.
+# Never: port 80, system services, a process left behind, or an unbounded
+# loop: every loop has a count, every client a timeout, the run a deadline.
+#
+# QUICK=1: a smoke run under 2 minutes (1 s load runs, c=1 and c=64 only,
+# streams at N=512 on two paths, no step scan). BENCH_OUT=FILE writes the
+# report elsewhere; BENCH_KEEP=1 keeps the temp dir (logs, raw results);
+# BENCH_REPORT_FROM=DIR re-renders the report of such a kept run.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/cgi/aiproxy
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+QUICK=${QUICK:-0}
+KEY=bench-access-key
+RUNS=3			# every figure: median of RUNS runs, with min-max
+TMAX=1100		# proxy threads for the stream step scan (>= largest N)
+T512=520		# proxy threads for the N=512 stream runs
+EVENTS=64
+# The stream upstream and the load client are the instruments: they run at
+# this nice value so their own scheduling delay on a busy box is not
+# counted as the proxy's lateness (BENCH_NICE=0 to measure without).
+NICE=${BENCH_NICE:--5}
+if [ "$QUICK" = 1 ]; then
+	TP_DUR=1; TP_DUR1=1; TP_CONCS="1 64"; ST_PATHS="direct lp"; SCAN=""
+	ST_TAIL=2; CG_REQ=50; LEDGER_S=0.5; DEADLINE=170; DO_EXTRA=0
+else
+	TP_DUR=2; TP_DUR1=4; TP_CONCS="1 16 64"; ST_PATHS="direct mp lp np"
+	SCAN="1000 768 640"; ST_TAIL=4; CG_REQ=200; LEDGER_S=1.5; DEADLINE=840
+	DO_EXTRA=1
+fi
+
+if [ -n "${BENCH_REPORT_FROM:-}" ]; then	# re-render a kept run's report
+	T=$BENCH_REPORT_FROM
+	BENCH_KEEP=1
+else
+	T=$(mktemp -d /tmp/aiproxy-bench.XXXXXX) || exit 1
+	chmod 755 "$T"
+	: >"$T/results"
+fi
+RES=$T/results		# "key value" per measurement, one line each
+declare -A PID		# name -> pid of every process we started
+ORDER=()
+
+say() { printf '[bench %3ds] %s\n' "$SECONDS" "$*" >&2; }
+die() { say "FATAL: $*"; exit 1; }
+
+# --- processes ---------------------------------------------------------------
+
+alive() {	# a live (not zombie) process
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+stop_pid() {	# TERM, wait up to 12 s (the proxy drains), then KILL
+	local p=$1 i
+	alive "$p" || return 0
+	kill -TERM "$p" 2>/dev/null
+	for i in $(seq 120); do
+		alive "$p" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null
+}
+
+start() {	# start NAME CMD...: in the background, logs in $T/NAME.log
+	local name=$1
+	shift
+	"$@" >"$T/$name.log" 2>&1 &
+	PID[$name]=$!
+	ORDER+=("$name")
+}
+
+stop() {	# stop NAME and then any of its children still alive
+	local name=$1 p kids k
+	p=${PID[$name]:-}
+	[ -n "$p" ] || return 0
+	kids=$(pgrep -P "$p" 2>/dev/null)
+	stop_pid "$p"
+	for k in $kids; do stop_pid "$k"; done
+	unset "PID[$name]"
+}
+
+cleanup() {
+	local i
+	for ((i = ${#ORDER[@]} - 1; i >= 0; i--)); do
+		stop "${ORDER[$i]}"
+	done
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		say "kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+check_time() {
+	[ "$SECONDS" -lt "$DEADLINE" ] || die "over the ${DEADLINE}s budget"
+}
+
+wait_tcp() {	# until 127.0.0.1:$1 accepts (5 s)
+	local i
+	for i in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	die "nothing listens on port $1"
+}
+
+wait_sock() {
+	local i
+	for i in $(seq 50); do
+		[ -S "$1" ] && return 0
+		sleep 0.1
+	done
+	die "no socket $1"
+}
+
+port() { "$T/bin/loadclient" port; }
+
+# The child of $1 whose environment has AIPROXY_CONFIG=$2.
+child_with_cfg() {
+	local k
+	for k in $(pgrep -P "$1"); do
+		if tr '\0' '\n' <"/proc/$k/environ" 2>/dev/null |
+		    grep -qx "AIPROXY_CONFIG=$2"; then
+			echo "$k"
+			return 0
+		fi
+	done
+	return 1
+}
+
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+sticks() { awk '{ print $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+CLK=$(getconf CLK_TCK)
+
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# RSS of a process by kind of mapping, in kB: "stacks heap files other"
+# (stacks: the 256 KiB thread stacks the proxy creates, 252 KiB usable).
+smaps_cat() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { perm = $2; name = $6; next }
+	    /^Size:/ { sz = $2; next }
+	    /^Rss:/ {
+		if (name == "" && perm == "rw-p" && (sz == 252 || sz == 256))
+			c = "stacks"
+		else if (name == "" || name == "[heap]")
+			c = "heap"
+		else if (name ~ /^\//)
+			c = "files"
+		else
+			c = "other"
+		r[c] += $2 }
+	    END { printf("%d %d %d %d\n", r["stacks"], r["heap"], r["files"],
+		r["other"]) }' "/proc/$1/smaps" 2>/dev/null
+}
+
+# Resident kB per mapped file, largest first: "kB file"
+smaps_files() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6; next }
+	    /^Rss:/ { if (name ~ /^\//) r[name] += $2 }
+	    END { for (f in r) if (r[f] > 0) print r[f], f }' \
+	    "/proc/$1/smaps" 2>/dev/null | sort -rn | head -n "${2:-8}"
+}
+
+rec_smaps() {	# PREFIX PID
+	local v
+	v=$(awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { q += $2 }
+	    END { print p, q }' "/proc/$2/smaps_rollup" 2>/dev/null)
+	rec "$1.pss" "${v% *}"
+	rec "$1.private" "${v#* }"
+	v=$(smaps_cat "$2")
+	[ -n "$v" ] || return 0
+	# shellcheck disable=SC2086	# split "stacks heap files other"
+	set -- "$1" $v
+	rec "$1.stacks" "$2"
+	rec "$1.heap" "$3"
+	rec "$1.files" "$4"
+	rec "$1.other" "$5"
+}
+
+# Own instructions per function in a callgrind dump, top 12: "Ir fn (object)".
+# (callgrind_annotate credits everything to clone() in dumps taken while
+# threads are inside calls, so the file is summed here.)
+cg_top() {
+	awk '/^ob=/ { s = substr($0, 4); i = s; if (match(s, /^\([0-9]+\) /)) {
+			i = substr(s, 1, RLENGTH - 1); obn[i] = substr(s, RLENGTH + 1) }
+		ob = i; next }
+	    /^fn=/ { s = substr($0, 4); i = s; if (match(s, /^\([0-9]+\) /)) {
+			i = substr(s, 1, RLENGTH - 1); fnn[i] = substr(s, RLENGTH + 1) }
+		fn = i; fob[fn] = ob; skip = 0; next }
+	    /^cfn=/ { s = substr($0, 5); if (match(s, /^\([0-9]+\) /))
+			fnn[substr(s, 1, RLENGTH - 1)] = substr(s, RLENGTH + 1)
+		next }
+	    /^cob=/ { s = substr($0, 5); if (match(s, /^\([0-9]+\) /))
+			obn[substr(s, 1, RLENGTH - 1)] = substr(s, RLENGTH + 1)
+		next }
+	    /^calls=/ { skip = 1; next }
+	    /^[0-9+*-]/ { if (skip) { skip = 0; next } self[fn] += $2; tot += $2 }
+	    END { if (byob) {
+			for (f in self) { o = obn[fob[f]]; sub(/.*\//, "", o); t[o] += self[f] }
+			for (o in t) printf("%d %.1f%% %s\n", t[o], 100 * t[o] / tot, o)
+			exit }
+		for (f in self) {
+			o = obn[fob[f]]; sub(/.*\//, "", o)
+			printf("%d %.1f%% %s (%s)\n", self[f], 100 * self[f] / tot,
+			    (f in fnn) ? fnn[f] : f, o) } }' byob="${3:-0}" "$1" |
+	    sort -rn | head -n "${2:-12}"
+}
+
+# --- results -----------------------------------------------------------------
+
+rec() { [ -z "${2:-}" ] || echo "$1 $2" >>"$RES"; }
+vals() { awk -v k="$1" '$1 == k { print $2 }' "$RES"; }
+# "median min max n" of a key (n = 0: no data)
+stat3() {
+	vals "$1" | sort -g | awk '{ a[NR] = $1 }
+	    END { if (NR == 0) { print "nan nan nan 0"; exit }
+		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		print m, a[1], a[NR], NR }'
+}
+med() { stat3 "$1" | cut -d' ' -f1; }
+# "median (min–max)" formatted with printf format $2 (and a unit $3)
+fmt() {
+	stat3 "$1" | awk -v f="$2" -v u="${3:-}" '{
+	    if ($4 == 0) { print "n/a"; exit }
+	    if ($4 == 1 || $2 == $3) { printf(f "%s\n", $1, u); exit }
+	    printf(f "%s (" f "–" f ")\n", $1, u, $2, $3) }'
+}
+kv() { sed -n "s/^$2=//p" "$1" | head -n 1; }
+calc() {	# an awk expression; nothing when an operand is missing
+	case "$1" in *nan*|*"- )"*|*"/ )"*) return 0 ;; esac
+	awk "BEGIN { printf(\"%.6g\", $1) }"
+}
+
+# --- build -------------------------------------------------------------------
+
+ledger_sources() {	# the ledger's modules, as the Makefile links them
+	awk '/^UNIT_ledger[ \t]*=/ { f = 1; sub(/^UNIT_ledger[ \t]*=[ \t]*/, "") }
+	    f { l = $0; c = sub(/\\$/, "", l); printf "%s ", l; if (!c) exit }' \
+	    "$ROOT/Makefile"
+}
+
+build() {
+	local cc=${CC:-cc} b=$T/bin src
+	local w=(-O2 -Wall -Wextra)
+	mkdir -p "$b"
+	cd "$ROOT" || exit 1
+	$cc "${w[@]}" -o "$b/upstream" bench/upstream.c || die "build upstream"
+	$cc "${w[@]}" -o "$b/loadclient" bench/loadclient.c ||
+	    die "build loadclient"
+	$cc "${w[@]}" -shared -fPIC -o "$b/mallocount.so" bench/mallocount.c ||
+	    die "build mallocount"
+	src=$(ledger_sources)
+	[ -n "$src" ] || src="common/ledger.c common/store.c common/ring.c
+	    common/keysel.c common/config.c common/buf.c common/err.c"
+	# shellcheck disable=SC2086
+	$cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 "${w[@]}" \
+	    -Icommon -isystem /usr/include/cjson -o "$b/ledger_bench" \
+	    bench/ledger_bench.c $src -llmdb -lcjson -pthread ||
+	    die "build ledger_bench"
+}
+
+# --- configuration files -------------------------------------------------------
+
+CHAT_JSON='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the bench upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
+
+write_bodies() {
+	local msg='"messages":[{"role":"user","content":"Say hello to the benchmark."}]'
+	echo "{\"model\":\"bench\",$msg}" >"$T/b-json.json"
+	echo "{\"model\":\"bench-e8-i0\",\"stream\":true,$msg}" >"$T/b-short.json"
+	echo "{\"model\":\"bench-e64-i20\",\"stream\":true,$msg}" >"$T/b-s20.json"
+	echo "{\"model\":\"bench-e64-i40\",\"stream\":true,$msg}" >"$T/b-s40.json"
+	echo "{\"model\":\"bench-e1-i20\",\"stream\":true,$msg}" >"$T/b-s1.json"
+	echo "{\"model\":\"bench-e4-i20\",\"stream\":true,$msg}" >"$T/b-s4.json"
+}
+
+write_proxy_config() {	# NAME UPSTREAM_PORT: limits so high nothing is refused
+	cat >"$T/cfg-$1.json" <<EOF
+{
+  "access_key": "$KEY",
+  "state_dir": "$T/state-$1",
+  "provider_keys": [
+    {"provider": "openrouter", "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
+     "max_request_day": 1000000000, "max_token_min": 1000000000,
+     "max_request_min": 1000000000,
+     "base_url": "http://127.0.0.1:$2/api/v1"}
+  ]
+}
+EOF
+	"$BIN" --check-config "$T/cfg-$1.json" >/dev/null ||
+	    die "config $1 rejected"
+}
+
+nginx_common() {	# NAME: the lines every nginx instance shares
+	local u=""
+	[ "$(id -u)" = 0 ] && u="user root;"
+	mkdir -p "$T/ngx-$1"
+	cat <<EOF
+$u
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $T/ngx-$1/nginx.pid;
+error_log $T/ngx-$1/error.log warn;
+events { worker_connections 16384; }
+EOF
+}
+
+nginx_temp() {
+	cat <<EOF
+	access_log off;
+	client_body_temp_path $T/ngx-$1/body;
+	proxy_temp_path $T/ngx-$1/proxy;
+	fastcgi_temp_path $T/ngx-$1/fastcgi;
+	uwsgi_temp_path $T/ngx-$1/uwsgi;
+	scgi_temp_path $T/ngx-$1/scgi;
+	keepalive_requests 1000000;
+EOF
+}
+
+write_nginx_up() {	# the non-stream canned upstream: return 200
+	{
+		nginx_common up
+		echo "http {"
+		nginx_temp up
+		cat <<EOF
+	server {
+		listen 127.0.0.1:$P_JSON;
+		location / {
+			default_type application/json;
+			return 200 '$CHAT_JSON';
+		}
+	}
+}
+EOF
+	} >"$T/nginx-up.conf"
+}
+
+write_nginx_front() {	# nginx -> the proxy pools, as deploy/nginx does it
+	local loc
+	{
+		nginx_common front
+		echo "http {"
+		nginx_temp front
+		echo "	server {"
+		echo "		listen 127.0.0.1:$P_NGX;"
+		for loc in j s; do
+			cat <<EOF
+		location /p$loc/ {
+			include /etc/nginx/fastcgi_params;
+			fastcgi_pass unix:$T/pool-$loc.sock;
+			fastcgi_buffering off;
+			fastcgi_read_timeout 300s;
+			client_max_body_size 4m;
+		}
+EOF
+		done
+		echo "	}"
+		echo "}"
+	} >"$T/nginx-front.conf"
+}
+
+lighttpd_fcgi() {	# PREFIX SOCKET BIN CONFIG THREADS
+	cat <<EOF
+	"$1" => ((
+		"bin-path" => "$3",
+		"socket" => "$2",
+		"max-procs" => 1,
+		"check-local" => "disable",
+		"bin-environment" => (
+			"AIPROXY_CONFIG" => "$4",
+			"AIPROXY_THREADS" => "$5",
+		),
+	)),
+EOF
+}
+
+write_lighttpd() {	# THREADS_FOR_/ps/: mod_proxy floor + spawned proxies
+	cat >"$T/lighttpd.conf" <<EOF
+server.port = $P_LTD
+server.bind = "127.0.0.1"
+server.document-root = "$T"
+server.errorlog = "$T/lighttpd-error.log"
+server.max-fds = 16384
+server.max-connections = 8000
+server.stream-response-body = 2
+server.modules += ( "mod_proxy", "mod_fastcgi" )
+proxy.server = (
+	"/j/" => (( "host" => "127.0.0.1", "port" => $P_JSON )),
+	"/s/" => (( "host" => "127.0.0.1", "port" => $P_SSE )),
+)
+fastcgi.server = (
+$(lighttpd_fcgi /pj/ "$T/lp-j.sock" "$BIN" "$T/cfg-j.json" 64)
+$(lighttpd_fcgi /ps/ "$T/lp-s.sock" "$BIN" "$T/cfg-s.json" "$1")
+)
+EOF
+}
+
+write_lighttpd_aux() {	# callgrind and malloc-count responders
+	cat >"$T/cg-wrap.sh" <<EOF
+#!/bin/sh
+exec valgrind --tool=callgrind -q --callgrind-out-file=$T/callgrind.out.%p "$BIN"
+EOF
+	cat >"$T/mc-wrap.sh" <<EOF
+#!/bin/sh
+MALLOCOUNT_FILE=$T/mallocount LD_PRELOAD=$T/bin/mallocount.so exec "$BIN"
+EOF
+	chmod 755 "$T/cg-wrap.sh" "$T/mc-wrap.sh"
+	cat >"$T/lighttpd-aux.conf" <<EOF
+server.port = $P_AUX
+server.bind = "127.0.0.1"
+server.document-root = "$T"
+server.errorlog = "$T/lighttpd-aux-error.log"
+server.stream-response-body = 2
+server.modules += ( "mod_fastcgi" )
+fastcgi.server = (
+$(lighttpd_fcgi /cg/ "$T/cg.sock" "$T/cg-wrap.sh" "$T/cfg-cg.json" 4)
+$(lighttpd_fcgi /mc/ "$T/mc.sock" "$T/mc-wrap.sh" "$T/cfg-mc.json" 1)
+)
+EOF
+}
+
+# --- servers -----------------------------------------------------------------
+
+start_lighttpd() {	# THREADS_FOR_/ps/
+	write_lighttpd "$1"
+	start lighttpd lighttpd -D -f "$T/lighttpd.conf"
+	wait_tcp "$P_LTD"
+	sleep 0.3
+	LP_J=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-j.json") ||
+	    die "no lighttpd-spawned proxy (j)"
+	LP_S=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-s.json") ||
+	    die "no lighttpd-spawned proxy (s)"
+}
+
+start_pool() {	# j|s THREADS
+	start "pool-$1" "$BIN" --listen "$T/pool-$1.sock" --workers 1 \
+	    --threads "$2" --config "$T/cfg-$1.json"
+	wait_sock "$T/pool-$1.sock"
+	sleep 0.3
+	eval "NP_${1^^}=\$(pgrep -P \"\${PID[pool-$1]}\" | head -n 1)"
+}
+
+start_all() {
+	start upstream nice -n "$NICE" "$T/bin/upstream" -p 0 -f "$T/sse.port"
+	sleep 0.2
+	P_SSE=$(cat "$T/sse.port") || die "upstream did not start"
+	P_JSON=$(port); P_LTD=$(port); P_NGX=$(port); P_AUX=$(port)
+	write_proxy_config j "$P_JSON"
+	write_proxy_config s "$P_SSE"
+	write_proxy_config cg "$P_JSON"	# callgrind and malloc counting:
+	write_proxy_config mc "$P_SSE"	# fresh ledgers, repeatable counts
+	write_nginx_up
+	start nginx-up nginx -e "$T/ngx-up/error.log" -c "$T/nginx-up.conf"
+	wait_tcp "$P_JSON"
+	start_pool j 64
+	start_pool s 64
+	write_nginx_front
+	start nginx-front nginx -e "$T/ngx-front/error.log" \
+	    -c "$T/nginx-front.conf"
+	wait_tcp "$P_NGX"
+	NGX_W=$(pgrep -P "${PID[nginx-front]}" | head -n 1)
+	start_lighttpd 64
+}
+
+# URL of a path for a kind (json: non-stream, sse: streams)
+url_of() {
+	case "$1/$2" in
+	direct/json) echo "http://127.0.0.1:$P_JSON/v1/chat/completions" ;;
+	directc/json|direct/sse) echo "http://127.0.0.1:$P_SSE/v1/chat/completions" ;;
+	mp/json) echo "http://127.0.0.1:$P_LTD/j/v1/chat/completions" ;;
+	mp/sse) echo "http://127.0.0.1:$P_LTD/s/v1/chat/completions" ;;
+	lp/json) echo "http://127.0.0.1:$P_LTD/pj/v1/chat/completions" ;;
+	lp/sse) echo "http://127.0.0.1:$P_LTD/ps/v1/chat/completions" ;;
+	np/json) echo "http://127.0.0.1:$P_NGX/pj/v1/chat/completions" ;;
+	np/sse) echo "http://127.0.0.1:$P_NGX/ps/v1/chat/completions" ;;
+	esac
+}
+
+url_port() { url_of "$1" "$2" | sed 's|^http://127.0.0.1:\([0-9]*\)/.*|\1|'; }
+url_path() { url_of "$1" "$2" | sed 's|^http://127.0.0.1:[0-9]*||'; }
+
+# --- 1. requests/s and latency (wrk) -------------------------------------------
+
+wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
+	local kind=$1 path=$2 c=$3 t=2 body=$T/b-json.json line k v kv
+	local pp="" fp="" p0=0 f0=0 n=0 s0=0 d=$TP_DUR
+	W_rps=0 W_p50_us=nan W_p99_us=nan
+	case $path/$kind in
+	mp/*) fp=${PID[lighttpd]} ;;
+	lp/json) fp=${PID[lighttpd]}; pp=$LP_J ;;
+	lp/sse) fp=${PID[lighttpd]}; pp=$LP_S ;;
+	np/json) fp=$NGX_W; pp=$NP_J ;;
+	np/sse) fp=$NGX_W; pp=$NP_S ;;
+	esac
+	[ -n "$pp" ] && p0=$(ticks "$pp") && s0=$(sticks "$pp")
+	[ -n "$fp" ] && f0=$(ticks "$fp")
+	[ "$c" = 1 ] && t=1 && d=$TP_DUR1	# p99 needs more samples at c=1
+	[ "$kind" = sse ] && body=$T/b-short.json
+	line=$(BENCH_BODY=$body BENCH_KEY=$KEY timeout -k 2 $((d + 20)) \
+	    wrk -t"$t" -c"$c" -d"${d}s" --timeout 5s \
+	    -s "$ROOT/bench/wrk.lua" "$(url_of "$path" "$kind")" 2>&1 |
+	    grep '^RESULT')
+	for kv in $line; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		case $k in
+		rps|p50_us|p99_us)
+			rec "tp.$kind.$path.c$c.$k" "$v"
+			eval "W_${k}=\$v" ;;
+		errors) rec "tp.$kind.$path.c$c.$k" "$v" ;;
+		requests) n=$v ;;
+		esac
+	done
+	# CPU per request of the proxy and of the front server, from /proc
+	if [ "$n" -gt 0 ] && [ -n "$pp" ]; then
+		rec "tp.$kind.$path.c$c.proxy_us" "$(calc "($(ticks "$pp") - $p0) * 1e6 / $CLK / $n")"
+		rec "tp.$kind.$path.c$c.proxy_sys_us" "$(calc "($(sticks "$pp") - $s0) * 1e6 / $CLK / $n")"
+	fi
+	if [ "$n" -gt 0 ] && [ -n "$fp" ]; then
+		rec "tp.$kind.$path.c$c.front_us" "$(calc "($(ticks "$fp") - $f0) * 1e6 / $CLK / $n")"
+	fi
+	[ -n "$line" ] || rec "tp.$kind.$path.c$c.errors" 999999
+}
+
+warm_up() {
+	local p
+	for p in lp np; do
+		BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 -c64 \
+		    -d1s -s "$ROOT/bench/wrk.lua" "$(url_of $p json)" >/dev/null 2>&1
+		BENCH_BODY=$T/b-short.json BENCH_KEY=$KEY timeout 20 wrk -t2 -c64 \
+		    -d1s -s "$ROOT/bench/wrk.lua" "$(url_of $p sse)" >/dev/null 2>&1
+	done
+}
+
+throughput_phase() {
+	local r c p kind paths
+	declare -A p50 p99 rps
+	say "throughput: $RUNS rounds, ${TP_DUR}s per wrk run"
+	warm_up
+	for r in $(seq "$RUNS"); do
+		check_time
+		for kind in json sse; do
+			for c in $TP_CONCS; do
+				[ "$kind" = sse ] && [ "$c" = 1 ] && continue
+				paths="direct mp lp np"
+				[ "$kind/$c" = json/64 ] && paths="direct directc mp lp np"
+				for p in $paths; do
+					wrk_run "$kind" "$p" "$c" "$r"
+					p50[$p]=${W_p50_us:-nan}; p99[$p]=${W_p99_us:-nan}
+					rps[$p]=${W_rps:-0}
+				done
+				for p in mp lp np; do
+					if [ "$c" = 1 ]; then
+						rec "tp.$kind.$p.c1.add_p50" "$(calc "${p50[$p]} - ${p50[direct]}")"
+						rec "tp.$kind.$p.c1.add_p99" "$(calc "${p99[$p]} - ${p99[direct]}")"
+						rec "tp.$kind.$p.c1.p99_over_floor" "$(calc "${p99[$p]} - ${p99[mp]}")"
+					fi
+					[ "${rps[mp]%.*}" -gt 0 ] 2>/dev/null &&
+					    rec "tp.$kind.$p.c$c.ratio" "$(calc "${rps[$p]} / ${rps[mp]}")"
+				done
+			done
+		done
+		for p in LP_J LP_S NP_J NP_S; do
+			rec "rss.idle64.$p" "$(rss_kb "${!p}")"
+			rec_smaps "smaps.idle64.$p" "${!p}"
+		done
+		rec "rss.idle64.lighttpd" "$(rss_kb "${PID[lighttpd]}")"
+		rec "rss.idle64.nginx" "$(rss_kb "$NGX_W")"
+		smaps_files "$LP_J" >"$T/files-LP_J.txt"
+		say "throughput round $r done"
+	done
+	[ "$DO_EXTRA" = 1 ] && command -v strace >/dev/null && json_strace
+	[ "$DO_EXTRA" = 1 ] && command -v perf >/dev/null && json_perf
+}
+
+# Where the proxy's CPU goes for non-stream requests under load: perf
+# record system-wide (cheap: per CPU) for 2 s of a c=64 wrk run.
+json_perf() {
+	local w
+	BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 -c64 -d3s \
+	    -s "$ROOT/bench/wrk.lua" "$(url_of lp json)" >/dev/null 2>&1 &
+	w=$!
+	sleep 0.5
+	timeout 30 perf record -q -a -F 999 -g -o "$T/perf-json.data" \
+	    -- sleep 2 >/dev/null 2>&1
+	wait "$w"
+}
+
+# Syscall mix per non-stream request of the proxy: strace -c for 2 s of a
+# c=1 wrk run; requests = accept() calls (one FastCGI connection each).
+json_strace() {
+	local w
+	BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t1 -c1 -d3s \
+	    -s "$ROOT/bench/wrk.lua" "$(url_of lp json)" >/dev/null 2>&1 &
+	w=$!
+	sleep 0.5
+	timeout -s INT 2 strace -c -f -q -p "$LP_J" -o "$T/strace-json.txt" \
+	    >/dev/null 2>&1
+	wait "$w"
+}
+
+# --- 2. concurrent streams (loadclient) ------------------------------------------
+
+# PATH N INTERVAL TAG: one stream run; sets ST_PASS; rec st.PATH.iI.nN.*
+st_run() {
+	local path=$1 n=$2 iv=$3 tag=$4 body ramp dur from to url port mons f k v
+	local pre=st.${ST_LABEL:-$1}.i$3.n$2
+	body=$T/b-s20.json
+	[ "$iv" = 40 ] && body=$T/b-s40.json
+	ramp=$(calc "$EVENTS * $iv / 1000")
+	dur=$(calc "$ramp + $ST_TAIL")
+	from=$(calc "$ramp + 0.7")
+	to=$dur
+	url=$(url_path "$path" sse)
+	port=$(url_port "$path" sse)
+	mons="-m ${PID[upstream]}=upstream"
+	case $path in
+	mp) mons="$mons -m ${PID[lighttpd]}=front" ;;
+	lp) mons="$mons -m ${PID[lighttpd]}=front -m $LP_S=proxy" ;;
+	np) mons="$mons -m $NGX_W=front -m $NP_S=proxy" ;;
+	esac
+	f=$T/st-${ST_LABEL:-$path}-i$iv-n$n-$tag.txt
+	# shellcheck disable=SC2086
+	timeout -k 2 "$(calc "int($dur + 3 * $ramp + 40)")" \
+	    nice -n "$NICE" "$T/bin/loadclient" \
+	    stream -p "$port" -u "$url" -b "$body" -k "$KEY" \
+	    -n "$n" -d "$dur" -r "$ramp" -e "$EVENTS" -i "$iv" \
+	    -w "$from,$to" $mons >"$f" 2>&1 &
+	ST_LC=$!
+	if [ -n "${ST_HOOK:-}" ]; then
+		"$ST_HOOK" "$from" "$(calc "$to - $from")"
+	elif [ "${ST_LABEL:-$path}/$n/$tag" = lp/512/r1 ]; then
+		sleep "$(calc "$to - 0.2")"
+		rec_smaps smaps.n512.lp "$LP_S"
+	fi
+	wait "$ST_LC"
+	kill -USR2 "${PID[upstream]}"
+	sleep 0.3
+	for k in late incomplete errors complete lat_p50_ms lat_p99_ms \
+	    lat_p999_ms lat_max_ms ttfe_p99_ms box_busy_pct win_ev_per_s \
+	    cpu_pct.front cpu_pct.proxy cpu_pct.upstream cpu_pct.client \
+	    us_per_event.proxy us_per_event.front us_per_event.upstream \
+	    us_per_event.client rss_max_kb.proxy rss_max_kb.front; do
+		v=$(kv "$f" "$k")
+		[ -n "$v" ] && rec "$pre.$k" "$v"
+	done
+	v=$(grep '^UPSTREAM' "$T/upstream.log" | tail -n 1 |
+	    sed -n 's/.*send_late_max_ms=\([0-9.]*\).*/\1/p')
+	[ -n "$v" ] && rec "$pre.upstream_send_late_max_ms" "$v"
+	ST_PASS=0
+	if [ "$(kv "$f" late)" = 0 ] && [ "$(kv "$f" incomplete)" = 0 ] &&
+	    [ "$(kv "$f" errors)" = 0 ] && [ "$(kv "$f" complete)" -gt 0 ]; then
+		ST_PASS=1
+	fi
+	rec "$pre.pass" "$ST_PASS"
+	say "streams ${ST_LABEL:-$path} N=$n ${iv}ms: pass=$ST_PASS late=$(kv "$f" late) p99=$(kv "$f" lat_p99_ms)ms max=$(kv "$f" lat_max_ms)ms busy=$(kv "$f" box_busy_pct)%"
+	sleep 0.5
+}
+
+st_repeat() {	# PATH N INTERVAL COUNT: ST_ALL=1 when every run passed
+	local i
+	ST_ALL=1
+	for i in $(seq "$4"); do
+		check_time
+		st_run "$1" "$2" "$3" "r$i"
+		[ "$ST_PASS" = 1 ] || ST_ALL=0
+	done
+}
+
+# Largest N (no late event in every run): the N=512 runs (the target) are
+# done first; then downward over SCAN, one run each until one passes,
+# confirmed by RUNS-1 more; below 512 one step to 256.
+st_scan() {
+	local path=$1 n best=0 all512
+	all512=$(vals "st.$path.i20.n512.pass" |
+	    awk '{ s += $1 } END { print (NR > 0 && s == NR) }')
+	for n in $SCAN; do
+		check_time
+		st_run "$path" "$n" 20 s1
+		[ "$ST_PASS" = 1 ] || continue
+		st_repeat "$path" "$n" 20 $((RUNS - 1))
+		if [ "$ST_ALL" = 1 ]; then
+			best=$n
+			break
+		fi
+	done
+	if [ "$best" = 0 ] && [ "$all512" = 1 ]; then
+		best=512
+	elif [ "$best" = 0 ]; then
+		st_repeat "$path" 256 20 "$RUNS"
+		[ "$ST_ALL" = 1 ] && best=256
+	fi
+	rec "st.$path.nmax" "$best"
+}
+
+# perf stat per hop (syscalls, context switches, CPU) + a CPU profile of
+# the proxy, during one extra lighttpd -> aiproxy run at N=512 (reported
+# apart: the instruments perturb it).
+perf_hook() {	# FROM SECONDS
+	local from=$1 w=$2 lbl p pids=""
+	sleep "$from"
+	for lbl in proxy front upstream client; do
+		case $lbl in
+		proxy) p=$LP_S ;;
+		front) p=${PID[lighttpd]} ;;
+		upstream) p=${PID[upstream]} ;;
+		client) p=$(pgrep -P "$ST_LC" | head -n 1) ;;
+		esac
+		[ -n "$p" ] || continue
+		timeout 30 perf stat -x, -e raw_syscalls:sys_enter \
+		    -e context-switches -e task-clock -p "$p" \
+		    -o "$T/perf-$lbl.txt" -- sleep "$w" >/dev/null 2>&1 &
+		pids="$pids $!"
+	done
+	# system-wide (per CPU, cheap), filtered to the proxy in the report
+	timeout 30 perf record -q -a -F 499 -g -o "$T/perf.data" \
+	    -- sleep "$w" >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	wait $pids
+	rec perf.win "$w"
+}
+
+strace_hook() {	# FROM SECONDS: syscall mix of the proxy
+	sleep "$1"
+	timeout -s INT "$2" strace -c -f -q -p "$LP_S" -o "$T/strace.txt" \
+	    >/dev/null 2>&1
+	rec strace.win "$2"
+}
+
+stream_proxies() {	# THREADS: restart the stream proxies, warm, idle RSS
+	local p
+	say "streams: restarting the stream proxies with $1 threads"
+	stop lighttpd
+	stop pool-s
+	start_pool s "$1"
+	start_lighttpd "$1"
+	for p in lp np; do	# two streams each: connections and buffers
+		timeout 20 "$T/bin/loadclient" seq -p "$(url_port "$p" sse)" \
+		    -u "$(url_path "$p" sse)" -b "$T/b-s4.json" -k "$KEY" \
+		    -c 2 >/dev/null
+	done
+	rec "rss.idle$1.lp" "$(rss_kb "$LP_S")"
+	rec "rss.idle$1.np" "$(rss_kb "$NP_S")"
+	rec_smaps "smaps.idle$1.lp" "$LP_S"
+}
+
+# N=512 with T512 threads (so every thread serves: RSS per stream is per
+# thread), then the step scan and the extras with TMAX threads.
+streams_phase() {
+	local p
+	stream_proxies "$T512"
+	for p in $ST_PATHS; do
+		st_repeat "$p" 512 20 "$RUNS"
+	done
+	if [ "$DO_EXTRA" = 1 ]; then
+		say "streams: lighttpd -> aiproxy N=512 again, instruments at nice 0"
+		NICE=0 ST_LABEL=lp0 st_repeat lp 512 20 "$RUNS"
+		if command -v perf >/dev/null; then
+			ST_LABEL=lpperf ST_HOOK=perf_hook st_run lp 512 20 perf
+		fi
+		if command -v strace >/dev/null; then
+			ST_LABEL=lpstrace ST_HOOK=strace_hook st_run lp 64 20 strace
+		fi
+	fi
+	if [ -n "$SCAN" ] || [ "$DO_EXTRA" = 1 ]; then
+		stream_proxies "$TMAX"
+	fi
+	for p in $ST_PATHS; do
+		st_scan "$p"
+	done
+	[ "$DO_EXTRA" = 1 ] || return 0
+	check_time
+	say "streams: 1000 x 25 events/s (40 ms) through lighttpd -> aiproxy"
+	st_repeat lp 1000 40 "$RUNS"
+}
+
+# --- 3. callgrind instructions and allocations per event ------------------------
+
+# "all worker" allocation counts from the shim's shared page
+mc_read() {
+	od -An -t u8 -N 48 -v "$T/mallocount" | tr -s ' \n' ' ' |
+	    awk '{ print $1, $5 }'
+}
+
+cg_phase() {
+	local cg mc i f ir a b c d
+	say "callgrind and malloc counting"
+	write_lighttpd_aux
+	start lighttpd-aux lighttpd -D -f "$T/lighttpd-aux.conf"
+	wait_tcp "$P_AUX"
+	sleep 0.5
+	cg=$(child_with_cfg "${PID[lighttpd-aux]}" "$T/cfg-cg.json")
+	mc=$(child_with_cfg "${PID[lighttpd-aux]}" "$T/cfg-mc.json")
+	lc() {	# BODY COUNT PREFIX
+		timeout 120 "$T/bin/loadclient" seq -p "$P_AUX" \
+		    -u "/$3/v1/chat/completions" -b "$1" -k "$KEY" -c "$2" |
+		    kv /dev/stdin ok
+	}
+	if [ -n "$cg" ] && command -v callgrind_control >/dev/null; then
+		lc "$T/b-json.json" 50 cg >/dev/null
+		callgrind_control -d "$cg" >/dev/null 2>&1
+		for i in $(seq "$RUNS"); do
+			[ "$(lc "$T/b-json.json" "$CG_REQ" cg)" = "$CG_REQ" ] ||
+			    say "callgrind: some requests failed"
+			callgrind_control -d "$cg" >/dev/null 2>&1
+			f=$T/callgrind.out.$cg.$((i + 1))
+			ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$f" | head -n 1)
+			[ -n "$ir" ] && rec "cg.ir_per_req" "$(calc "$ir / $CG_REQ")"
+		done
+		cg_top "$f" 15 >"$T/cg-top.txt"
+		cg_top "$f" 12 1 >"$T/cg-obj.txt"
+	fi
+	if [ -n "$mc" ]; then
+		lc "$T/b-s20.json" 2 mc >/dev/null
+		lc "$T/b-s1.json" 2 mc >/dev/null
+		lc "$T/b-json.json" 2 mc >/dev/null
+		for i in $(seq "$RUNS"); do
+			a=$(mc_read); lc "$T/b-s1.json" 1 mc >/dev/null
+			b=$(mc_read); lc "$T/b-s20.json" 1 mc >/dev/null
+			c=$(mc_read); lc "$T/b-json.json" 1 mc >/dev/null
+			d=$(mc_read)
+			# worker threads (the request path) ...
+			rec mc.stream1 $((${b#* } - ${a#* }))
+			rec mc.stream64 $((${c#* } - ${b#* }))
+			rec mc.per_event "$(calc "(${c#* } - ${b#* } - (${b#* } - ${a#* })) / 63")"
+			rec mc.json $((${d#* } - ${c#* }))
+			# ... and the whole process, upkeep included
+			rec mc.all.stream1 $((${b% *} - ${a% *}))
+			rec mc.all.stream64 $((${c% *} - ${b% *}))
+		done
+	fi
+	stop lighttpd-aux
+}
+
+ledger_phase() {
+	local p r m f
+	say "ledger: reservations/s, ${LEDGER_S}s runs"
+	for r in $(seq "$RUNS"); do
+		for p in 1 4; do
+			for m in r rs; do
+				f=$T/ledger-$p-$m-$r
+				timeout 60 "$T/bin/ledger_bench" -d "$f" -p "$p" \
+				    -t "$LEDGER_S" -m "$m" >"$f.txt" 2>&1
+				rec "ledger.p$p.$m" "$(kv "$f.txt" ops_per_s)"
+				rm -rf "$f"
+			done
+		done
+	done
+}
+
+# --- report ----------------------------------------------------------------------
+
+# shellcheck source=bench/report.sh
+. "$ROOT/bench/report.sh"
+
+# --- main ---------------------------------------------------------------------------
+
+main() {
+	local t
+	if [ -n "${BENCH_REPORT_FROM:-}" ]; then
+		report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+		say "wrote $OUT from $T"
+		return 0
+	fi
+	for t in wrk nginx lighttpd valgrind; do
+		command -v "$t" >/dev/null || die "$t missing: apt-get install \
+wrk nginx-light lighttpd valgrind linux-perf strace"
+	done
+	[ -x "$BIN" ] || die "build the proxy first (make)"
+	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+	say "temp dir $T (QUICK=$QUICK)"
+	build
+	write_bodies
+	start_all
+	throughput_phase
+	streams_phase
+	cg_phase
+	ledger_phase
+	report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+	say "wrote $OUT"
+	[ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$T/results.kept"
+	return 0
+}
+
+main "$@"
