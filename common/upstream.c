@@ -14,8 +14,6 @@
 #include "clock.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +22,9 @@
 
 #define TICK_MS 100	/* wake-up period while the upstream is silent */
 
-#define MAX_SOCKS 8	/* sockets curl watches at once (happy eyeballs...) */
-
 struct px_http {
 	CURLM *m;
 	CURL *c;
-	struct pollfd socks[MAX_SOCKS];	/* what curl asked us to watch */
-	int   nsocks;
-	long  timer_ms;		/* curl's next timeout; -1 none */
 	char  errbuf[CURL_ERROR_SIZE];
 	char  auth[600];	/* "Authorization: Bearer ..." of this exchange */
 	/* state of the exchange in progress */
@@ -147,10 +140,6 @@ watchdog(struct px_http *h)
 	return 0;
 }
 
-static int on_socket(CURL *e, curl_socket_t fd, int what, void *ud,
-    void *sp);
-static int on_timer(CURLM *m, long timeout_ms, void *ud);
-
 struct px_http *
 px_http_new(void)
 {
@@ -164,10 +153,6 @@ px_http_new(void)
 		px_http_free(h);
 		return NULL;
 	}
-	curl_multi_setopt(h->m, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(h->m, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->m, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(h->m, CURLMOPT_TIMERDATA, h);
 	curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, on_write);
@@ -260,99 +245,28 @@ poll_ms(const struct px_http *h)
 	return left < TICK_MS ? (int)left : TICK_MS;
 }
 
-/* curl tells which sockets to watch for what (CURLMOPT_SOCKETFUNCTION). */
-static int
-on_socket(CURL *e, curl_socket_t fd, int what, void *ud, void *sp)
-{
-	struct px_http *h = ud;
-	int i;
-
-	(void)e;
-	(void)sp;
-	for (i = 0; i < h->nsocks && h->socks[i].fd != fd; i++)
-		;
-	if (what == CURL_POLL_REMOVE) {
-		if (i < h->nsocks)
-			h->socks[i] = h->socks[--h->nsocks];
-		return 0;
-	}
-	if (i == h->nsocks) {
-		if (h->nsocks == MAX_SOCKS)
-			return -1;
-		h->nsocks++;
-	}
-	h->socks[i].fd = fd;
-	h->socks[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) |
-	    (what & CURL_POLL_OUT ? POLLOUT : 0));
-	return 0;
-}
-
-static int
-on_timer(CURLM *m, long timeout_ms, void *ud)
-{
-	struct px_http *h = ud;
-
-	(void)m;
-	h->timer_ms = timeout_ms;
-	return 0;
-}
-
-/* Hand ready sockets to curl: it then skips its own readiness polls. */
-static CURLMcode
-dispatch(struct px_http *h, int ready, int *running)
-{
-	struct pollfd ev[MAX_SOCKS];
-	CURLMcode mc = CURLM_OK;
-	int i, n = h->nsocks;
-
-	if (ready <= 0)
-		return curl_multi_socket_action(h->m, CURL_SOCKET_TIMEOUT, 0,
-		    running);
-	memcpy(ev, h->socks, (size_t)n * sizeof(ev[0]));	/* may change */
-	for (i = 0; i < n && mc == CURLM_OK; i++) {
-		int flags = (ev[i].revents & POLLIN ? CURL_CSELECT_IN : 0) |
-		    (ev[i].revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
-		    (ev[i].revents & (POLLERR | POLLHUP | POLLNVAL) ?
-		    CURL_CSELECT_ERR : 0);
-
-		if (flags != 0)
-			mc = curl_multi_socket_action(h->m, ev[i].fd, flags,
-			    running);
-	}
-	return mc;
-}
-
-/*
- * Drive the transfer to its end, enforcing the deadlines: one poll of our
- * own per wake-up over the sockets curl named, then curl_multi_socket_action
- * for the ready ones (about one poll, one recv and one write per relayed
- * chunk, instead of curl_multi_poll plus curl's internal socket checks).
- */
+/* Drive the transfer to its end, enforcing the deadlines. */
 static CURLcode
 run(struct px_http *h)
 {
 	CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
 	CURLMsg *msg;
-	int running = 1, left, ready, wait;
+	int running = 1, left;
 
-	h->nsocks = 0;
-	h->timer_ms = -1;
 	if (curl_multi_add_handle(h->m, h->c) != CURLM_OK)
 		return CURLE_FAILED_INIT;
-	if (curl_multi_socket_action(h->m, CURL_SOCKET_TIMEOUT, 0,
-	    &running) != CURLM_OK)
-		running = 0;
 	while (running) {
-		if (watchdog(h) != 0)
+		if (curl_multi_perform(h->m, &running) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
 			break;
-		wait = poll_ms(h);
-		if (h->timer_ms >= 0 && h->timer_ms < wait)
-			wait = (int)h->timer_ms;
-		ready = poll(h->socks, (nfds_t)h->nsocks, wait);
-		if (ready < 0 && errno != EINTR)
+		}
+		if (running && watchdog(h) != 0)
 			break;
-		if (dispatch(h, ready, &running) != CURLM_OK)
+		if (running && curl_multi_poll(h->m, NULL, 0, poll_ms(h),
+		    NULL) != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
 			break;
+		}
 	}
 	while ((msg = curl_multi_info_read(h->m, &left)) != NULL)
 		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->c)
