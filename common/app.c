@@ -238,7 +238,7 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 	long t0 = px_mono_ms();
 	int r;
 
-	snprintf(w->reqid, sizeof(w->reqid), "%lx-%lx", (long)getpid(),
+	snprintf(w->reqid, sizeof(w->reqid), "%lx-%lx", px_log_pid(),
 	    (unsigned long)atomic_fetch_add(&w->app->seq, 1) + 1);
 	memset(&lg, 0, sizeof(lg));
 	lg.id = w->reqid;

@@ -16,6 +16,22 @@
 
 static const char *const lvlname[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
+/* Written by px_log_init before a process starts its threads, then only
+ * read; 0 until then (getpid is used). */
+static long log_pid;
+
+void
+px_log_init(void)
+{
+	log_pid = (long)getpid();
+}
+
+long
+px_log_pid(void)
+{
+	return log_pid != 0 ? log_pid : (long)getpid();
+}
+
 static size_t
 stamp(char *p, size_t cap)
 {
@@ -52,7 +68,7 @@ px_log(enum px_log_level lvl, const char *fmt, ...)
 
 	n = stamp(line, sizeof(line));
 	k = snprintf(line + n, sizeof(line) - n, " aiproxy[%ld] %s ",
-	    (long)getpid(), lvlname[lvl]);
+	    px_log_pid(), lvlname[lvl]);
 	if (k > 0)
 		n += (size_t)k;
 	va_start(ap, fmt);

@@ -10,6 +10,11 @@
 
 enum px_log_level { PX_LOG_ERROR, PX_LOG_WARN, PX_LOG_INFO, PX_LOG_DEBUG };
 
+/* Remember this process's pid for log lines and request ids (getpid is
+ * a system call). Call in each process before its threads start. */
+void px_log_init(void);
+long px_log_pid(void);
+
 /* A free-form line: "<time> aiproxy[pid] LEVEL text". */
 void px_log(enum px_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

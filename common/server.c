@@ -188,6 +188,7 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads)
 	int rc;
 
 	memset(&s, 0, sizeof(s));
+	px_log_init();		/* this process's pid, after fork */
 	term_set(&set);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 	s.app = px_app_new(cfg);
@@ -216,10 +217,13 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads)
 static int
 run_cgi(const struct px_config *cfg)
 {
-	struct px_app *app = px_app_new(cfg);
+	struct px_app *app;
 	struct px_worker w;
 	struct px_io io;
 	int rc = 1;
+
+	px_log_init();
+	app = px_app_new(cfg);
 
 	if (app != NULL && px_worker_init(&w, app) == 0) {
 		px_io_cgi_init(&io, environ);
