@@ -7,10 +7,13 @@
 #ifndef PX_LEDGER_FX_H
 #define PX_LEDGER_FX_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cJSON.h>
 
 #include "buf.h"
 #include "config.h"
@@ -132,6 +135,22 @@ fx_fail(struct fx *f, const char *what)
 {
 	T_CHECK(0, what);
 	fx_done(f);
+}
+
+/* The member at a NULL-terminated path of member names, or NULL. */
+static inline const cJSON *
+jget(const cJSON *root, ...)
+{
+	const cJSON *j = root;
+	const char *name;
+	va_list ap;
+
+	va_start(ap, root);
+	for (name = va_arg(ap, const char *); name != NULL && j != NULL;
+	    name = va_arg(ap, const char *))
+		j = cJSON_GetObjectItemCaseSensitive(j, name);
+	va_end(ap);
+	return j;
 }
 
 #endif

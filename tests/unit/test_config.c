@@ -2,7 +2,7 @@
  * test_config.c -- config.json loading: the seed file, every optional key,
  * each error class with its exact message, env: keys, key ids, secrecy.
  * Runs with cwd = repo root (fixtures in tests/unit/configs/). Most cases
- * are in-memory documents written with ' for " (see q()).
+ * are in-memory documents written with ' for " (see t_quote()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,21 +13,6 @@
 #include "tharness.h"
 
 #define CONFIGS "tests/unit/configs/"
-
-/* The document with every ' turned into ", so vectors stay readable. */
-static const char *
-q(const char *s)
-{
-	static char out[4096];
-	size_t i, n = strlen(s);
-
-	if (n >= sizeof out)
-		n = sizeof out - 1;
-	for (i = 0; i < n; i++)
-		out[i] = s[i] == '\'' ? '"' : s[i];
-	out[n] = '\0';
-	return out;
-}
 
 /* T_STREQ that also shows what was found. */
 static void
@@ -278,7 +263,7 @@ test_bad_values(void)
 	size_t i;
 
 	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		doc = q(bad[i].doc);
+		doc = t_quote(bad[i].doc);
 		cfg = (struct px_config *)1;
 		T_CHECK(px_config_parse(doc, strlen(doc), "t.json", &cfg, &e) ==
 		    PX_ECONFIG, bad[i].msg[0]);
@@ -479,7 +464,7 @@ test_too_big(void)
 static void
 test_env_keys(void)
 {
-	const char *doc = q(DOC1("'provider':'gemini','key':['env:PX_T_K1',"
+	const char *doc = t_quote(DOC1("'provider':'gemini','key':['env:PX_T_K1',"
 	    "'env:PX_T_K2','lit']," LIMITS));
 	const struct px_key_cfg *k;
 	struct px_config *cfg;
@@ -521,7 +506,7 @@ test_key_id(void)
 	/* Found by search: two secrets whose 8-char ids collide. */
 	static const char c1[] = "sk-test-collide-0001637";
 	static const char c2[] = "sk-test-collide-0021758";
-	const char *doc = q(DOC1("'provider':'openrouter','key':['"
+	const char *doc = t_quote(DOC1("'provider':'openrouter','key':['"
 	    "sk-test-collide-0001637','sk-test-collide-0021758']," LIMITS));
 	char a[16], b[16];
 	struct px_config *cfg;
@@ -573,7 +558,7 @@ test_secrets_hidden(void)
 	unsigned i, j, leaks = 0, total = 0;
 
 	for (i = 0; i < sizeof docs / sizeof docs[0]; i++) {
-		doc = q(docs[i]);
+		doc = t_quote(docs[i]);
 		T_CHECK(px_config_parse(doc, strlen(doc), "t", &cfg, &e) ==
 		    PX_ECONFIG, "secret doc fails");
 		for (j = 0; j < e.n; j++, total++) {

@@ -144,22 +144,6 @@ usage(struct fx *f, int64_t now)
 	return cJSON_Parse(f->raw.p);
 }
 
-/* The member at a NULL-terminated path of names, or NULL. */
-static const cJSON *
-jget(const cJSON *root, ...)
-{
-	const cJSON *j = root;
-	const char *name;
-	va_list ap;
-
-	va_start(ap, root);
-	for (name = va_arg(ap, const char *); name != NULL && j != NULL;
-	    name = va_arg(ap, const char *))
-		j = cJSON_GetObjectItemCaseSensitive(j, name);
-	va_end(ap);
-	return j;
-}
-
 /* A string, "null" for null, "?" for anything else or absent. */
 static void
 jstr(const cJSON *j, char *dst, size_t cap)

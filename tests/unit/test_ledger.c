@@ -118,7 +118,7 @@ jnum(const cJSON *root, ...)
 	va_start(ap, root);
 	for (name = va_arg(ap, const char *); name != NULL && j != NULL;
 	    name = va_arg(ap, const char *))
-		j = cJSON_GetObjectItemCaseSensitive(j, name);
+		j = jget(j, name, (const char *)NULL);
 	va_end(ap);
 	return j != NULL && cJSON_IsNumber(j) ? j->valuedouble : -1.0;
 }

@@ -2,7 +2,7 @@
  * test_router.c -- model -> provider: `models` lists before the "gemini"
  * prefix rule, key counts summed over entries, plain and auto-model
  * resolution with and without keys. Configs are parsed from in-memory
- * JSON written with ' for " (see q()).
+ * JSON written with ' for " (see t_quote()).
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,27 +38,12 @@ static const char no_auto[] = DOC("'auto-models':['or/a','x/y'],",
 /* no auto-models key at all */
 static const char empty_auto[] = DOC("", OR("'k1'", ""));
 
-/* The document with every ' turned into ", so vectors stay readable. */
-static const char *
-q(const char *s)
-{
-	static char out[2048];
-	size_t i, n = strlen(s);
-
-	if (n >= sizeof out)
-		n = sizeof out - 1;
-	for (i = 0; i < n; i++)
-		out[i] = s[i] == '\'' ? '"' : s[i];
-	out[n] = '\0';
-	return out;
-}
-
 static struct px_config *
 load(const char *doc)
 {
 	struct px_config *cfg = NULL;
 	struct px_cfg_errors e;
-	const char *text = q(doc);
+	const char *text = t_quote(doc);
 
 	memset(&e, 0, sizeof e);
 	if (px_config_parse(text, strlen(text), "t.json", &cfg, &e) != PX_OK) {

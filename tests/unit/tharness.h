@@ -32,6 +32,22 @@ t_streq(const char *a, const char *b)
 
 #define T_STREQ(a, b, what) t_check(t_streq((a), (b)), (what), __FILE__, __LINE__)
 
+/* s with every ' turned into ", so JSON test vectors stay readable.
+ * The result lives in a static buffer until the next call. */
+static inline const char *
+t_quote(const char *s)
+{
+	static char out[4096];
+	size_t i, n = strlen(s);
+
+	if (n >= sizeof out)
+		n = sizeof out - 1;
+	for (i = 0; i < n; i++)
+		out[i] = s[i] == '\'' ? '"' : s[i];
+	out[n] = '\0';
+	return out;
+}
+
 static inline int
 t_done(void)
 {
