@@ -119,8 +119,14 @@ clean:
 # --- bench (issue 6): measurements on 127.0.0.1, writes BENCHMARKS.md --------
 # QUICK=1 for a smoke run under 2 minutes; needs wrk nginx-light lighttpd
 # valgrind linux-perf strace.
-bench: all
+# make bench [QUICK=1]: side-by-side measurements into BENCHMARKS.md
+BENCH_PKGS = wrk nginx-light valgrind linux-perf strace
+bench-deps:
+	@sh tests/deps.sh $(DEB_PKGS) $(BENCH_PKGS)
+
+bench: bench-deps all
 	QUICK="$(QUICK)" bash bench/run.sh
 
-.PHONY: all deps test-deps test install unit run lint clean unit-bins bench
+.PHONY: all deps test-deps test install unit run lint clean unit-bins bench \
+        bench-deps
 -include $(shell find build -name '*.d' 2>/dev/null)
