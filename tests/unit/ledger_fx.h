@@ -153,4 +153,15 @@ jget(const cJSON *root, ...)
 	return j;
 }
 
+/* /v1/usage at now, parsed (NULL on failure); the text stays in f->raw. */
+static inline cJSON *
+fx_usage(struct fx *f, int64_t now)
+{
+	if (px_ledger_usage_json(f->lg, f->s, now, &f->raw) != PX_OK) {
+		printf("#   usage failed\n");
+		return NULL;
+	}
+	return cJSON_Parse(f->raw.p);
+}
+
 #endif

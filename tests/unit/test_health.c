@@ -132,18 +132,6 @@ rate429(struct fx *f, const struct px_lease *l, int64_t now)
 	return verdict(f, l, PX_SETTLE_RELEASE_ALL, &v_rate, now);
 }
 
-/* --- /v1/usage ----------------------------------------------------------- */
-
-static cJSON *
-usage(struct fx *f, int64_t now)
-{
-	if (px_ledger_usage_json(f->lg, f->s, now, &f->raw) != PX_OK) {
-		printf("#   usage failed\n");
-		return NULL;
-	}
-	return cJSON_Parse(f->raw.p);
-}
-
 /* A string, "null" for null, "?" for anything else or absent. */
 static void
 jstr(const cJSON *j, char *dst, size_t cap)
@@ -164,7 +152,7 @@ jnum(const cJSON *j)
 static void
 health(struct fx *f, int64_t now, size_t k, struct health *h)
 {
-	cJSON *u = usage(f, now);
+	cJSON *u = fx_usage(f, now);
 	const cJSON *kj = jget(u, "details", "openrouter", "keys",
 	    key(f, k)->id, (const char *)NULL);
 
@@ -210,7 +198,7 @@ errors_of(struct fx *f, int64_t now, size_t k)
 static void
 backoff(struct fx *f, int64_t now, char *dst, size_t cap)
 {
-	cJSON *u = usage(f, now);
+	cJSON *u = fx_usage(f, now);
 
 	jstr(jget(u, "details", "openrouter", "backoff_until",
 	    (const char *)NULL), dst, cap);

@@ -96,32 +96,13 @@ kid(const struct fx *f, size_t entry, size_t k)
 	return f->cfg->providers[entry].keys[k].id;
 }
 
-/* /v1/usage at now, parsed (NULL on failure); the text stays in f->raw. */
-static cJSON *
-usage(struct fx *f, int64_t now)
-{
-	if (px_ledger_usage_json(f->lg, f->s, now, &f->raw) != PX_OK) {
-		printf("#   usage failed\n");
-		return NULL;
-	}
-	return cJSON_Parse(f->raw.p);
-}
-
 /* The number at a NULL-terminated path of member names; -1 if absent. */
 static double
-jnum(const cJSON *root, ...)
+num_of(const cJSON *j)
 {
-	const cJSON *j = root;
-	const char *name;
-	va_list ap;
-
-	va_start(ap, root);
-	for (name = va_arg(ap, const char *); name != NULL && j != NULL;
-	    name = va_arg(ap, const char *))
-		j = jget(j, name, (const char *)NULL);
-	va_end(ap);
 	return j != NULL && cJSON_IsNumber(j) ? j->valuedouble : -1.0;
 }
+#define jnum(...) num_of(jget(__VA_ARGS__))
 
 /* A key's number under details.openrouter.keys.<id>. */
 static double
@@ -290,7 +271,7 @@ test_day(void)
 static void
 key_state(struct fx *f, int64_t now, double out[5])
 {
-	cJSON *u = usage(f, now);
+	cJSON *u = fx_usage(f, now);
 
 	out[0] = keynum(f, u, 0, "tokens_min");
 	out[1] = jnum(u, "details", "openrouter", "keys", kid(f, 0, 0),
@@ -378,7 +359,7 @@ tokens_keep(struct fx *f)
 	T_CHECK(l.key != NULL && px_ledger_settle(f->lg, f->s, &l,
 	    PX_SETTLE_DONE, -1, 1, t + 1) == PX_OK && state_is(f, t + 1, 70, 1),
 	    "tokens: done(-1) keeps the estimate");
-	u = usage(f, t + 1);
+	u = fx_usage(f, t + 1);
 	T_CHECK(near(keynum(f, u, 0, "lifetime_tokens"), 230) &&
 	    near(keynum(f, u, 0, "errors"), 1),
 	    "tokens: lifetime +70, failed counts an error");
@@ -547,7 +528,7 @@ test_candidates(void)
 	    key_ix(f.cfg, &f.last) == 1 && f.last.t_ms == T0 + 500 &&
 	    f.last.tokens == 7,
 	    "candidates: openrouter full, lease from gemini");
-	u = usage(&f, T0 + 500);
+	u = fx_usage(&f, T0 + 500);
 	T_CHECK(near(jnum(u, "overview", "openrouter", "total_requests",
 	    (const char *)NULL), 1) && near(jnum(u, "overview", "gemini",
 	    "total_requests", (const char *)NULL), 1),
@@ -557,7 +538,7 @@ test_candidates(void)
 	T_CHECK(rsv_c(&f, two_cand, 2, 7, T0 + 1000) == PX_ERATE &&
 	    f.retry == MIN_LEAVE - 1000,
 	    "candidates: both full, retry = the earliest of both");
-	u = usage(&f, T0 + 1000);
+	u = fx_usage(&f, T0 + 1000);
 	T_CHECK(near(jnum(u, "overview", "openrouter", "total_requests",
 	    (const char *)NULL), 1) && near(jnum(u, "overview", "gemini",
 	    "total_requests", (const char *)NULL), 1),
@@ -663,7 +644,7 @@ test_usage_json(void)
 	    key_ix(f.cfg, &f.last) == 0 &&
 	    rsv_c(&f, gm, 1, 1, T0 + 2 * MIN_MS) == PX_OK,
 	    "usage: four reservations");
-	u = usage(&f, T0 + 2 * MIN_MS);
+	u = fx_usage(&f, T0 + 2 * MIN_MS);
 	T_CHECK(u != NULL, "usage: valid JSON");
 	usage_overview(u);
 	usage_keys(&f, u);
@@ -672,7 +653,7 @@ test_usage_json(void)
 	    strstr(f.raw.p, "\"usage_percentage\":50.00}") != NULL,
 	    "usage: percentages printed with 2 decimals");
 	cJSON_Delete(u);
-	u = usage(&f, T0 + 2 * MIN_MS + DAY_LEAVE);
+	u = fx_usage(&f, T0 + 2 * MIN_MS + DAY_LEAVE);
 	T_CHECK(near(jnum(u, "overview", "openrouter", "total_requests",
 	    (const char *)NULL), 0) && near(keynum(&f, u, 0,
 	    "lifetime_requests"), 2), "usage: a day later, lifetime only");
@@ -699,7 +680,7 @@ test_persistence(void)
 	T_CHECK(fx_open(&f, cfg) == 0, "persist: reopened");
 	T_CHECK(rsv(&f, 1, T0 + 1000) == PX_ERATE,
 	    "persist: the window is still full after a reopen");
-	u = usage(&f, T0 + 1000);
+	u = fx_usage(&f, T0 + 1000);
 	T_CHECK(near(keynum(&f, u, 0, "requests"), 2),
 	    "persist: usage still shows 2");
 	cJSON_Delete(u);
@@ -762,7 +743,7 @@ parent(struct fx *f, int wr, int rd)
 	    "2 procs: child sees the parent's request and cursor");
 	T_CHECK(rsv(f, 1, T0 + 20) == PX_ERATE,
 	    "2 procs: parent sees the child's request");
-	u = usage(f, T0 + 20);
+	u = fx_usage(f, T0 + 20);
 	T_CHECK(near(jnum(u, "overview", "openrouter", "total_requests",
 	    (const char *)NULL), 2), "2 procs: usage counts both");
 	cJSON_Delete(u);
