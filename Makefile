@@ -22,7 +22,8 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/provider_gemini.c common/router.c common/ring.c \
          common/keysel.c common/store.c common/ledger.c \
          common/retryhint.c \
-         common/reply.c common/fcgi_io.c common/upstream.c \
+         common/reply.c common/fcgi_io.c common/listenaddr.c \
+         common/upstream.c \
          common/models.c common/usage.c common/chat.c common/relay.c \
          common/app.c \
          common/server.c

@@ -2,7 +2,10 @@
  * aiproxy.c -- the thin entry point: arguments, configuration, run mode.
  * Owns: the command line, --check-config, and the order of process-wide
  * initialisation (libfcgi, libcurl) before any thread or fork.
- * Never: serves requests itself (common/server.c and common/app.c do).
+ * Never: serves requests itself (common/server.c and common/app.c do), or
+ * reads an argument when the process runs as CGI: Apache's mod_cgi and
+ * mod_cgid turn a query string without '=' into argv words (RFC 3875
+ * 4.4), so there argv is the client's, not the operator's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,7 @@
 
 #include "config.h"
 #include "fcgi_io.h"
+#include "listenaddr.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -20,12 +24,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: aiproxy [--config FILE] [--threads T]\n"
-	    "       aiproxy --listen HOST:PORT|/path.sock [--workers N] "
-	    "[--threads T] [--socket-mode 0660] [--config FILE]\n"
+	    "       aiproxy --listen HOST:PORT|/path.sock [--listen-any] "
+	    "[--workers N]\n"
+	    "               [--threads T] [--socket-mode 0660] "
+	    "[--config FILE]\n"
 	    "       aiproxy --check-config FILE\n"
 	    "Without --listen it serves FastCGI on fd 0 when a web server "
-	    "spawns it,\nor one request as plain CGI. The config path "
-	    "defaults to $AIPROXY_CONFIG,\nthen ./config.json.\n");
+	    "spawns it,\nor one request as plain CGI (then every argument "
+	    "is ignored). The config\npath defaults to $AIPROXY_CONFIG, "
+	    "then ./config.json. --listen refuses a\nwildcard address "
+	    "(0.0.0.0, *, an empty host) unless --listen-any is given.\n");
 }
 
 static int
@@ -43,6 +51,15 @@ parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	return 0;
 }
 
+static void
+print_warnings(const struct px_config *cfg, FILE *f)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->warnings.n; i++)
+		fprintf(f, "warning: %s\n", cfg->warnings.msg[i]);
+}
+
 static int
 load(const char *path, struct px_config **cfg, int quiet_ok)
 {
@@ -50,8 +67,11 @@ load(const char *path, struct px_config **cfg, int quiet_ok)
 	unsigned i;
 
 	if (px_config_load(path, cfg, &errs) == PX_OK) {
-		if (!quiet_ok)
-			printf("configuration OK\n");
+		if (!quiet_ok) {
+			print_warnings(*cfg, stdout);
+			printf("configuration OK%s\n", (*cfg)->warnings.n ?
+			    " (with warnings)" : "");
+		}
 		return 0;
 	}
 	for (i = 0; i < errs.n; i++)
@@ -61,9 +81,9 @@ load(const char *path, struct px_config **cfg, int quiet_ok)
 
 /* Under CGI a broken config still owes the client an OpenAI error. */
 static void
-cgi_config_error(void)
+cgi_config_error(int cgi)
 {
-	if (!px_fcgi_is_cgi())
+	if (!cgi)
 		return;
 	printf("Status: 500 Internal Server Error\r\nContent-Type: "
 	    "application/json\r\n\r\n{\"error\":{\"message\":\"proxy "
@@ -71,65 +91,140 @@ cgi_config_error(void)
 	    "\"server_error\",\"param\":null,\"code\":null}}");
 }
 
+/*
+ * Started by a web server as CGI: the request is in the environment
+ * (RFC 3875 makes GATEWAY_INTERFACE and REQUEST_METHOD mandatory). A
+ * FastCGI responder gets its requests over fd 0 instead and has neither.
+ */
+static int
+cgi_environment(void)
+{
+	return getenv("GATEWAY_INTERFACE") != NULL ||
+	    getenv("REQUEST_METHOD") != NULL;
+}
+
+struct cli {
+	struct px_server_opts o;
+	const char *path;
+	const char *listen;
+	int listen_any;
+	int exit_now;		/* >= 0: exit with this status */
+};
+
+/* "aiproxy: ARG: WHY"; the run stops with status 2. */
+static int
+bad_arg(struct cli *c, const char *a, const char *why)
+{
+	fprintf(stderr, "aiproxy: %s: %s\n", a, why);
+	if (c->exit_now < 0)
+		usage(stderr);
+	c->exit_now = 2;
+	return -1;
+}
+
+/* One option (and its value); returns how many words it took, -1 stop. */
+static int
+option(struct cli *c, const char *a, const char *v)
+{
+	if (strcmp(a, "--listen-any") == 0) {
+		c->listen_any = 1;
+		return 1;
+	}
+	if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+		usage(stdout);
+		c->exit_now = 0;
+		return -1;
+	}
+	if (strcmp(a, "--version") == 0) {
+		printf("aiproxy %s\n", AIPROXY_VERSION);
+		c->exit_now = 0;
+		return -1;
+	}
+	if (v == NULL)
+		return bad_arg(c, a, "unknown option, or its value is missing");
+	if (strcmp(a, "--config") == 0) {
+		c->path = v;
+	} else if (strcmp(a, "--listen") == 0) {
+		c->listen = v;
+	} else if (strcmp(a, "--workers") == 0 || strcmp(a, "--threads") == 0) {
+		if (parse_uint(v, 1, a[2] == 'w' ? 1024 : 4096,
+		    a[2] == 'w' ? &c->o.workers : &c->o.threads) != 0)
+			return bad_arg(c, a, "expected a number");
+	} else if (strcmp(a, "--socket-mode") == 0) {
+		char *end;
+		long m = strtol(v, &end, 8);
+
+		if (*end != '\0' || m < 0 || m > 0777)
+			return bad_arg(c, a, "expected octal like 0660");
+		c->o.socket_mode = (int)m;
+	} else {
+		return bad_arg(c, a, "unknown option");
+	}
+	return 2;
+}
+
+/* The operator's command line; --check-config runs at once. */
+static void
+parse_args(struct cli *c, int argc, char **argv)
+{
+	struct px_config *cfg = NULL;
+	int i, n;
+
+	for (i = 1; i < argc && c->exit_now < 0; i += n) {
+		if (strcmp(argv[i], "--check-config") == 0 && i + 1 < argc) {
+			c->exit_now = load(argv[i + 1], &cfg, 0);
+			px_config_free(cfg);
+			return;
+		}
+		n = option(c, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+		if (n < 0)
+			return;
+	}
+	if (c->listen_any && c->listen == NULL)
+		(void)bad_arg(c, "--listen-any", "needs --listen");
+}
+
+static int
+check_listen(struct cli *c, struct px_listen *l)
+{
+	char err[320];
+
+	if (c->listen == NULL)
+		return 0;
+	if (px_listen_parse(c->listen, c->listen_any, l, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "aiproxy: --listen: %s\n", err);
+		return -1;
+	}
+	c->o.listen = l;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	struct px_server_opts o = { NULL, 2, 0, 0, -1 };
-	const char *path = getenv("AIPROXY_CONFIG");
+	struct cli c = { { NULL, 2, 0, 0, -1 }, NULL, NULL, 0, -1 };
 	struct px_config *cfg = NULL;
-	int i, rc;
+	struct px_listen l;
+	int cgi = cgi_environment(), rc;
 
-	if (getenv("AIPROXY_THREADS") != NULL &&
-	    parse_uint(getenv("AIPROXY_THREADS"), 1, 4096, &o.threads) != 0) {
+	/* First of all: under CGI, argv may be a query string's words. */
+	if (!cgi)
+		parse_args(&c, argc, argv);
+	if (c.exit_now >= 0)
+		return c.exit_now;
+	if (check_listen(&c, &l) != 0)
+		return 2;
+	if (c.o.threads == 0 && getenv("AIPROXY_THREADS") != NULL &&
+	    parse_uint(getenv("AIPROXY_THREADS"), 1, 4096, &c.o.threads) != 0) {
 		fprintf(stderr, "aiproxy: AIPROXY_THREADS: expected 1..4096\n");
 		return 2;
 	}
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--check-config") == 0 && v != NULL) {
-			px_config_free(cfg);
-			return load(v, &cfg, 0) == 0 ?
-			    (px_config_free(cfg), 0) : 1;
-		} else if (strcmp(a, "--config") == 0 && v != NULL) {
-			path = v;
-		} else if (strcmp(a, "--listen") == 0 && v != NULL) {
-			o.listen = v;
-		} else if (strcmp(a, "--workers") == 0 ||
-		    strcmp(a, "--threads") == 0) {
-			if (parse_uint(v, 1, a[2] == 'w' ? 1024 : 4096,
-			    a[2] == 'w' ? &o.workers : &o.threads) != 0) {
-				fprintf(stderr, "aiproxy: %s: expected a "
-				    "number\n", a);
-				return 2;
-			}
-		} else if (strcmp(a, "--socket-mode") == 0 && v != NULL) {
-			char *end;
-			long m = strtol(v, &end, 8);
-
-			if (*end != '\0' || m < 0 || m > 0777) {
-				fprintf(stderr, "aiproxy: --socket-mode: "
-				    "expected octal like 0660\n");
-				return 2;
-			}
-			o.socket_mode = (int)m;
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--version") == 0) {
-			printf("aiproxy %s\n", AIPROXY_VERSION);
-			return 0;
-		} else {
-			fprintf(stderr, "aiproxy: bad argument: %s\n", a);
-			usage(stderr);
-			return 2;
-		}
-		i++;
-	}
-	if (path == NULL || *path == '\0')
-		path = "config.json";
-	if (load(path, &cfg, 1) != 0) {
-		cgi_config_error();
+	c.path = c.path != NULL ? c.path : getenv("AIPROXY_CONFIG");
+	if (c.path == NULL || *c.path == '\0')
+		c.path = "config.json";
+	if (load(c.path, &cfg, 1) != 0) {
+		cgi_config_error(cgi || px_fcgi_is_cgi());
 		return 1;
 	}
 	if (px_fcgi_init() != 0 || px_http_global_init() != 0) {
@@ -137,7 +232,9 @@ main(int argc, char **argv)
 		px_config_free(cfg);
 		return 1;
 	}
-	rc = px_server_run(cfg, &o);
+	/* fd 0 tells CGI (one request from the environment) from a spawned
+	 * FastCGI responder (fd 0 is the web server's listening socket) */
+	rc = px_server_run(cfg, &c.o, c.o.listen == NULL && px_fcgi_is_cgi());
 	px_http_global_cleanup();
 	px_config_free(cfg);
 	return rc;

@@ -37,26 +37,34 @@ static const struct {
 	[ROUTE_USAGE]  = { "usage",            0, "GET",  "Allow: GET\r\n" },
 };
 
-struct px_app *
-px_app_new(const struct px_config *cfg)
+/* The shared state: the ledger (files under state_dir) and models cache. */
+static int
+open_state(struct px_app *app)
 {
-	struct px_app *app = calloc(1, sizeof(*app));
 	char detail[256] = "";
 	enum px_err e;
+
+	e = px_ledger_open(&app->ledger, app->cfg, detail, sizeof(detail));
+	if (e != PX_OK) {
+		px_log(PX_LOG_ERROR, "%s", e == PX_ENOMEM ? "out of memory" :
+		    detail);
+		return -1;
+	}
+	app->models = px_models_new(app->cfg);
+	return app->models != NULL ? 0 : -1;
+}
+
+struct px_app *
+px_app_new(const struct px_config *cfg, int defer_state)
+{
+	struct px_app *app = calloc(1, sizeof(*app));
 
 	if (app == NULL)
 		return NULL;
 	app->cfg = cfg;
 	atomic_init(&app->seq, 0);
-	e = px_ledger_open(&app->ledger, cfg, detail, sizeof(detail));
-	if (e != PX_OK) {
-		px_log(PX_LOG_ERROR, "%s", e == PX_ENOMEM ? "out of memory" :
-		    detail);
-		px_app_free(app);
-		return NULL;
-	}
-	app->models = px_models_new(cfg);
-	if (app->models == NULL) {
+	atomic_init(&app->auth_failures, 0);
+	if (!defer_state && open_state(app) != 0) {
 		px_app_free(app);
 		return NULL;
 	}
@@ -66,7 +74,8 @@ px_app_new(const struct px_config *cfg)
 void
 px_app_maintain(struct px_app *app)
 {
-	px_ledger_maintain(app->ledger);
+	if (app->ledger != NULL)
+		px_ledger_maintain(app->ledger);
 }
 
 void
@@ -205,6 +214,16 @@ match_route(char *path, char **arg)
 	return -1;
 }
 
+/* A request without the access key: 401, counted, and nothing else. */
+static void
+refuse(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
+{
+	lg->auth_failures = atomic_fetch_add(&w->app->auth_failures, 1) + 1;
+	lg->note = "auth_failed";
+	px_reply_error(io, &w->err, PX_EAUTH, NULL, NULL,
+	    "WWW-Authenticate: Bearer\r\n");
+}
+
 static void
 dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
     struct px_reqlog *lg)
@@ -212,13 +231,18 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 	const char *method = px_io_param(io, "REQUEST_METHOD");
 
 	if (!authorized(io, w->app->cfg->access_key)) {
-		px_reply_error(io, &w->err, PX_EAUTH, NULL, NULL,
-		    "WWW-Authenticate: Bearer\r\n");
+		refuse(w, io, lg);
 		return;
 	}
 	if (method == NULL || strcmp(method, routes[r].method) != 0) {
 		px_reply_error(io, &w->err, PX_EMETHOD, NULL, NULL,
 		    routes[r].allow);
+		return;
+	}
+	/* CGI opens the ledger only now: a request without the key never
+	 * touches state_dir (issue 9, L6) */
+	if (w->app->ledger == NULL && open_state(w->app) != 0) {
+		px_reply_error(io, &w->err, PX_ESTORE, NULL, NULL, NULL);
 		return;
 	}
 	switch ((enum route)r) {

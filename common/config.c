@@ -129,6 +129,12 @@ static const struct cfg_key top_keys[] = {
 	  .min = 1, .max = 86400, .def = 600 },
 	{ .name = "models_cache_s", .type = CFG_LONG,
 	  .off = TO(models_cache_s), .min = 0, .max = 86400, .def = 300 },
+	{ .name = "max_json_values", .type = CFG_SIZE,
+	  .off = TO(max_json_values), .min = 100, .max = 100000000,
+	  .def = 100000 },
+	{ .name = "max_response_bytes", .type = CFG_SIZE,
+	  .off = TO(max_response_bytes), .min = 65536, .max = 1073741824,
+	  .def = 8388608 },
 	{ .name = NULL }
 };
 
@@ -984,6 +990,92 @@ parse_doc(struct ctx *c, const char *text, size_t len)
 	return NULL;
 }
 
+/* Every provider secret in one list: relayed upstream text is redacted
+ * against all of them, not only the key that was used. */
+static void
+finish_secrets(struct ctx *c, struct px_config *cfg)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		n += cfg->providers[i].nkeys;
+	if (n == 0)
+		return;
+	cfg->secrets.v = calloc(n, sizeof *cfg->secrets.v);
+	if (cfg->secrets.v == NULL) {
+		oom(c);
+		return;
+	}
+	for (i = 0; i < cfg->nproviders; i++)
+		for (j = 0; j < cfg->providers[i].nkeys; j++)
+			if (cfg->providers[i].keys[j].secret != NULL)
+				cfg->secrets.v[cfg->secrets.n++] =
+				    cfg->providers[i].keys[j].secret;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+add_warn(struct px_config *cfg, const char *fmt, ...)
+{
+	struct px_cfg_warnings *w = &cfg->warnings;
+	va_list ap;
+
+	if (w->n >= PX_CFG_MAXWARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->msg[w->n++], sizeof w->msg[0], fmt, ap);
+	va_end(ap);
+}
+
+/* Placeholders of the seed's README and deploy/config.sample.json. */
+static int
+is_placeholder(const char *key)
+{
+	return strcmp(key, "your-proxy-access-key") == 0 ||
+	    strstr(key, "CHANGE-ME") != NULL ||
+	    strstr(key, "REPLACE-ME") != NULL;
+}
+
+/* Is the host of an http:// URL this machine (127/8, localhost, ::1)? */
+static int
+loopback_url(const char *url)
+{
+	const char *h = url + 7;	/* after "http://" */
+	size_t n = strcspn(h, ":/?#");
+
+	if (h[0] == '[')
+		return strncmp(h, "[::1]", 5) == 0;
+	if (n == 9 && strncmp(h, "localhost", 9) == 0)
+		return 1;
+	return strncmp(h, "127.", 4) == 0;
+}
+
+/*
+ * Settings that load but put the installation at risk. Messages never
+ * show a secret: the access key is described, not quoted.
+ */
+static void
+finish_warnings(struct px_config *cfg)
+{
+	size_t i;
+
+	if (cfg->access_key != NULL && (strlen(cfg->access_key) <
+	    PX_ACCESS_KEY_MIN || is_placeholder(cfg->access_key)))
+		add_warn(cfg, "access_key: weak (%s); anyone who guesses it "
+		    "spends the pool's quota: use at least %d random "
+		    "characters, e.g. the output of `openssl rand -hex 24`",
+		    is_placeholder(cfg->access_key) ? "a sample placeholder" :
+		    "too short", PX_ACCESS_KEY_MIN);
+	for (i = 0; i < cfg->nproviders; i++) {
+		const char *u = cfg->providers[i].base_url;
+
+		if (u != NULL && strncmp(u, "http://", 7) == 0 &&
+		    !loopback_url(u))
+			add_warn(cfg, "provider_keys[%zu].base_url: plain "
+			    "http:// to a host that is not this machine: the "
+			    "provider keys would travel in clear text", i);
+	}
+}
+
 static enum px_err
 parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
 {
@@ -1000,6 +1092,10 @@ parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
 	}
 	apply(c, top_keys, root, cfg);
 	finish_providers(c, cfg);
+	if (c->nerr == 0) {
+		finish_secrets(c, cfg);
+		finish_warnings(cfg);
+	}
 out:
 	cJSON_Delete(root);
 	if (c->nerr > 0) {
@@ -1117,6 +1213,7 @@ px_config_free(struct px_config *cfg)
 	if (cfg == NULL)
 		return;
 	release(top_keys, cfg);
+	free(cfg->secrets.v);
 	free(cfg);
 }
 

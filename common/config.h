@@ -35,6 +35,19 @@ struct px_provider_cfg {
 	char  *models_filter;	/* filter for fetched model lists, or NULL */
 };
 
+/* Every provider secret of the file, for redacting upstream text (L1). */
+struct px_secrets {
+	const char **v;			/* borrowed from the key tables */
+	size_t       n;
+};
+
+#define PX_CFG_MAXWARN 16
+#define PX_ACCESS_KEY_MIN 24	/* shorter access keys get a warning */
+struct px_cfg_warnings {
+	unsigned n;			/* recorded, at most PX_CFG_MAXWARN */
+	char     msg[PX_CFG_MAXWARN][256];
+};
+
 struct px_config {
 	char   *access_key;		/* required, non-empty */
 	double  model_usage_gap_percentage;	/* 0..100, default 5 */
@@ -56,6 +69,13 @@ struct px_config {
 	long    models_cache_s;		/* /v1/models cache life; 300 */
 	unsigned max_attempts;		/* upstream tries per request; 3 */
 	long    key_reprobe_s;		/* a disabled key is tried again after; 600 */
+	size_t  max_json_values;	/* JSON values per request body; 100000 */
+	size_t  max_response_bytes;	/* non-stream upstream body; 8 MiB */
+	struct px_secrets secrets;	/* every provider key, built at load */
+	struct px_cfg_warnings warnings;	/* loadable but unwise settings:
+					 * weak access key, clear-text
+					 * base_url; printed by --check-config
+					 * and logged at start */
 };
 
 #define PX_CFG_MAXERRS 32

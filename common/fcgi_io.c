@@ -8,10 +8,16 @@
  */
 #include "fcgi_io.h"
 
+#include <errno.h>
 #include <fcgiapp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 struct px_fcgi_req {
 	FCGX_Request rq;
@@ -29,13 +35,98 @@ px_fcgi_is_cgi(void)
 	return FCGX_IsCGI();
 }
 
-int
-px_fcgi_listen(const char *addr, int backlog)
+/* Does a server accept connections on the unix socket at path? */
+static int
+socket_live(const char *path)
 {
-	/* libfcgi binds INADDR_ANY for ":port"; demand an explicit host. */
-	if (addr[0] == ':')
+	struct sockaddr_un sa;
+	int fd, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+/*
+ * libfcgi unlinks a unix path before it binds. Let it only when the path
+ * is absent or a socket nobody listens on any more (a crashed pool's).
+ */
+static int
+unix_path_free(const char *path, char *err, size_t cap)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, cap, "%s exists and is not a socket; refusing "
+		    "to replace it", path);
 		return -1;
-	return FCGX_OpenSocket(addr, backlog);
+	}
+	if (socket_live(path)) {
+		snprintf(err, cap, "%s: another server is listening there",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+px_fcgi_listen(const char *addr, int is_unix, int backlog,
+    struct px_fcgi_sock *sk, char *err, size_t cap)
+{
+	struct stat st;
+	int fd;
+
+	memset(sk, 0, sizeof(*sk));
+	snprintf(err, cap, "cannot listen on %s", addr);
+	if (is_unix && unix_path_free(addr, err, cap) != 0)
+		return -1;
+	fd = FCGX_OpenSocket(addr, backlog);
+	if (fd < 0)
+		return -1;
+	if (is_unix && lstat(addr, &st) == 0) {
+		sk->is_unix = 1;
+		sk->dev = (unsigned long)st.st_dev;
+		sk->ino = (unsigned long)st.st_ino;
+		snprintf(sk->path, sizeof(sk->path), "%s", addr);
+	}
+	err[0] = '\0';
+	return fd;
+}
+
+void
+px_fcgi_unlink(const struct px_fcgi_sock *sk)
+{
+	struct stat st;
+
+	/* only the very socket we bound: never a file put there since */
+	if (sk->is_unix && lstat(sk->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    (unsigned long)st.st_dev == sk->dev &&
+	    (unsigned long)st.st_ino == sk->ino)
+		(void)unlink(sk->path);
+}
+
+/*
+ * Connections accepted from fd inherit its receive timeout (Linux copies
+ * SO_RCVTIMEO to accepted sockets), so a peer that connects and sends
+ * nothing, or stops half-way through its request, makes libfcgi's read
+ * fail after ms: FCGX_Accept_r then closes that connection and accepts
+ * the next one. accept() itself then returns EAGAIN every ms while idle;
+ * px_fcgi_accept simply calls again.
+ */
+int
+px_fcgi_set_read_timeout(int fd, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 void
@@ -70,7 +161,13 @@ px_fcgi_req_free(struct px_fcgi_req *r)
 int
 px_fcgi_accept(struct px_fcgi_req *r, struct px_io *io)
 {
-	int rc = FCGX_Accept_r(&r->rq);
+	int rc;
+
+	/* EAGAIN: the listening socket's receive timeout ran out with no
+	 * connection; a shutdown makes the next call fail for good */
+	do
+		rc = FCGX_Accept_r(&r->rq);
+	while (rc == -EAGAIN || rc == -EWOULDBLOCK);
 
 	memset(io, 0, sizeof(*io));
 	if (rc < 0)

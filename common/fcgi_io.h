@@ -26,8 +26,24 @@ struct px_fcgi_req;
 
 int  px_fcgi_init(void);		/* once, before threads; 0 ok */
 int  px_fcgi_is_cgi(void);		/* started as plain CGI */
-/* Bind addr ("127.0.0.1:9000", ":9000" refused, or a unix path); fd or -1. */
-int  px_fcgi_listen(const char *addr, int backlog);
+/* A socket this process bound, so only that socket is ever unlinked. */
+struct px_fcgi_sock {
+	int           is_unix;
+	unsigned long dev, ino;
+	char          path[128];
+};
+/*
+ * Bind addr, already checked by px_listen_parse ("a.b.c.d:port" or a unix
+ * path). A unix path is replaced only when it is absent or a stale socket;
+ * a regular file, a directory or a live socket is refused. fd, or -1 with
+ * the reason in err.
+ */
+int  px_fcgi_listen(const char *addr, int is_unix, int backlog,
+    struct px_fcgi_sock *sk, char *err, size_t cap);
+/* Remove the socket bound by px_fcgi_listen if it is still that socket. */
+void px_fcgi_unlink(const struct px_fcgi_sock *sk);
+/* Drop FastCGI connections that send nothing for ms (SO_RCVTIMEO). */
+int  px_fcgi_set_read_timeout(int fd, long ms);
 /* Tell libfcgi to stop accepting (sets its shutdown flag). */
 void px_fcgi_shutdown_pending(void);
 

@@ -34,6 +34,8 @@ struct px_reqlog {
 	const char *note;	/* outcome detail, e.g. "client_gone" */
 	int    attempts;	/* upstream attempts (0: none) */
 	const char *why;	/* per attempt "keyid:outcome", '>'-joined */
+	unsigned long auth_failures;	/* 401s of this process so far, set
+					 * on a 401's line only (0: omitted) */
 };
 
 void px_log_request(const struct px_reqlog *r);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -197,7 +198,7 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads)
 	(void)mallopt(M_ARENA_MAX, ARENAS);
 	term_set(&set);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
-	s.app = px_app_new(cfg);
+	s.app = px_app_new(cfg, 0);
 	s.n = nthreads;
 	s.t = calloc(nthreads, sizeof(*s.t));
 	atomic_init(&s.stop, 0);
@@ -229,7 +230,7 @@ run_cgi(const struct px_config *cfg)
 	int rc = 1;
 
 	px_log_init();
-	app = px_app_new(cfg);
+	app = px_app_new(cfg, 1);
 
 	if (app != NULL && px_worker_init(&w, app) == 0) {
 		px_io_cgi_init(&io, environ);
@@ -312,23 +313,27 @@ static int
 run_pool(const struct px_config *cfg, const struct px_server_opts *o,
     unsigned threads)
 {
+	struct px_fcgi_sock sk;
 	sigset_t set;
 	pid_t *pids;
 	unsigned i;
 	int fd, sig = 0;
+	char err[320];
 
-	fd = px_fcgi_listen(o->listen, o->backlog > 0 ? o->backlog : 1024);
+	fd = px_fcgi_listen(o->listen->addr, o->listen->is_unix,
+	    o->backlog > 0 ? o->backlog : 1024, &sk, err, sizeof(err));
 	if (fd < 0) {
-		fprintf(stderr, "aiproxy: cannot listen on %s (give host:port "
-		    "or a unix socket path)\n", o->listen);
+		fprintf(stderr, "aiproxy: --listen: %s\n", err);
 		return 1;
 	}
-	if (o->listen[0] == '/' && o->socket_mode >= 0 &&
-	    chmod(o->listen, (mode_t)o->socket_mode) != 0) {
-		fprintf(stderr, "aiproxy: chmod %s: %s\n", o->listen,
+	if (o->listen->is_unix && o->socket_mode >= 0 &&
+	    chmod(o->listen->addr, (mode_t)o->socket_mode) != 0) {
+		fprintf(stderr, "aiproxy: chmod %s: %s\n", o->listen->addr,
 		    strerror(errno));
+		px_fcgi_unlink(&sk);
 		return 1;
 	}
+	(void)px_fcgi_set_read_timeout(fd, PX_FCGI_READ_TIMEOUT_MS);
 	term_set(&set);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -337,8 +342,9 @@ run_pool(const struct px_config *cfg, const struct px_server_opts *o,
 		return 1;
 	for (i = 0; i < o->workers; i++)
 		pids[i] = spawn(cfg, fd, threads);
-	px_log(PX_LOG_INFO, "pool on %s: %u processes x %u threads",
-	    o->listen, o->workers, threads);
+	px_log(PX_LOG_INFO, "pool on %s%s: %u processes x %u threads",
+	    o->listen->addr, o->listen->any ? " (every interface)" : "",
+	    o->workers, threads);
 	while (sig != SIGTERM && sig != SIGINT && sig != SIGHUP) {
 		sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGCHLD)
@@ -347,19 +353,32 @@ run_pool(const struct px_config *cfg, const struct px_server_opts *o,
 	stop_pool(pids, o->workers, cfg);
 	free(pids);
 	close(fd);
-	if (o->listen[0] == '/')
-		unlink(o->listen);
+	px_fcgi_unlink(&sk);
 	return 0;
 }
 
+static void
+log_warnings(const struct px_config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < cfg->warnings.n; i++)
+		px_log(PX_LOG_WARN, "config: %s", cfg->warnings.msg[i]);
+}
+
 int
-px_server_run(const struct px_config *cfg, const struct px_server_opts *o)
+px_server_run(const struct px_config *cfg, const struct px_server_opts *o,
+    int cgi)
 {
 	unsigned threads = o->threads ? o->threads : cfg->threads;
 
+	/* no core dump or ptrace by other users: the memory holds every key */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (cgi)
+		return run_cgi(cfg);
+	log_warnings(cfg);
 	if (o->listen != NULL)
 		return run_pool(cfg, o, threads);
-	if (px_fcgi_is_cgi())
-		return run_cgi(cfg);
+	(void)px_fcgi_set_read_timeout(0, PX_FCGI_READ_TIMEOUT_MS);
 	return run_threads(cfg, 0, threads);
 }

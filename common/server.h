@@ -11,16 +11,22 @@
 #define PX_SERVER_H
 
 #include "config.h"
+#include "listenaddr.h"
+
+#define PX_FCGI_READ_TIMEOUT_MS 30000	/* a FastCGI peer silent this long
+					 * is dropped (issue 9, L5) */
 
 struct px_server_opts {
-	const char *listen;	/* NULL: fd 0 or CGI */
+	const struct px_listen *listen;	/* checked --listen; NULL: fd 0 or CGI */
 	unsigned    workers;	/* processes in --listen mode */
 	unsigned    threads;	/* per process; 0: cfg->threads */
 	int         backlog;
 	int         socket_mode;	/* chmod of a unix --listen socket; -1: umask */
 };
 
-/* Run until told to stop; returns the process exit status. */
-int px_server_run(const struct px_config *cfg, const struct px_server_opts *o);
+/* Run until told to stop; returns the process exit status. cgi: the
+ * process was started as CGI (one request from the environment). */
+int px_server_run(const struct px_config *cfg, const struct px_server_opts *o,
+    int cgi);
 
 #endif

@@ -26,6 +26,7 @@ struct px_app {
 	struct px_ledger  *ledger;	/* shared quota state (LMDB) */
 	struct px_models  *models;	/* /v1/models cache */
 	atomic_ulong       seq;		/* request ids */
+	atomic_ulong       auth_failures;	/* 401s since start, logged */
 };
 
 struct px_worker {
@@ -46,8 +47,10 @@ struct px_worker {
 };
 
 /* Process-wide state, opened after fork; NULL on failure (logged).
- * cfg must outlive it. */
-struct px_app *px_app_new(const struct px_config *cfg);
+ * cfg must outlive it. defer_state: open the ledger and models cache only
+ * when an authenticated request needs them (CGI: one request, and one
+ * without the access key must not touch state_dir). */
+struct px_app *px_app_new(const struct px_config *cfg, int defer_state);
 /* Periodic upkeep (ledger sync, stale readers): about once a second. */
 void px_app_maintain(struct px_app *app);
 void px_app_free(struct px_app *app);	/* NULL-safe */
