@@ -30,7 +30,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
 
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
-        retryhint health
+        retryhint health listen
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -45,6 +45,7 @@ UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_listen   = common/listenaddr.c
 UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
 
 B      ?= build/rel

@@ -64,7 +64,9 @@ px_app_new(const struct px_config *cfg, int defer_state)
 	app->cfg = cfg;
 	atomic_init(&app->seq, 0);
 	atomic_init(&app->auth_failures, 0);
-	if (!defer_state && open_state(app) != 0) {
+	app->probe_at = calloc(cfg->secrets.n + 1, sizeof(*app->probe_at));
+	if (app->probe_at == NULL ||
+	    (!defer_state && open_state(app) != 0)) {
 		px_app_free(app);
 		return NULL;
 	}
@@ -85,6 +87,7 @@ px_app_free(struct px_app *app)
 		return;
 	px_ledger_close(app->ledger);
 	px_models_free(app->models);
+	free(app->probe_at);
 	free(app);
 }
 
@@ -98,6 +101,7 @@ px_worker_init(struct px_worker *w, struct px_app *app)
 	px_buf_init(&w->resp, UP_BUF_MAX);
 	px_buf_init(&w->out, OUT_BUF_MAX);
 	px_buf_init(&w->err, 64u << 10);
+	px_buf_init(&w->probe, 64u << 10);
 	px_sse_init(&w->sse, SSE_LINE_CAP, NULL, NULL, NULL);
 	w->http = px_http_new();
 	w->ls = px_ledger_scratch_new(app->cfg);
@@ -120,6 +124,7 @@ px_worker_fini(struct px_worker *w)
 	px_buf_free(&w->resp);
 	px_buf_free(&w->out);
 	px_buf_free(&w->err);
+	px_buf_free(&w->probe);
 	px_sse_free(&w->sse);
 }
 

@@ -58,7 +58,7 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 {
 	const char *cl = px_io_param(io, "CONTENT_LENGTH");
 	struct px_buf *b = &w->body;
-	size_t max = b->max;
+	size_t max = b->max, room;
 	char *end;
 	long n;
 
@@ -90,7 +90,12 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 			drain(io, DRAIN_MAX);
 			return PX_ETOOBIG;
 		}
-		n = px_io_read(io, b->p + b->len, b->cap - b->len - 1);
+		/* never past max: the buffer may have grown beyond it, and
+		 * without a Content-Length nothing else stops the body */
+		room = b->cap - b->len - 1;
+		if (room > max - b->len)
+			room = max - b->len;
+		n = px_io_read(io, b->p + b->len, room);
 		if (n < 0) {
 			snprintf(detail, cap, "error reading the request body");
 			return PX_EBADREQ;
@@ -217,6 +222,7 @@ struct chat {
 	struct px_chat_req rq;
 	const struct px_key_cfg *tried[16];	/* keys used by earlier attempts */
 	size_t   ntried;
+	unsigned nauth;			/* attempts whose key proved unusable */
 	char     extra[320];
 	char     why[192];		/* attempts and their outcomes, logged */
 };
@@ -231,6 +237,13 @@ classify(const struct chat *c, const struct px_relay *rl,
 	memset(h, 0, sizeof(*h));
 	if (c->io->gone) {
 		h->fault = PX_FAULT_NONE;	/* the client left: no one's fault */
+		return;
+	}
+	if (rl->too_big) {
+		/* the request asked for more than we hold: no key's fault,
+		 * and another key would only generate it again */
+		h->fault = PX_FAULT_CLIENT;
+		snprintf(h->reason, sizeof(h->reason), "response too large");
 		return;
 	}
 	if (res->outcome != PX_HTTP_DONE) {
@@ -258,7 +271,7 @@ static enum px_settle
 settle_how(const struct px_relay *rl, const struct px_http_result *res,
     const struct px_hint *h)
 {
-	if (rl->head_sent || h->fault == PX_FAULT_NONE)
+	if (rl->head_sent || rl->too_big || h->fault == PX_FAULT_NONE)
 		return PX_SETTLE_DONE;	/* something was generated */
 	if (h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_AUTH ||
 	    res->outcome == PX_HTTP_CONNECT ||
@@ -302,8 +315,50 @@ retryable(const struct chat *c, const struct px_relay *rl,
 	if (c->ntried >= c->w->app->cfg->max_attempts ||
 	    c->ntried >= sizeof(c->tried) / sizeof(c->tried[0]))
 		return 0;
-	return h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_AUTH ||
-	    h->fault == PX_FAULT_UPSTREAM;
+	/* one more key after an unusable one, never more: a request must
+	 * not be able to walk the whole pool into failures */
+	if (h->fault == PX_FAULT_AUTH)
+		return c->nauth <= 1;
+	return h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_UPSTREAM;
+}
+
+#define PROBE_EVERY_MS 60000	/* per key and process */
+
+/*
+ * A 402 or 403 said nothing about the key: ask the provider about the key
+ * alone, at most once a minute per key in this process. Only its answer
+ * may disable the key; a client can provoke the probe but not its result.
+ */
+static void
+confirm_key(struct chat *c, const struct px_lease *lease, struct px_hint *h)
+{
+	struct px_worker *w = c->w;
+	struct px_http_result res;
+	struct px_hint_in in;
+	struct px_hint ph;
+	long i = px_config_key_index(w->app->cfg, lease->key);
+	int64_t now = px_ledger_now_ms(), last;
+
+	if (!h->probe || i < 0)
+		return;
+	last = atomic_load(&w->app->probe_at[i]);
+	if (now - last < PROBE_EVERY_MS ||
+	    !atomic_compare_exchange_strong(&w->app->probe_at[i], &last, now))
+		return;
+	memset(&res, 0, sizeof(res));
+	px_relay_probe(w, lease, &res);
+	if (res.outcome != PX_HTTP_DONE)
+		return;
+	memset(&in, 0, sizeof(in));
+	in.provider = lease->provider;
+	in.status = (int)res.status;
+	in.body = w->probe.p;
+	in.body_len = w->probe.len;
+	in.now_ms = now;
+	if (px_hint_probe(&in, &ph)) {
+		h->fault = ph.fault;
+		snprintf(h->reason, sizeof(h->reason), "%s", ph.reason);
+	}
 }
 
 static void
@@ -316,7 +371,8 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	rl->w = w;
 	rl->io = c->io;
 	rl->prov = px_provider_get(lease->provider);
-	rl->secret = lease->key->secret;
+	rl->secrets = &w->app->cfg->secrets;
+	rl->fix.secrets = rl->secrets;
 	rl->extra = c->extra;
 	rl->stream = c->rq.stream;
 	rl->include_usage = c->rq.include_usage;
@@ -352,6 +408,8 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	px_relay_attempt(rl, lease, body, len, res);
 	c->lg->upstream_ms = res->elapsed_ms;
 	classify(c, rl, res, &h);
+	confirm_key(c, lease, &h);
+	c->nauth += h.fault == PX_FAULT_AUTH;
 	note_attempt(c, lease, &h, res);
 	if (retryable(c, rl, &h)) {
 		settle(c, rl, lease, res, &h);
@@ -446,7 +504,8 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
 		goto out;
 	}
-	rc = px_validate_chat(w->body.p, w->body.len, &c.rq, &verr);
+	rc = px_validate_chat_max(w->body.p, w->body.len,
+	    w->app->cfg->max_json_values, &c.rq, &verr);
 	if (rc != PX_OK) {
 		px_reply_error(io, &w->err, rc, verr.msg,
 		    verr.param[0] ? verr.param : NULL, NULL);

@@ -1217,6 +1217,22 @@ px_config_free(struct px_config *cfg)
 	free(cfg);
 }
 
+long
+px_config_key_index(const struct px_config *cfg, const struct px_key_cfg *key)
+{
+	const struct px_provider_cfg *p;
+	size_t i;
+	long base = 0;
+
+	for (i = 0; i < cfg->nproviders; i++) {
+		p = &cfg->providers[i];
+		if (key >= p->keys && key < p->keys + p->nkeys)
+			return base + (long)(key - p->keys);
+		base += (long)p->nkeys;
+	}
+	return -1;
+}
+
 /*
  * FNV-1a 64 over a domain prefix and the secret, folded to 32 bits. This
  * is a label for logs and counters, not a secret-preserving hash: it is

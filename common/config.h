@@ -101,6 +101,11 @@ enum px_err px_config_parse(const char *text, size_t len, const char *name,
     struct px_config **out, struct px_cfg_errors *errs);
 void px_config_free(struct px_config *cfg);	/* NULL-safe */
 
+/* Position of key among every key of cfg (the order of cfg->secrets),
+ * or -1 when key is not one of cfg's. */
+long px_config_key_index(const struct px_config *cfg,
+    const struct px_key_cfg *key);
+
 /*
  * Short id of a key: 8 lowercase hex chars + NUL into id[16]. A label for
  * logs and counters (32 bits of a hash cannot give back the key), not a

@@ -223,22 +223,36 @@ print_json(cJSON *root, size_t hint, struct px_buf *out)
 
 /* --- error text --- */
 
+/* Length of the configured key that starts at s, 0 if none does. */
+static size_t
+secret_at(const char *s, const struct px_secrets *sec)
+{
+	size_t i, n;
+
+	for (i = 0; sec != NULL && i < sec->n; i++) {
+		n = strlen(sec->v[i]);
+		if (n > 0 && s[0] == sec->v[i][0] && strncmp(s, sec->v[i], n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 /*
- * Copy src into dst[cap], replacing each occurrence of secret with
- * "[redacted]" and cutting at cap - 1 bytes on a UTF-8 boundary. The match
- * is tested on src, so a secret straddling the cut is caught as well.
+ * Copy src into dst[cap], replacing each occurrence of every configured
+ * key with "[redacted]" and cutting at cap - 1 bytes on a UTF-8 boundary.
+ * The match is tested on src, so a key straddling the cut is caught too.
+ * Cost: keys x bytes, on error text of at most a few hundred bytes.
  */
 static void
-copy_clean(char *dst, size_t cap, const char *src, const char *secret)
+copy_clean(char *dst, size_t cap, const char *src,
+    const struct px_secrets *sec)
 {
 	static const char red[] = "[redacted]";
-	size_t slen, n = 0, k;
+	size_t n = 0, k, slen;
 
-	if (secret == NULL)
-		secret = "";
-	slen = strlen(secret);
 	while (*src != '\0' && n < cap - 1) {
-		if (slen > 0 && strncmp(src, secret, slen) == 0) {
+		slen = secret_at(src, sec);
+		if (slen > 0) {
 			for (k = 0; red[k] != '\0' && n < cap - 1; k++)
 				dst[n++] = red[k];
 			src += slen;
@@ -574,18 +588,20 @@ has_error_finish(const cJSON *root)
  * finish_reason "error", which is no OpenAI value.
  */
 static enum px_ev_action
-error_event(const cJSON *e, struct px_buf *out)
+error_event(const struct px_stream_fix *st, const cJSON *e,
+    struct px_buf *out)
 {
+	const struct px_secrets *sec = st->secrets;
 	struct uerr u;
 	char msg[MSG_MAX + 1], type[64], code[64];
 
 	uerr_read(e, &u);
 	copy_clean(msg, sizeof(msg), u.message != NULL ? u.message :
-	    "upstream reported an error", NULL);
+	    "upstream reported an error", sec);
 	copy_clean(type, sizeof(type), u.type != NULL ? u.type :
-	    u.num != 0 ? px_err_type_for_status(u.num) : "server_error", NULL);
+	    u.num != 0 ? px_err_type_for_status(u.num) : "server_error", sec);
 	if (u.code != NULL)
-		copy_clean(code, sizeof(code), u.code, NULL);
+		copy_clean(code, sizeof(code), u.code, sec);
 	else if (u.status != NULL)
 		copy_lower(code, sizeof(code), u.status);
 	else
@@ -612,9 +628,9 @@ fix_event(struct px_stream_fix *st, cJSON *root, size_t len,
 	cJSON *choices = member(root, "choices"), *choice;
 
 	if (e != NULL)
-		return error_event(e, out);
+		return error_event(st, e, out);
 	if (has_error_finish(root))
-		return error_event(NULL, out);
+		return error_event(st, NULL, out);
 	record_usage(st, root);
 	/* a usage-only chunk the proxy asked for, not the client */
 	if (st->drop_usage_alone && cJSON_IsObject(member(root, "usage")) &&
@@ -686,7 +702,7 @@ px_oai_map_body(struct px_stream_fix *st, const char *body, size_t len,
 	if (!cJSON_IsObject(root))
 		goto out;
 	if (error_item(root) != NULL || has_error_finish(root)) {
-		act = error_event(error_item(root), out);
+		act = error_event(st, error_item(root), out);
 		goto out;
 	}
 	record_usage(st, root);
@@ -710,7 +726,7 @@ out:
 
 enum px_err
 px_oai_map_error(int status, const char *body, size_t len,
-    const char *secret, struct px_buf *out)
+    const struct px_secrets *secret, struct px_buf *out)
 {
 	char msg[MSG_MAX + 1], type[64], param[128], code[64], fallback[64];
 	cJSON *root = NULL;

@@ -29,6 +29,8 @@ struct px_stream_fix {
 					 * events the client did not ask for */
 	char     id_prefix[40];		/* for ids of calls the upstream left
 					 * without one: "call_<prefix><k>" */
+	const struct px_secrets *secrets;	/* in: redacted from any
+					 * upstream text turned into an error */
 	long     prompt_tokens, completion_tokens, total_tokens;
 };
 
@@ -48,6 +50,10 @@ struct px_provider {
 	const char *name;		/* "openrouter" */
 	const char *default_base_url;
 	const char *owned_by;		/* owned_by in /v1/models */
+	/* GET {base_url}{probe_path} with a key answers whether the key
+	 * works, whatever a client sent (a free call: OpenRouter's key info,
+	 * Google's model list) */
+	const char *probe_path;
 	/*
 	 * One upstream stream event (data, NUL-terminated). Must be cheap for
 	 * ordinary text deltas: decide on a substring scan and parse only events
@@ -65,12 +71,13 @@ struct px_provider {
 	    const char *body, size_t len, struct px_buf *out);
 	/*
 	 * Turn an upstream error body of HTTP `status` into the OpenAI error
-	 * JSON in out (reset first). Any occurrence of `secret` in upstream
-	 * text is replaced by "[redacted]". Never fails on garbage input: a
+	 * JSON in out (reset first). Any occurrence of any configured key
+	 * (sec, may be NULL) in upstream text is replaced by "[redacted]",
+	 * and the message is capped. Never fails on garbage input: a
 	 * non-JSON body gives a generic message naming the status.
 	 */
 	enum px_err (*map_error)(int status, const char *body, size_t len,
-	    const char *secret, struct px_buf *out);
+	    const struct px_secrets *sec, struct px_buf *out);
 	/* Parse the provider's GET {base_url}/models body; fn gets each id
 	 * (prefix "models/" already stripped). PX_EUPSTREAM on bad JSON. */
 	enum px_err (*parse_models)(const char *body, size_t len,

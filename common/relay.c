@@ -86,8 +86,12 @@ on_data(void *ctx, long status, const char *p, size_t n)
 	if (!rl->stream || status < 200 || status > 299) {
 		struct px_buf *b = &w->resp;
 
-		if (status > 299 && b->len + n > ERR_BODY_MAX)
+		if ((status < 200 || status > 299) && b->len + n > ERR_BODY_MAX)
 			return 0;	/* keep the head of an error body */
+		if (b->len + n > w->app->cfg->max_response_bytes) {
+			rl->too_big = 1;	/* memory per request is bounded */
+			return 1;
+		}
 		return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
 	}
 	if (start_stream(rl) != 0)
@@ -204,7 +208,7 @@ finish_stream(struct px_relay *rl, const struct px_http_result *res)
 		return;
 	if (!rl->failed && (res->status < 200 || res->status > 299)) {
 		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
-		    rl->secret, &w->out);
+		    rl->secrets, &w->out);
 		rl->failed = 1;
 		(void)px_reply_sse_data(rl->io, w->out.p, w->out.len);
 	} else if (!rl->failed && res->outcome != PX_HTTP_DONE) {
@@ -250,12 +254,18 @@ finish_plain(struct px_relay *rl, const struct px_http_result *res)
 	const char *msg;
 	enum px_err e;
 
-	if (res->outcome != PX_HTTP_DONE) {
+	if (rl->too_big) {
+		char m[160];
+
+		snprintf(m, sizeof(m), "the upstream response exceeds %zu "
+		    "bytes (max_response_bytes)", w->app->cfg->max_response_bytes);
+		px_reply_error(io, &w->err, PX_EUPSTREAM, m, NULL, rl->extra);
+	} else if (res->outcome != PX_HTTP_DONE) {
 		e = outcome_err(res, &msg);
 		px_reply_error(io, &w->err, e, msg, NULL, rl->extra);
 	} else if (res->status < 200 || res->status > 299) {
 		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
-		    rl->secret, &w->out);
+		    rl->secrets, &w->out);
 		error_headers(rl, res, hdrs, sizeof(hdrs));
 		px_reply_json(io, (int)res->status, hdrs, w->out.p, w->out.len);
 	} else if (rl->stream || w->resp.len == 0) {
@@ -292,6 +302,40 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	w->sse.on_event = on_event;
 	w->sse.on_comment = on_comment;
 	w->sse.ctx = rl;
+	px_http_perform(w->http, &hr, res);
+}
+
+static int
+on_probe_data(void *ctx, long status, const char *p, size_t n)
+{
+	struct px_buf *b = ctx;
+
+	(void)status;
+	if (b->len + n > b->max)
+		return 0;	/* the head tells; the rest is dropped */
+	return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
+}
+
+void
+px_relay_probe(struct px_worker *w, const struct px_lease *lease,
+    struct px_http_result *res)
+{
+	const struct px_provider *prov = px_provider_get(lease->provider);
+	struct px_http_req hr;
+	char url[1200];
+
+	snprintf(url, sizeof(url), "%s%s", lease->group->base_url,
+	    prov->probe_path);
+	memset(&hr, 0, sizeof(hr));
+	hr.url = url;
+	hr.bearer = lease->key->secret;
+	hr.connect_timeout_ms = w->app->cfg->connect_timeout_ms;
+	hr.first_byte_timeout_ms = PX_PROBE_MS;
+	hr.idle_timeout_ms = PX_PROBE_MS;
+	hr.total_timeout_ms = PX_PROBE_MS;
+	hr.on_data = on_probe_data;
+	hr.ctx = &w->probe;
+	px_buf_reset(&w->probe);
 	px_http_perform(w->http, &hr, res);
 }
 

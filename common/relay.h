@@ -22,7 +22,8 @@ struct px_relay {
 	struct px_worker *w;
 	struct px_io     *io;
 	const struct px_provider *prov;
-	const char *secret;		/* the key in use: for redaction */
+	const struct px_secrets *secrets;	/* every configured key: redacted
+					 * from relayed upstream error text */
 	const char *extra;		/* extra response headers */
 	const char *model;		/* the model that serves */
 	int   include_usage;		/* the client asked for a usage chunk */
@@ -31,6 +32,8 @@ struct px_relay {
 	int   head_sent;		/* the client has our status line */
 	int   saw_done;			/* upstream sent [DONE] */
 	int   failed;			/* an error event was written */
+	int   too_big;			/* a non-stream body passed
+					 * max_response_bytes: aborted */
 	long  ka_interval, ka_last;	/* keep-alive comments while silent */
 };
 
@@ -41,5 +44,11 @@ void px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
     const char *body, size_t len, struct px_http_result *res);
 /* Write the client's reply for the attempt's result. */
 void px_relay_finish(struct px_relay *rl, const struct px_http_result *res);
+/* Ask the provider whether the lease's key works (GET {base_url}{probe
+ * path}, nothing from the client in it); the reply's head is left in
+ * w->probe. Bounded by the connect timeout and PX_PROBE_MS. */
+#define PX_PROBE_MS 10000
+void px_relay_probe(struct px_worker *w, const struct px_lease *lease,
+    struct px_http_result *res);
 
 #endif

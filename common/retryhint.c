@@ -469,8 +469,7 @@ duration_at(const char *v, int64_t now)
 
 /* What an error body says; filled from cJSON, never holds its text. */
 struct facts {
-	int     key_invalid;	/* ErrorInfo API_KEY_INVALID, "API key not
-				 * valid" message */
+	int     key_reason;	/* an ErrorInfo.reason about the key itself */
 	int     precondition;	/* status FAILED_PRECONDITION */
 	int     per_day;	/* a QuotaFailure quotaId with "PerDay" */
 	int     free_per_day;	/* OpenRouter "free-models-per-day" */
@@ -509,6 +508,33 @@ error_object(const cJSON *root)
 	return cJSON_IsObject(err) ? err : NULL;
 }
 
+/*
+ * google.rpc.ErrorInfo reasons that are facts about the key, whatever the
+ * request said (provider-apis-2026.md §3.3 rows 1-7: invalid, expired,
+ * refused key type, key without access to this API, restricted, or its
+ * project disabled). Matched whole: ErrorInfo.reason is an enum-like
+ * field Google fills, never text that echoes the request, unlike
+ * messages ("<model> is not a valid model ID" carries any model name).
+ */
+static int
+key_reason(const char *r)
+{
+	static const char *const reasons[] = {
+		"API_KEY_INVALID", "API_KEY_EXPIRED",
+		"ACCESS_TOKEN_TYPE_UNSUPPORTED", "CREDENTIALS_MISSING",
+		"API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED",
+		"API_KEY_IP_ADDRESS_BLOCKED", "API_KEY_ANDROID_APP_BLOCKED",
+		"API_KEY_IOS_APP_BLOCKED", "SERVICE_DISABLED",
+		"CONSUMER_SUSPENDED",
+	};
+	size_t i;
+
+	for (i = 0; r != NULL && i < sizeof reasons / sizeof reasons[0]; i++)
+		if (strcmp(r, reasons[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* One google.rpc detail; matched by shape, so a missing @type is fine. */
 static void
 read_detail(const cJSON *d, int64_t now, struct facts *f)
@@ -518,8 +544,8 @@ read_detail(const cJSON *d, int64_t now, struct facts *f)
 
 	if (!cJSON_IsObject(d))
 		return;
-	if (has(str_of(d, "reason"), "API_KEY_INVALID"))
-		f->key_invalid = 1;
+	if (key_reason(str_of(d, "reason")))
+		f->key_reason = 1;
 	viol = cJSON_GetObjectItemCaseSensitive(d, "violations");
 	if (cJSON_IsArray(viol)) {
 		cJSON_ArrayForEach(v, viol) {
@@ -577,7 +603,6 @@ read_body(const struct px_hint_in *in, int64_t now, struct facts *f)
 	if (err == NULL)
 		goto out;
 	msg = str_of(err, "message");
-	f->key_invalid = has(msg, "API key not valid");
 	f->free_per_day = has(msg, "free-models-per-day");
 	f->provider_error = has(msg, "Provider returned error");
 	f->precondition = has(str_of(err, "status"), "FAILED_PRECONDITION");
@@ -601,8 +626,8 @@ static const struct {
 } exact[] = {
 	{ 0,   PX_FAULT_UPSTREAM, "no response" },
 	{ 401, PX_FAULT_AUTH,     "401 unauthorized" },
-	{ 402, PX_FAULT_AUTH,     "402 out of credits" },
-	{ 403, PX_FAULT_AUTH,     "403 forbidden" },
+	{ 402, PX_FAULT_CLIENT,   "402 payment required" },
+	{ 403, PX_FAULT_CLIENT,   "403 forbidden" },
 	{ 408, PX_FAULT_UPSTREAM, "408 timeout" },
 	{ 429, PX_FAULT_RATE,     "429 no hint" },
 };
@@ -635,17 +660,32 @@ classify(int status, struct px_hint *out)
 	}
 }
 
-/* A 400 that means the key cannot serve at all (invalid, or its project
- * has no access from here / no billing): the key's fault, not the body's. */
+/*
+ * A 400, 401 or 403 is the key's fault only when the body says so in a
+ * structured field (key_reason). FAILED_PRECONDITION (region, free tier
+ * not offered here) holds for every key of the host: relay it, blame none.
+ */
 static void
-bad_request(const struct facts *f, struct px_hint *out)
+key_fault(const struct px_hint_in *in, const struct facts *f,
+    struct px_hint *out)
 {
-	if (f->key_invalid) {
+	if (f->key_reason) {
 		out->fault = PX_FAULT_AUTH;
-		set_reason(out, "400 invalid key");
-	} else if (f->precondition) {
-		out->fault = PX_FAULT_AUTH;
-		set_reason(out, "400 key precondition");
+		set_reason(out, in->status == 400 ? "400 invalid key" :
+		    in->status == 401 ? "401 key refused" : "403 key blocked");
+		return;
+	}
+	if (in->status == 400 && f->precondition) {
+		set_reason(out, "400 precondition");
+	} else if (in->status == 401 && in->provider == PX_PROV_GEMINI) {
+		/* Google's 401 without a key reason: two credentials or none
+		 * sent, a proxy fault (§3.3 row 9); another key may do */
+		out->fault = PX_FAULT_UPSTREAM;
+		set_reason(out, "401 no key reason");
+	} else if (in->status == 402 || in->status == 403) {
+		/* credits or moderation: the request's, unless a probe the
+		 * client cannot influence says the key is bad */
+		out->probe = 1;
 	}
 }
 
@@ -701,12 +741,13 @@ px_hint_read(const struct px_hint_in *in, struct px_hint *out)
 		return;
 	}
 	classify(in->status, out);
-	if (in->status != 400 && in->status != 429)
+	if (in->status != 400 && in->status != 401 && in->status != 402 &&
+	    in->status != 403 && in->status != 429)
 		return;
 	now = clamp64(in->now_ms, 0, T_MAX);
 	read_body(in, now, &f);
-	if (in->status == 400) {
-		bad_request(&f, out);
+	if (in->status != 429) {
+		key_fault(in, &f, out);
 	} else if (f.provider_error) {
 		/* transient and not tied to the key (provider-apis.md §2.3) */
 		out->fault = PX_FAULT_UPSTREAM;
@@ -714,6 +755,51 @@ px_hint_read(const struct px_hint_in *in, struct px_hint *out)
 	} else {
 		rate_limited(in, &f, now, out);
 	}
+}
+
+/* OpenRouter GET /key: data.limit_remaining at or below 0 (a number). */
+static int
+no_credits(const char *body, size_t len)
+{
+	cJSON *root;
+	const cJSON *rem;
+	int out = 0;
+
+	if (body == NULL || len == 0 || len > BODY_MAX)
+		return 0;
+	root = cJSON_ParseWithLength(body, len);
+	rem = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "data"), "limit_remaining");
+	if (cJSON_IsNumber(rem) && rem->valuedouble <= 0)
+		out = 1;
+	cJSON_Delete(root);
+	return out;
+}
+
+int
+px_hint_probe(const struct px_hint_in *in, struct px_hint *out)
+{
+	struct px_hint h;
+
+	memset(out, 0, sizeof *out);
+	if (in == NULL)
+		return 0;
+	if (in->provider == PX_PROV_OPENROUTER) {
+		if (in->status == 401 || in->status == 402 ||
+		    (in->status == 200 && no_credits(in->body, in->body_len))) {
+			out->fault = PX_FAULT_AUTH;
+			set_reason(out, in->status == 401 ? "probe 401 "
+			    "unauthorized" : "probe no credits");
+			return 1;
+		}
+		return 0;
+	}
+	px_hint_read(in, &h);
+	if (h.fault != PX_FAULT_AUTH)
+		return 0;
+	out->fault = PX_FAULT_AUTH;
+	set_reason(out, "probe key refused");
+	return 1;
 }
 
 const char *

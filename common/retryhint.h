@@ -5,7 +5,8 @@
  * hints: Retry-After (seconds or HTTP date), retry-after-ms, OpenRouter's
  * X-RateLimit-Reset (epoch ms) and "free-models-per-day" messages,
  * Gemini's google.rpc.RetryInfo.retryDelay ("45.8s") and QuotaFailure
- * quotaId (per-minute vs per-day), API_KEY_INVALID; and the next daily
+ * quotaId (per-minute vs per-day), ErrorInfo reasons about the key; and
+ * the reading of a key probe; and the next daily
  * reset (00:00 UTC for OpenRouter, midnight America/Los_Angeles, DST-aware,
  * for Gemini).
  * Never: I/O, clocks or global state (time is passed in); it never keeps
@@ -21,11 +22,14 @@
 enum px_fault {
 	PX_FAULT_NONE = 0,	/* 2xx */
 	PX_FAULT_RATE,		/* 429: the key (or account) is rate limited */
-	PX_FAULT_AUTH,		/* 401, 403, 402 (OpenRouter credits), Gemini
-				 * 400 API_KEY_INVALID: the key is unusable */
+	PX_FAULT_AUTH,		/* the key is unusable: OpenRouter 401; Google
+				 * 400/401/403 whose ErrorInfo.reason is about
+				 * the key (API_KEY_INVALID, ...); a probe
+				 * that confirms a 402/403 */
 	PX_FAULT_UPSTREAM,	/* 5xx, 408, timeouts, connection errors:
 				 * not the key's fault; try another key */
-	PX_FAULT_CLIENT,	/* other 4xx: the request's fault; relay it */
+	PX_FAULT_CLIENT,	/* other 4xx, and 402/403 without key facts:
+				 * the request's; relay it */
 	PX_FAULT__MAX
 };
 
@@ -46,10 +50,22 @@ struct px_hint {
 	int     daily;		/* RATE: a per-day quota (until = daily reset) */
 	char    reason[64];	/* short, fixed vocabulary, e.g. "429 retry-after",
 				 * "401 invalid key", "429 daily quota" */
+	int     probe;		/* a 402/403 with no fact about the key: only a
+				 * probe the client cannot influence (the
+				 * provider's key or models endpoint, with this
+				 * key) may turn it into AUTH: px_hint_probe */
 };
 
 /* Classify one upstream reply and read its hints. Never fails. */
 void px_hint_read(const struct px_hint_in *in, struct px_hint *out);
+
+/*
+ * Read the reply to a key probe (OpenRouter GET {base}/key, Gemini GET
+ * {base}/models, sent with the suspect key and nothing from the client).
+ * 1 with out->fault AUTH when it shows the key unusable (401, 402, no
+ * credits left, a Google key reason), else 0: the key stays as it is.
+ */
+int px_hint_probe(const struct px_hint_in *in, struct px_hint *out);
 
 /* Next 00:00 UTC strictly after now_ms. */
 int64_t px_hint_next_utc_midnight(int64_t now_ms);

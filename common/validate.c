@@ -1,6 +1,8 @@
 /*
  * validate.c -- check one client chat request body (see validate.h).
- * Owns: UTF-8 and control-byte screening, the cJSON parse of the body, the
+ * Owns: UTF-8 and control-byte screening, the structural pre-scan (value
+ * cap, escaped top-level names), the cJSON parse of the body, unique
+ * top-level members, the
  * shape rules of provider-apis.md 1.1, path-named error text, and the
  * prompt_bytes estimate.
  * Never: rejects unknown fields, does I/O, logs, or echoes more than
@@ -16,6 +18,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
@@ -866,12 +869,116 @@ screen_at(const char *body, size_t n)
 	return ctl_at((const unsigned char *)body, n);
 }
 
+/*
+ * What one structural pass over the raw text finds before cJSON builds
+ * anything: an upper bound on the values cJSON would allocate (1 + commas
+ * + opening brackets outside strings: each container's children are its
+ * commas plus one), so a 4 MiB array of small numbers (2 M nodes, about
+ * 160 MiB) is refused before it is parsed; and the first top-level member
+ * name written with a backslash escape, whose decoded form would differ
+ * from the bytes jsonraw.c matches when it splices.
+ */
+struct scan {
+	size_t values;
+	long   escaped_member;	/* its index among top-level members, -1 */
+};
+
+static void
+scan_text(const char *s, size_t n, struct scan *out)
+{
+	size_t i, depth = 0, member = 0;
+	int name_next = 0;
+
+	out->values = 1;
+	out->escaped_member = -1;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch == '"') {
+			int is_name = name_next && depth == 1, esc = 0;
+
+			name_next = 0;
+			for (i++; i < n && s[i] != '"'; i++) {
+				if (s[i] == '\\') {
+					esc = 1;
+					i++;
+				}
+			}
+			if (is_name && esc && out->escaped_member < 0)
+				out->escaped_member = (long)member;
+			member += is_name;
+		} else if (ch == '{' || ch == '[') {
+			depth++;
+			out->values++;
+			name_next = ch == '{';
+		} else if (ch == '}' || ch == ']') {
+			depth -= depth > 0;
+		} else if (ch == ',') {
+			out->values++;
+			name_next = depth == 1;	/* the top level is an object */
+		}
+	}
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string, y->string);
+}
+
+/*
+ * Top-level members must be unique and written plainly: the body is
+ * forwarded byte for byte, and jsonraw.c, cJSON and the provider must all
+ * see the same "model" and "stream_options". O(n log n) in members.
+ */
+static enum px_err
+check_members(const cJSON *root, long escaped, struct px_verr *err)
+{
+	const cJSON *it, **v;
+	size_t n = 0, i;
+	enum px_err rc = PX_OK;
+
+	for (it = root->child; it != NULL; it = it->next, n++) {
+		if ((long)n == escaped) {
+			snprintf(err->param, sizeof err->param, "%.*s",
+			    (int)utf8_cut(it->string, ECHO_MAX), it->string);
+			snprintf(err->msg, sizeof err->msg, "%s: a top-level "
+			    "member name must not use escape sequences",
+			    err->param);
+			return PX_EBADREQ;
+		}
+	}
+	if (n < 2)
+		return PX_OK;
+	v = malloc(n * sizeof(*v));
+	if (v == NULL)
+		return PX_ENOMEM;
+	for (i = 0, it = root->child; it != NULL; it = it->next)
+		v[i++] = it;
+	qsort(v, n, sizeof(*v), name_cmp);
+	for (i = 1; i < n && rc == PX_OK; i++) {
+		if (strcmp(v[i - 1]->string, v[i]->string) != 0)
+			continue;
+		snprintf(err->param, sizeof err->param, "%.*s",
+		    (int)utf8_cut(v[i]->string, ECHO_MAX), v[i]->string);
+		snprintf(err->msg, sizeof err->msg, "%s: duplicate member",
+		    err->param);
+		rc = PX_EBADREQ;
+	}
+	free(v);
+	return rc;
+}
+
 /* UTF-8, syntax, nothing after the value, an object at the top. */
 static enum px_err
-parse_body(const char *body, size_t len, cJSON **root, struct px_verr *err)
+parse_body(const char *body, size_t len, size_t max_values, cJSON **root,
+    struct px_verr *err)
 {
 	static const char bad_json[] = "request body is not valid JSON (at byte ";
 	const char *end = body;
+	struct scan sc;
 	size_t at = px_utf8_bad_at(body, len);
 
 	if (at < len)
@@ -880,6 +987,12 @@ parse_body(const char *body, size_t len, cJSON **root, struct px_verr *err)
 	at = screen_at(body, len);
 	if (at < len || len == 0)
 		return body_fail(err, bad_json, at, ")");
+	scan_text(body, len, &sc);
+	if (sc.values > max_values) {
+		snprintf(err->msg, sizeof err->msg, "request body holds more "
+		    "than %zu JSON values (max_json_values)", max_values);
+		return PX_ETOOBIG;
+	}
 	*root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (*root == NULL)
 		return body_fail(err, bad_json, (size_t)(end - body), ")");
@@ -893,7 +1006,7 @@ parse_body(const char *body, size_t len, cJSON **root, struct px_verr *err)
 		    "request body must be a JSON object");
 		return PX_EBADREQ;
 	}
-	return PX_OK;
+	return check_members(*root, sc.escaped_member, err);
 }
 
 /*
@@ -905,6 +1018,14 @@ parse_body(const char *body, size_t len, cJSON **root, struct px_verr *err)
 enum px_err
 px_validate_chat(const char *body, size_t len, struct px_chat_req *out,
     struct px_verr *err)
+{
+	return px_validate_chat_max(body, len, PX_JSON_VALUES_DEFAULT, out,
+	    err);
+}
+
+enum px_err
+px_validate_chat_max(const char *body, size_t len, size_t max_values,
+    struct px_chat_req *out, struct px_verr *err)
 {
 	struct px_verr scratch;
 	struct px_chat_req rq;
@@ -920,7 +1041,7 @@ px_validate_chat(const char *body, size_t len, struct px_chat_req *out,
 	c.err = err;
 	if (body == NULL)
 		len = 0;
-	rc = parse_body(body, len, &root, err);
+	rc = parse_body(body, len, max_values, &root, err);
 	if (rc == PX_OK)
 		rc = validate_root(&c, root, &rq);
 	if (rc == PX_OK) {

@@ -1,6 +1,8 @@
 /*
  * validate.h -- parse and check one client chat request body, once.
- * Owns: UTF-8 validity, JSON syntax (cJSON) and no trailing garbage, the
+ * Owns: UTF-8 validity, JSON syntax (cJSON) and no trailing garbage, a
+ * cap on JSON values before parsing, unique and unescaped top-level member
+ * names, the
  * shape rules for model/messages/stream/stream_options/tools/tool_choice,
  * and the messages that name the failing field ("messages[2].role: ...").
  * Never: rejects unknown fields (they pass through to the provider), does
@@ -36,6 +38,11 @@ struct px_verr {
  */
 enum px_err px_validate_chat(const char *body, size_t len,
     struct px_chat_req *out, struct px_verr *err);
+/* The same with a cap on JSON values (PX_ETOOBIG past it, counted on the
+ * raw text before any parsing); px_validate_chat uses the default. */
+#define PX_JSON_VALUES_DEFAULT 100000
+enum px_err px_validate_chat_max(const char *body, size_t len,
+    size_t max_values, struct px_chat_req *out, struct px_verr *err);
 void px_chat_req_free(struct px_chat_req *rq);	/* NULL-safe, idempotent */
 
 

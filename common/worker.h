@@ -9,6 +9,7 @@
 #define PX_WORKER_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include "buf.h"
 #include "config.h"
 #include "fcgi_io.h"
@@ -27,6 +28,8 @@ struct px_app {
 	struct px_models  *models;	/* /v1/models cache */
 	atomic_ulong       seq;		/* request ids */
 	atomic_ulong       auth_failures;	/* 401s since start, logged */
+	_Atomic int64_t   *probe_at;	/* per key (config order): when this
+					 * process last probed it, ms */
 };
 
 struct px_worker {
@@ -40,6 +43,7 @@ struct px_worker {
 	struct px_buf   resp;	/* upstream response body (non-stream, errors) */
 	struct px_buf   out;	/* rewritten event or reply body */
 	struct px_buf   err;	/* error reply scratch */
+	struct px_buf   probe;	/* head of a key probe's reply */
 	struct px_sse   sse;	/* upstream stream parser */
 	char            reqid[32];
 	char            model[160];	/* the request's model, for its log line */

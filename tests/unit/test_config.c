@@ -602,6 +602,82 @@ test_misc(void)
 	check_str(px_provider_name(PX_PROV__MAX), "unknown", "bad id");
 }
 
+/* issue 9: what loads but is unwise (L4, L7), and the redaction list */
+static struct px_config *
+load_q(const char *doc)
+{
+	const char *q = t_quote(doc);
+	struct px_config *cfg = NULL;
+
+	if (px_config_parse(q, strlen(q), "t", &cfg, NULL) != PX_OK)
+		return NULL;
+	return cfg;
+}
+
+static int
+warned(const struct px_config *cfg, const char *needle)
+{
+	unsigned i;
+
+	for (i = 0; cfg != NULL && i < cfg->warnings.n; i++)
+		if (strstr(cfg->warnings.msg[i], needle) != NULL)
+			return 1;
+	return 0;
+}
+
+#define STRONG "'access_key':'0123456789abcdef0123456789abcdef',"
+#define WDOC(ak, url) "{" ak "'provider_keys':[{'provider':'openrouter'," \
+	"'key':['k1','k2'],'base_url':'" url "'," LIMITS "},{'provider':" \
+	"'gemini','key':['g1']," LIMITS "}]}"
+
+static void
+test_warnings(void)
+{
+	struct px_config *cfg;
+	unsigned i;
+
+	cfg = load_q(WDOC(STRONG, "https://openrouter.ai/api/v1"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 0, "strong key, https: quiet");
+	T_CHECK(cfg != NULL && cfg->secrets.n == 3 &&
+	    strcmp(cfg->secrets.v[0], "k1") == 0 &&
+	    strcmp(cfg->secrets.v[2], "g1") == 0, "every key in the list");
+	T_CHECK(cfg != NULL && px_config_key_index(cfg,
+	    &cfg->providers[1].keys[0]) == 2 && px_config_key_index(cfg,
+	    &cfg->providers[0].keys[1]) == 1, "key index in config order");
+	T_CHECK(cfg != NULL && cfg->max_json_values == 100000 &&
+	    cfg->max_response_bytes == 8388608, "limit defaults");
+	px_config_free(cfg);
+
+	cfg = load_q(WDOC("'access_key':'short-key',", "https://x.example"));
+	T_CHECK(warned(cfg, "access_key: weak (too short)"), "short key");
+	for (i = 0; cfg != NULL && i < cfg->warnings.n; i++)
+		T_CHECK(strstr(cfg->warnings.msg[i], "short-key") == NULL,
+		    "the key itself is never shown");
+	px_config_free(cfg);
+	cfg = load_q(WDOC("'access_key':'your-proxy-access-key',",
+	    "https://x.example"));
+	T_CHECK(warned(cfg, "a sample placeholder"), "seed placeholder");
+	px_config_free(cfg);
+	cfg = load_q(WDOC("'access_key':'CHANGE-ME-to-a-long-random-string',",
+	    "https://x.example"));
+	T_CHECK(warned(cfg, "a sample placeholder"), "sample placeholder");
+	px_config_free(cfg);
+
+	cfg = load_q(WDOC(STRONG, "http://api.example.com/v1"));
+	T_CHECK(warned(cfg, "provider_keys[0].base_url: plain http://"),
+	    "clear-text base_url");
+	px_config_free(cfg);
+	cfg = load_q(WDOC(STRONG, "http://127.0.0.1:8080/openrouter"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 0, "loopback http is fine");
+	px_config_free(cfg);
+	cfg = load_q(WDOC(STRONG, "http://localhost/x"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 0, "localhost is fine");
+	px_config_free(cfg);
+	cfg = load_q(WDOC(STRONG, "http://localhost.evil.example/x"));
+	T_CHECK(warned(cfg, "plain http://"), "a name that starts localhost");
+	px_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -615,5 +691,6 @@ main(void)
 	test_key_id();
 	test_secrets_hidden();
 	test_misc();
+	test_warnings();
 	return t_done();
 }

@@ -713,10 +713,24 @@ static const struct {
 	  "", "plain", "invalid_request_error", NULL, NULL },
 };
 
+/* A one-key list for map_error, or NULL. */
+static const struct px_secrets *
+one_secret(const char *secret, struct px_secrets *sec, const char **slot)
+{
+	if (secret == NULL)
+		return NULL;
+	*slot = secret;
+	sec->v = slot;
+	sec->n = 1;
+	return sec;
+}
+
 static void
 test_map_error(void)
 {
 	const struct px_provider *p;
+	struct px_secrets sec;
+	const char *slot;
 	struct px_buf out;
 	cJSON *j;
 	size_t i;
@@ -726,7 +740,8 @@ test_map_error(void)
 		p = i % 2 ? gemini() : openrouter();
 		px_buf_adds(&out, "stale");
 		T_CHECK(p->map_error(mev[i].status, mev[i].body,
-		    strlen(mev[i].body), mev[i].secret, &out) == PX_OK,
+		    strlen(mev[i].body), one_secret(mev[i].secret, &sec, &slot),
+		    &out) == PX_OK,
 		    mev[i].name);
 		j = parse_out(&out);
 		T_CHECK(j != NULL, mev[i].name);
@@ -766,10 +781,12 @@ static size_t
 mapped_len(struct px_buf *body, const char *secret, struct px_buf *out)
 {
 	cJSON *j;
-	const char *msg;
+	const char *msg, *slot;
+	struct px_secrets sec;
 	size_t n = 0;
 
-	(void)gemini()->map_error(401, body->p, body->len, secret, out);
+	(void)gemini()->map_error(401, body->p, body->len,
+	    one_secret(secret, &sec, &slot), out);
 	j = parse_out(out);
 	msg = jstr(j, "error.message");
 	if (msg != NULL)
@@ -881,6 +898,55 @@ test_models(void)
 	px_buf_free(&c.all);
 }
 
+/* issue 9, L1: every configured key is redacted, not only the one used */
+static void
+test_redact_all_keys(void)
+{
+	static const char *keys[] = { "sk-or-v1-aaaaaaaaaaaaaaaa",
+	    "AIzaSyBBBBBBBBBBBBBBBBBBBBBBBB", "sk-or-v1-cccccccccccccccc" };
+	const struct px_secrets sec = { keys, 3 };
+	struct px_stream_fix st;
+	struct px_buf out;
+	size_t i;
+	const char *err_body = "{\"error\":{\"message\":\"keys "
+	    "sk-or-v1-cccccccccccccccc and AIzaSyBBBBBBBBBBBBBBBBBBBBBBBB "
+	    "are not sk-or-v1-aaaaaaaaaaaaaaaa\",\"code\":\"sk-or-v1-aaaaaaaa"
+	    "aaaaaaaa\"}}";
+	const char *ev = "{\"error\":{\"message\":\"upstream saw AIzaSyBBBBBB"
+	    "BBBBBBBBBBBBBBBBBB\",\"code\":502}}";
+	const char *body = "{\"id\":\"x\",\"choices\":[{\"message\":{\"role\":"
+	    "\"assistant\",\"content\":\"partial\"},\"finish_reason\":\"error\"}],"
+	    "\"error\":{\"message\":\"sk-or-v1-cccccccccccccccc leaked\","
+	    "\"code\":502}}";
+
+	px_buf_init(&out, 1 << 16);
+	T_CHECK(openrouter()->map_error(400, err_body, strlen(err_body), &sec,
+	    &out) == PX_OK, "map_error with three keys");
+	for (i = 0; i < 3; i++)
+		T_CHECK(strstr(out.p, keys[i]) == NULL, "error body: no key");
+	T_CHECK(strstr(out.p, "keys [redacted] and [redacted] are not "
+	    "[redacted]") != NULL, "every key redacted in the message");
+
+	px_stream_fix_init(&st);
+	st.secrets = &sec;
+	px_buf_reset(&out);
+	T_CHECK(gemini()->map_event(&st, ev, strlen(ev), &out) == PX_EV_ERROR,
+	    "mid-stream error event");
+	T_CHECK(strstr(out.p, keys[1]) == NULL &&
+	    strstr(out.p, "upstream saw [redacted]") != NULL,
+	    "mid-stream error: key redacted");
+
+	px_stream_fix_init(&st);
+	st.secrets = &sec;
+	px_buf_reset(&out);
+	T_CHECK(openrouter()->map_body(&st, body, strlen(body), &out) ==
+	    PX_EV_ERROR, "2xx body carrying an error");
+	T_CHECK(strstr(out.p, keys[2]) == NULL &&
+	    strstr(out.p, "[redacted] leaked") != NULL,
+	    "2xx error body: key redacted");
+	px_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -903,5 +969,6 @@ main(void)
 	test_map_error();
 	test_map_error_cap();
 	test_models();
+	test_redact_all_keys();
 	return t_done();
 }

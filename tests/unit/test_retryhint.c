@@ -120,10 +120,10 @@ static const struct vec statuses[] = {
 	  0, NONE, 0, "ok" },
 	{ "429 bare", 429, 0, 0, 0, 0, 0, 0, RATE, 0, "429 no hint" },
 	{ "401", 401, 0, 0, 0, 0, 0, 0, AUTH, 0, "401 unauthorized" },
-	{ "402", 402, 0, 0, 0, 0, 0, 0, AUTH, 0, "402 out of credits" },
-	{ "403", 403, 0, 0, 0, 0, 0, 0, AUTH, 0, "403 forbidden" },
+	{ "402", 402, 0, 0, 0, 0, 0, 0, CLNT, 0, "402 payment required" },
+	{ "403", 403, 0, 0, 0, 0, 0, 0, CLNT, 0, "403 forbidden" },
 	{ "403 gemini", 403, 0, 0, 0, "{\"error\":{\"code\":403,\"status\":"
-	  "\"PERMISSION_DENIED\"}}", 0, 0, AUTH, 0, "403 forbidden" },
+	  "\"PERMISSION_DENIED\"}}", 0, 0, CLNT, 0, "403 forbidden" },
 	{ "400", 400, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
 	{ "404", 404, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
 	{ "409", 409, 0, 0, 0, 0, 0, 0, CLNT, 0, "client error" },
@@ -151,12 +151,14 @@ static const struct vec bad_requests[] = {
 	  0, AUTH, 0, "400 invalid key" },
 	{ "400 key expired (reason only)", 400, 0, 0, 0, G_EXPIRED400, 0,
 	  0, AUTH, 0, "400 invalid key" },
-	{ "400 key message only", 400, 0, 0, 0, G_MSGKEY400, 0, 0, AUTH, 0,
-	  "400 invalid key" },
-	{ "400 FAILED_PRECONDITION", 400, 0, 0, 0, G_LOC400, 0, 0, AUTH, 0,
-	  "400 key precondition" },
+	/* free text can echo the request: never a fact about the key */
+	{ "400 key message only", 400, 0, 0, 0, G_MSGKEY400, 0, 0, CLNT, 0,
+	  "client error" },
+	/* region or tier: every key of the host alike */
+	{ "400 FAILED_PRECONDITION", 400, 0, 0, 0, G_LOC400, 0, 0, CLNT, 0,
+	  "400 precondition" },
 	{ "400 FAILED_PRECONDITION wrapped", 400, 0, 0, 0, "[" G_LOC400 "]",
-	  0, 0, AUTH, 0, "400 key precondition" },
+	  0, 0, CLNT, 0, "400 precondition" },
 	{ "400 INVALID_ARGUMENT", 400, 0, 0, 0, G_ARG400, 0, 0, CLNT, 0,
 	  "client error" },
 	{ "400 openrouter", 400, 0, 0, 0, "{\"error\":{\"code\":400,"
@@ -401,8 +403,10 @@ static const struct vec garbage[] = {
 static const char *const vocabulary[] = {
 	"ok", "429 retry-after-ms", "429 retry-after", "429 ratelimit-reset",
 	"429 retry-info", "429 daily quota", "429 no hint",
-	"401 unauthorized", "403 forbidden", "402 out of credits",
-	"400 invalid key", "400 key precondition", "408 timeout",
+	"401 unauthorized", "403 forbidden", "402 payment required",
+	"400 invalid key", "400 precondition", "408 timeout",
+	"401 key refused", "403 key blocked", "401 no key reason",
+	"probe 401 unauthorized", "probe no credits", "probe key refused",
 	"5xx upstream", "no response", "client error", "unexpected status",
 	"429 upstream provider",
 };
@@ -805,6 +809,142 @@ test_provider_429(void)
 
 #define RUN(tab) run((tab), sizeof (tab) / sizeof (tab)[0])
 
+/* --- key facts (issue 9, M1) ------------------------------------------------ */
+
+/* A Google error with one ErrorInfo reason. */
+#define G_REASON(CODE, STATUS, REASON)					\
+	"{\"error\":{\"code\":" CODE ",\"message\":\"x\",\"status\":\""	\
+	STATUS "\",\"details\":[{\"@type\":\"type.googleapis.com/google." \
+	"rpc.ErrorInfo\",\"reason\":\"" REASON "\"}]}}"
+
+struct keyvec {
+	const char         *name;
+	enum px_provider_id prov;
+	int                 status;
+	const char         *body;
+	enum px_fault       fault;
+	int                 probe;
+	const char         *reason;
+};
+
+static const struct keyvec keyfacts[] = {
+	/* OpenRouter echoes the model: a model named like a key error */
+	{ "OR 400 echoing the model", PX_PROV_OPENROUTER, 400,
+	  "{\"error\":{\"message\":\"API key not valid. Please pass a valid "
+	  "API key. is not a valid model ID\",\"code\":400}}", CLNT, 0,
+	  "client error" },
+	{ "Gemini 400 echoing the model", PX_PROV_GEMINI, 400,
+	  "[{\"error\":{\"code\":400,\"message\":\"* GenerateContentRequest."
+	  "model: API key not valid. API_KEY_INVALID\",\"status\":"
+	  "\"INVALID_ARGUMENT\"}}]", CLNT, 0, "client error" },
+	{ "reason as a substring only", PX_PROV_GEMINI, 400,
+	  G_REASON("400", "INVALID_ARGUMENT", "NOT_API_KEY_INVALID"), CLNT, 0,
+	  "client error" },
+	{ "OR 401", PX_PROV_OPENROUTER, 401,
+	  "{\"error\":{\"message\":\"User not found.\",\"code\":401}}", AUTH, 0,
+	  "401 unauthorized" },
+	{ "OR 402 credits", PX_PROV_OPENROUTER, 402,
+	  "{\"error\":{\"message\":\"Insufficient credits\",\"code\":402}}",
+	  CLNT, 1, "402 payment required" },
+	{ "OR 403 moderation", PX_PROV_OPENROUTER, 403,
+	  "{\"error\":{\"message\":\"flagged\",\"code\":403,\"metadata\":{"
+	  "\"reasons\":[\"violence\"]}}}", CLNT, 1, "403 forbidden" },
+	{ "Gemini 401 ACCESS_TOKEN_TYPE_UNSUPPORTED", PX_PROV_GEMINI, 401,
+	  G_REASON("401", "UNAUTHENTICATED", "ACCESS_TOKEN_TYPE_UNSUPPORTED"),
+	  AUTH, 0, "401 key refused" },
+	{ "Gemini 401 CREDENTIALS_MISSING wrapped", PX_PROV_GEMINI, 401,
+	  "[" G_REASON("401", "UNAUTHENTICATED", "CREDENTIALS_MISSING") "]",
+	  AUTH, 0, "401 key refused" },
+	{ "Gemini 401 without a reason", PX_PROV_GEMINI, 401,
+	  "{\"error\":{\"code\":401,\"message\":\"API key not valid\","
+	  "\"status\":\"UNAUTHENTICATED\"}}", UPST, 0, "401 no key reason" },
+	{ "Gemini 403 API_KEY_SERVICE_BLOCKED", PX_PROV_GEMINI, 403,
+	  G_REASON("403", "PERMISSION_DENIED", "API_KEY_SERVICE_BLOCKED"),
+	  AUTH, 0, "403 key blocked" },
+	{ "Gemini 403 leaked (message only)", PX_PROV_GEMINI, 403,
+	  "{\"error\":{\"code\":403,\"message\":\"Your API key was reported "
+	  "as leaked. Please use another API key.\",\"status\":"
+	  "\"PERMISSION_DENIED\"}}", CLNT, 1, "403 forbidden" },
+	{ "Gemini 400 API_KEY_INVALID", PX_PROV_GEMINI, 400, G_KEY400, AUTH,
+	  0, "400 invalid key" },
+};
+
+static void
+test_key_facts(void)
+{
+	struct px_hint_in in;
+	struct px_hint out;
+	size_t i;
+
+	for (i = 0; i < sizeof keyfacts / sizeof keyfacts[0]; i++) {
+		const struct keyvec *v = &keyfacts[i];
+
+		memset(&in, 0, sizeof in);
+		in.provider = v->prov;
+		in.status = v->status;
+		in.now_ms = NOW;
+		read_exact(&in, v->body, strlen(v->body), &out);
+		check_out(v->name, &out, v->fault, 0, 0, v->reason);
+		T_CHECK(out.probe == v->probe, v->name);
+	}
+}
+
+struct probevec {
+	const char         *name;
+	enum px_provider_id prov;
+	int                 status;
+	const char         *body;
+	int                 bad;
+	const char         *reason;
+};
+
+static const struct probevec probes[] = {
+	{ "OR key alive", PX_PROV_OPENROUTER, 200, "{\"data\":{\"label\":"
+	  "\"sk-or-v1-au7...890\",\"limit\":null,\"limit_remaining\":null}}",
+	  0, "" },
+	{ "OR key with credits", PX_PROV_OPENROUTER, 200, "{\"data\":{"
+	  "\"limit\":100,\"limit_remaining\":74.5}}", 0, "" },
+	{ "OR key without credits", PX_PROV_OPENROUTER, 200, "{\"data\":{"
+	  "\"limit\":100,\"limit_remaining\":0}}", 1, "probe no credits" },
+	{ "OR key unknown", PX_PROV_OPENROUTER, 401, "{\"error\":{\"message\":"
+	  "\"User not found.\",\"code\":401}}", 1, "probe 401 unauthorized" },
+	{ "OR probe 500", PX_PROV_OPENROUTER, 500, "oops", 0, "" },
+	{ "OR probe 429", PX_PROV_OPENROUTER, 429, "{}", 0, "" },
+	{ "Gemini models listed", PX_PROV_GEMINI, 200, "{\"data\":[]}", 0, "" },
+	{ "Gemini key invalid", PX_PROV_GEMINI, 400, "[" G_KEY400 "]", 1,
+	  "probe key refused" },
+	{ "Gemini 403 without reason", PX_PROV_GEMINI, 403,
+	  "{\"error\":{\"code\":403,\"status\":\"PERMISSION_DENIED\"}}", 0, "" },
+	{ "Gemini 403 blocked key", PX_PROV_GEMINI, 403,
+	  G_REASON("403", "PERMISSION_DENIED", "CONSUMER_SUSPENDED"), 1,
+	  "probe key refused" },
+};
+
+static void
+test_probe(void)
+{
+	struct px_hint_in in;
+	struct px_hint out;
+	size_t i;
+
+	for (i = 0; i < sizeof probes / sizeof probes[0]; i++) {
+		const struct probevec *v = &probes[i];
+		int bad;
+
+		memset(&in, 0, sizeof in);
+		in.provider = v->prov;
+		in.status = v->status;
+		in.body = v->body;
+		in.body_len = strlen(v->body);
+		in.now_ms = NOW;
+		bad = px_hint_probe(&in, &out);
+		T_CHECK(bad == v->bad, v->name);
+		T_CHECK(bad ? out.fault == AUTH : out.fault == NONE, v->name);
+		T_STREQ(out.reason, v->reason, v->name);
+	}
+	T_CHECK(px_hint_probe(NULL, &out) == 0, "probe NULL input");
+}
+
 int
 main(void)
 {
@@ -823,5 +963,7 @@ main(void)
 	test_utc_midnight();
 	test_fault_names();
 	test_provider_429();
+	test_key_facts();
+	test_probe();
 	return t_done();
 }

@@ -176,7 +176,25 @@ static const struct vec vecs[] = {
 	{ "model null", "{\"model\":null,\"messages\":[" USER "]}", 0,
 	  PX_EBADREQ, "model", "got null" },
 	{ "duplicate model", "{\"model\":\"a\",\"model\":\"b\",\"messages\":["
-	  USER "]}", 0, PX_EBADREQ, "model", "duplicate key" },
+	  USER "]}", 0, PX_EBADREQ, "model", "duplicate" },
+	/* issue 9, L3: what is spliced must be what was validated */
+	{ "escaped top-level name", M0 ",\"stream_optio\\u006es\":{}}", 0,
+	  PX_EBADREQ, "stream_options", "must not use escape sequences" },
+	{ "escaped model name", "{\"m\\u006fdel\":\"x\",\"messages\":["
+	  USER "]}", 0, PX_EBADREQ, "model", "escape" },
+	{ "escaped unknown name", M0 ",\"x\\\"y\":1}", 0, PX_EBADREQ,
+	  "x\"y", "escape" },
+	{ "escaped nested name is fine", M0 ",\"metadata\":{\"k\\u0065y\":"
+	  "1}}", 0, PX_OK, "", NULL },
+	{ "escape in a value is fine", M0 ",\"user\":\"a\\u0062c\"}", 0,
+	  PX_OK, "", NULL },
+	{ "duplicate unknown member", M0 ",\"foo\":1,\"foo\":2}", 0,
+	  PX_EBADREQ, "foo", "duplicate member" },
+	{ "duplicate stream_options", M0 ",\"stream_options\":{},"
+	  "\"stream_options\":{\"include_usage\":true}}", 0, PX_EBADREQ,
+	  "stream_options", "duplicate member" },
+	{ "same name nested twice is fine", M0 ",\"a\":{\"k\":1},\"b\":"
+	  "{\"k\":2}}", 0, PX_OK, "", NULL },
 	{ "Model is not model", "{\"Model\":\"a\",\"messages\":[" USER "]}", 0,
 	  PX_EBADREQ, "model", NULL },
 	{ "messages missing", "{\"model\":\"m\"}", 0, PX_EBADREQ, "messages",
@@ -657,6 +675,41 @@ test_null_args(void)
 	T_CHECK(strstr(e.msg, "(at byte 0)") != NULL, "NULL body message");
 }
 
+/* issue 9, M2: values are counted on the raw text before cJSON runs */
+static void
+test_value_cap(void)
+{
+	char body[4096];
+	struct px_chat_req rq;
+	struct px_verr e;
+	size_t n, i;
+	enum px_err rc;
+
+	n = (size_t)snprintf(body, sizeof body, M0 ",\"x\":[");
+	for (i = 0; i < 200; i++)
+		n += (size_t)snprintf(body + n, sizeof body - n, "%s1",
+		    i ? "," : "");
+	n += (size_t)snprintf(body + n, sizeof body - n, "]}");
+	rc = px_validate_chat_max(body, n, 100, &rq, &e);
+	T_CHECK(rc == PX_ETOOBIG, "200 numbers over a cap of 100: 413");
+	T_CHECK(strstr(e.msg, "100 JSON values (max_json_values)") != NULL,
+	    "the message names the limit");
+	T_CHECK(rq.root == NULL, "nothing parsed");
+	rc = px_validate_chat_max(body, n, 1000, &rq, &e);
+	T_CHECK(rc == PX_OK, "the same body under a cap of 1000");
+	px_chat_req_free(&rq);
+
+	/* commas and brackets inside strings are no values */
+	n = (size_t)snprintf(body, sizeof body, "{\"model\":\"m\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"");
+	for (i = 0; i < 300; i++)
+		body[n++] = i % 3 == 0 ? ',' : i % 3 == 1 ? '[' : '{';
+	n += (size_t)snprintf(body + n, sizeof body - n, "\\\",\"}]}");
+	rc = px_validate_chat_max(body, n, 100, &rq, &e);
+	T_CHECK(rc == PX_OK, "punctuation inside a string is not counted");
+	px_chat_req_free(&rq);
+}
+
 int
 main(void)
 {
@@ -669,5 +722,6 @@ main(void)
 	test_big_and_deep();
 	test_echo_limit();
 	test_null_args();
+	test_value_cap();
 	return t_done();
 }
