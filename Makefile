@@ -10,7 +10,12 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 SAN_asan = -fsanitize=address,undefined -fno-sanitize-recover=all \
            -fno-omit-frame-pointer
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SAN_$(SAN)) -Icommon \
+# Hardened build (issue 9, L8): stack canaries, checked libc calls, a
+# position-independent executable with read-only relocations bound at start.
+HARDEN   = -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 \
+           -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(HARDEN) $(SAN_$(SAN)) -Icommon \
              -isystem /usr/include/cjson -pthread -MMD -MP
 LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -pthread
 
@@ -54,10 +59,10 @@ OBJS    = $(COMMON:%.c=$(B)/%.o)
 all: cgi/aiproxy
 
 cgi/aiproxy: $(B)/cgi/aiproxy.o $(OBJS)
-	$(CC) $(CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/aiproxy: $(B)/cgi/aiproxy.o $(OBJS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -68,9 +68,8 @@ load(const char *path, struct px_config **cfg, int quiet_ok)
 
 	if (px_config_load(path, cfg, &errs) == PX_OK) {
 		if (!quiet_ok) {
-			print_warnings(*cfg, stdout);
-			printf("configuration OK%s\n", (*cfg)->warnings.n ?
-			    " (with warnings)" : "");
+			print_warnings(*cfg, stderr);
+			printf("configuration OK\n");
 		}
 		return 0;
 	}

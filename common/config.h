@@ -71,6 +71,8 @@ struct px_config {
 	long    key_reprobe_s;		/* a disabled key is tried again after; 600 */
 	size_t  max_json_values;	/* JSON values per request body; 100000 */
 	size_t  max_response_bytes;	/* non-stream upstream body; 8 MiB */
+	long    fcgi_read_timeout_ms;	/* a FastCGI peer silent this long is
+					 * dropped; 30000 */
 	struct px_secrets secrets;	/* every provider key, built at load */
 	struct px_cfg_warnings warnings;	/* loadable but unwise settings:
 					 * weak access key, clear-text

@@ -101,7 +101,7 @@ safe(char *dst, size_t cap, const char *s)
 void
 px_log_request(const struct px_reqlog *r)
 {
-	char model[160], route[96], method[24], fails[40] = "";
+	char model[160], route[96], method[64], fails[40] = "";
 
 	/* every client-supplied string is escaped: model, path, method */
 	safe(model, sizeof(model), r->model);

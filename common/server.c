@@ -333,7 +333,7 @@ run_pool(const struct px_config *cfg, const struct px_server_opts *o,
 		px_fcgi_unlink(&sk);
 		return 1;
 	}
-	(void)px_fcgi_set_read_timeout(fd, PX_FCGI_READ_TIMEOUT_MS);
+	(void)px_fcgi_set_read_timeout(fd, cfg->fcgi_read_timeout_ms);
 	term_set(&set);
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
@@ -379,6 +379,6 @@ px_server_run(const struct px_config *cfg, const struct px_server_opts *o,
 	log_warnings(cfg);
 	if (o->listen != NULL)
 		return run_pool(cfg, o, threads);
-	(void)px_fcgi_set_read_timeout(0, PX_FCGI_READ_TIMEOUT_MS);
+	(void)px_fcgi_set_read_timeout(0, cfg->fcgi_read_timeout_ms);
 	return run_threads(cfg, 0, threads);
 }

@@ -13,9 +13,6 @@
 #include "config.h"
 #include "listenaddr.h"
 
-#define PX_FCGI_READ_TIMEOUT_MS 30000	/* a FastCGI peer silent this long
-					 * is dropped (issue 9, L5) */
-
 struct px_server_opts {
 	const struct px_listen *listen;	/* checked --listen; NULL: fd 0 or CGI */
 	unsigned    workers;	/* processes in --listen mode */

@@ -228,16 +228,53 @@ async function startProxy(bin, cfg, opts = {}) {
   };
 }
 
-// Is a responder spawned for this tmp dir still running?
-function responderAlive(bin, tmp) {
+// Pids of the responders spawned for this tmp dir.
+function responderPids(bin, tmp) {
   const r = spawnSync('pgrep', ['-f', path.resolve(bin)], { encoding: 'utf8' });
+  const out = [];
   for (const pid of r.stdout.split('\n').filter(Boolean)) {
     try {
       const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (env.includes(`AIPROXY_CONFIG=${tmp}/`)) return true;
+      if (env.includes(`AIPROXY_CONFIG=${tmp}/`)) out.push(Number(pid));
     } catch (e) { /* gone */ }
   }
-  return false;
+  return out;
+}
+
+// Is a responder spawned for this tmp dir still running?
+function responderAlive(bin, tmp) {
+  return responderPids(bin, tmp).length > 0;
+}
+
+// --- plain CGI -------------------------------------------------------------
+
+function writeConfig(cfg) {
+  const dir = tmpdir('cfg');
+  const file = path.join(dir, 'config.json');
+  fs.writeFileSync(file, JSON.stringify(cfg));
+  return file;
+}
+
+// Run bin once as CGI. opts: args (argv words, as Apache passes a query
+// without '='), env (extra or overriding variables; a value of null drops
+// one), input (raw body; default JSON of body), timeout.
+function cgi(bin, cfgFile, method, uri, body, key = ACCESS_KEY, opts = {}) {
+  const input = opts.input !== undefined ? opts.input :
+    body === undefined ? '' : JSON.stringify(body);
+  const env = { PATH: process.env.PATH, AIPROXY_CONFIG: cfgFile, GATEWAY_INTERFACE: 'CGI/1.1',
+    REQUEST_METHOD: method, REQUEST_URI: uri, SCRIPT_NAME: uri, HTTP_AUTHORIZATION: `Bearer ${key}`,
+    CONTENT_LENGTH: String(Buffer.byteLength(input)), CONTENT_TYPE: 'application/json',
+    ASAN_OPTIONS: 'detect_leaks=1' };
+  for (const [k, v] of Object.entries(opts.env || {})) {
+    if (v === null) delete env[k]; else env[k] = v;
+  }
+  const r = spawnSync(bin, opts.args || [], { input, encoding: 'utf8', timeout: opts.timeout || 20000, env });
+  const out = r.stdout || '';
+  const sep = out.indexOf('\r\n\r\n');
+  const head = out.slice(0, sep);
+  const text = out.slice(sep + 4);
+  captured.push(text, r.stderr || '');
+  return { rc: r.status, head, body: text, stderr: r.stderr || '', error: r.error };
 }
 
 function killAll() {
@@ -245,4 +282,5 @@ function killAll() {
 }
 
 module.exports = { ROOT, ACCESS_KEY, KEYS, sleep, tmpdir, waitFor, freePort, portOpen,
-  request, stream, startMock, startProxy, baseConfig, track, killAll, captured };
+  request, stream, startMock, startProxy, baseConfig, track, killAll, captured, writeConfig, cgi,
+  responderPids };

@@ -10,28 +10,7 @@ const h = require('./harness');
 const CHAT = '/v1/chat/completions';
 const user = (t) => [{ role: 'user', content: t }];
 
-function writeConfig(cfg) {
-  const dir = h.tmpdir('cfg');
-  const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify(cfg));
-  return file;
-}
-
-function cgi(bin, cfgFile, method, uri, body, key = h.ACCESS_KEY) {
-  const input = body === undefined ? '' : JSON.stringify(body);
-  const r = spawnSync(bin, [], {
-    input, encoding: 'utf8', timeout: 20000,
-    env: { PATH: process.env.PATH, AIPROXY_CONFIG: cfgFile, GATEWAY_INTERFACE: 'CGI/1.1',
-      REQUEST_METHOD: method, REQUEST_URI: uri, SCRIPT_NAME: uri, HTTP_AUTHORIZATION: `Bearer ${key}`,
-      CONTENT_LENGTH: String(Buffer.byteLength(input)), CONTENT_TYPE: 'application/json',
-      ASAN_OPTIONS: 'detect_leaks=1' },
-  });
-  const sep = r.stdout.indexOf('\r\n\r\n');
-  const head = r.stdout.slice(0, sep);
-  const text = r.stdout.slice(sep + 4);
-  h.captured.push(text, r.stderr);
-  return { rc: r.status, head, body: text, stderr: r.stderr };
-}
+const { writeConfig, cgi } = h;
 
 module.exports = (test) => {
   test('--check-config: seed config OK; a bad one lists each error by path', async ({ bin }) => {

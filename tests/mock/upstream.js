@@ -794,6 +794,21 @@ async function routeChat(req, res, flavour, entry, raw, life) {
 	await fn(ctx);
 }
 
+// GET /openrouter/key (provider-apis-2026.md 7.3): the key's own record;
+// 401 "User not found." for a key starting with "bad" or none at all.
+function routeKey(req, res, entry) {
+	const key = bearerKey(req);
+	if (!key || key.startsWith('bad')) {
+		entry.status = 401;
+		return sendJson(res, 401, { error: { message: 'User not found.',
+		    code: 401 } });
+	}
+	entry.status = 200;
+	sendJson(res, 200, { data: { label: `${key.slice(0, 11)}...`,
+	    limit: null, limit_remaining: null, limit_reset: null,
+	    usage: 0, is_free_tier: true } });
+}
+
 // Fault injection (POST /_mock/faults): each rule matches a bearer key
 // ("*" = any) and optionally a flavour; while its `times` lasts (-1 =
 // forever) the chat request gets, instead of its scenario:
@@ -801,11 +816,13 @@ async function routeChat(req, res, flavour, entry, raw, life) {
 //   {action: "destroy"}      the connection closed with no response,
 //   {action: "hang"}         headers never sent (first-byte timeout).
 // The first matching rule wins. The entry records fault: <rule index>.
-function applyFault(req, res, flavour, entry) {
+function applyFault(req, res, flavour, entry, sub) {
 	const key = bearerKey(req);
+	const route = sub || '/chat/completions';
 	const i = state.faults.findIndex((f) => f.times !== 0 &&
 	    (f.key === '*' || f.key === key) &&
-	    (!f.flavour || f.flavour === flavour));
+	    (!f.flavour || f.flavour === flavour) &&
+	    (f.path || '/chat/completions') === route);
 	if (i < 0)
 		return false;
 	const f = state.faults[i];
@@ -822,7 +839,12 @@ function applyFault(req, res, flavour, entry) {
 		return true;	// nothing is written; the client gives up
 	}
 	entry.status = f.status;
-	const text = typeof f.body === 'string' ? f.body : JSON.stringify(f.body);
+	let text = typeof f.body === 'string' ? f.body : JSON.stringify(f.body);
+	// "{{model}}" echoes the request's model, as OpenRouter's
+	// "<model> is not a valid model ID" does
+	const model = entry.body && typeof entry.body === 'object' &&
+	    typeof entry.body.model === 'string' ? entry.body.model : '';
+	text = text.split('{{model}}').join(JSON.stringify(model).slice(1, -1));
 	res.writeHead(f.status, Object.assign({ 'Content-Type':
 	    'application/json' }, f.headers || {}));
 	res.end(text);
@@ -925,6 +947,11 @@ async function handle(req, res) {
 	const sub = m && m[2] ? m[2].replace(/\/+$/, '') : '';
 	if (flavour && sub === '/chat/completions' && req.method === 'POST')
 		return routeChat(req, res, flavour, entry, raw, life);
+	if (flavour && sub !== '/chat/completions' && applyFault(req, res,
+	    flavour, entry, sub))
+		return;
+	if (flavour === 'openrouter' && sub === '/key' && req.method === 'GET')
+		return routeKey(req, res, entry);
 	const mm = /^\/models(?:\/(.+))?$/.exec(sub);
 	if (flavour && mm && req.method === 'GET')
 		return routeModels(req, res, flavour, entry,
