@@ -6,11 +6,17 @@
 #   runuser -u aiproxy -- /usr/local/share/aiproxy/pool/aiproxy-listen.sh
 # Settings come from the environment; the defaults are below.
 # Logs: one line per request on stderr.
+# It creates no directory and changes no owner or mode: the socket's
+# directory must exist and be writable by the pool's user. The binary
+# replaces nothing but an old socket at that path, and refuses a wildcard
+# address (0.0.0.0, ::, *, or :PORT alone) unless given --listen-any.
+# The config (every key) must be readable by the pool's user only
+# (root:aiproxy 0640 or aiproxy 0600).
 set -eu
 : "${AIPROXY_BIN:=/usr/local/lib/aiproxy/aiproxy}"
 : "${AIPROXY_CONFIG:=/etc/aiproxy/config.json}"
-# a unix socket path, or 127.0.0.1:PORT (never ":PORT", which is every
-# interface)
+# a unix socket path, or 127.0.0.1:PORT (never ":PORT" or 0.0.0.0:PORT,
+# which is every interface: the binary refuses them without --listen-any)
 : "${AIPROXY_LISTEN:=/run/aiproxy/app.sock}"
 : "${AIPROXY_WORKERS:=4}"
 : "${AIPROXY_THREADS:=64}"

@@ -5,7 +5,10 @@
 // streams run at once. Recipes that cannot stream (a default mod_fcgid)
 // get the correctness-only variants at the end.
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const h = require('../integ/harness');
+const L = require('./lib');
 
 const CHAT = '/v1/chat/completions';
 const N_CONCURRENT = 16;
@@ -127,6 +130,122 @@ async function concurrentComplete(r) {
   all.forEach((s, i) => complete(s, `stream ${i}`));
 }
 
+// --- a query string is never a command line (issue 9, H1) --------------
+// Apache's mod_cgi and mod_cgid run a CGI whose query string holds no "="
+// with that query as argv words split on "+" (RFC 3875 4.4). Pointed at
+// the binary, /v1/models?--listen+PATH made it unlink PATH and serve a
+// FastCGI pool there, without any key. These checks send such queries and
+// look for the damage: PATH replaced, a new listening socket of this
+// recipe's binary, an answer that differs from the same request without
+// the query (401: no key is sent).
+
+// Listening sockets now: inode -> "tcp 0100007F:1F90" / "unix /path".
+function listeners() {
+  const out = new Map();
+  for (const f of ['tcp', 'tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(`/proc/net/${f}`, 'utf8'); } catch (e) { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
+      const c = line.trim().split(/\s+/);
+      if (c.length >= 10 && c[3] === '0A') out.set(c[9], `${f} ${c[1]}`);
+    }
+  }
+  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode [Path]; listening: __SO_ACCEPTCON
+    const c = line.trim().split(/\s+/);
+    if (c.length >= 7 && (parseInt(c[3], 16) & 0x10000)) out.set(c[6], `unix ${c[7] || '(unnamed)'}`);
+  }
+  return out;
+}
+
+// Listening sockets that appeared since `before` and belong to this
+// recipe: held by a process of its binary, or a unix path in its tree.
+// (Sockets of anything else on the machine are not this test's business.)
+function newListeners(env, before) {
+  const holders = new Map();	// inode -> [pid]
+  for (const pid of env.responders()) {
+    let fds = [];
+    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch (e) { continue; }
+    for (const fd of fds) {
+      let l = '';
+      try { l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch (e) { continue; }
+      const m = /^socket:\[(\d+)\]$/.exec(l);
+      if (m) holders.set(m[1], [...(holders.get(m[1]) || []), pid]);
+    }
+  }
+  const found = [];
+  for (const [ino, what] of listeners()) {
+    if (before.has(ino)) continue;
+    const pids = holders.get(ino) || [];
+    if (pids.length || what.startsWith(`unix ${env.tmp}/`)) found.push({ what, pids });
+  }
+  return found;
+}
+
+// A regular file the web server's user could delete (its directory is
+// that user's), as the ledger's lock file is.
+function victim(env, tag) {
+  const dir = L.mkdir(env.path('victim'), 0o755, L.RUN_AS);
+  const file = path.join(dir, `${tag}.mdb`);
+  const content = `not a socket: ${tag} ${process.hrtime.bigint()}\n`;
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  L.chown(file, L.RUN_AS.uid, L.RUN_AS.gid);
+  return { file, content };
+}
+
+// GET {prefix}/v1/models?QUERY without a key: the same 401 as without the
+// query, no new listener of this recipe, and whatever `intact` says.
+// A listener that did appear is stopped here, by PID.
+async function queryIsNotArgv(r, env, query, intact) {
+  const plain = await h.request(r.port, 'GET', `${r.prefix}/v1/models`, { auth: false });
+  assert.equal(plain.status, 401, `without the query: ${plain.body.slice(0, 200)}`);
+  const before = listeners();
+  const url = `${r.prefix}/v1/models?${query}`;
+  const res = await h.request(r.port, 'GET', url, { auth: false, timeoutMs: 4000 })
+    .catch((e) => ({ error: e }));
+  await h.sleep(300);
+  const rogue = newListeners(env, before);
+  const bad = await intact();	// before the rogue listeners are stopped
+  for (const x of rogue) for (const pid of x.pids) try { process.kill(pid, 'SIGKILL'); } catch (e) { /* gone */ }
+  if (rogue.length) bad.push(`new listener(s): ${rogue.map((x) => `${x.what} (pids ${x.pids.join(',') || '-'})`).join('; ')}`);
+  if (res.error) bad.push(`no answer: ${res.error.message}`);
+  else {
+    if (res.status !== plain.status) bad.push(`status ${res.status}, without the query ${plain.status}: ${res.body.slice(0, 200)}`);
+    const code = (x) => x.json && x.json.error && x.json.error.code;
+    if (code(res) !== code(plain)) bad.push(`error code ${code(res)}, without the query ${code(plain)}`);
+  }
+  if (bad.length) throw new Error(`GET ${url}: ${bad.join('; ')}`);
+}
+
+function fileIntact(v) {
+  return async () => {
+    let st;
+    try { st = fs.lstatSync(v.file); } catch (e) { return [`${v.file} is gone`]; }
+    if (!st.isFile()) return [`${v.file} is no longer a regular file (mode ${st.mode.toString(8)})`];
+    return fs.readFileSync(v.file, 'utf8') === v.content ? [] : [`${v.file} was rewritten`];
+  };
+}
+
+async function queryListenPath(r, mock, env) {
+  const v = victim(env, 'listen-path');
+  await queryIsNotArgv(r, env, `--listen+${v.file}`, fileIntact(v));
+}
+
+async function queryListenPort(r, mock, env) {
+  const port = await h.freePort();
+  await queryIsNotArgv(r, env, `--listen+127.0.0.1:${port}+--workers+1`,
+    async () => ((await h.portOpen(port)) ? [`something listens on 127.0.0.1:${port}`] : []));
+}
+
+// Through the CGI recipes of Apache (a wrapper between server and binary).
+const QUERY_ARGV = [
+  ['?--listen+PATH (Apache makes argv of it): PATH intact, no new listener, the same 401 as without it',
+    queryListenPath],
+  ['?--listen+127.0.0.1:PORT+--workers+1: nothing listens on PORT, no new listener, the same 401',
+    queryListenPort],
+];
+
 const STREAMING = [
   ['Authorization reaches the app (wrong key 401, right key 200)', auth],
   ['a chat completion works', chat],
@@ -145,4 +264,4 @@ const BUFFERED = [
   ['a 200 KB body gets the default FcgidMaxRequestLen\'s 500, as documented', bigBodyFcgidDefault],
 ];
 
-module.exports = { STREAMING, BUFFERED, CHAT };
+module.exports = { STREAMING, BUFFERED, QUERY_ARGV, CHAT, chat, queryListenPath };

@@ -12,7 +12,8 @@ const L = require('./lib');
 // Every recipe file install.sh must ship (paths under deploy/).
 const SHIPPED = ['README.md', 'config.sample.json', 'lighttpd/aiproxy-spawned.conf',
   'lighttpd/aiproxy-pool.conf', 'lighttpd/aiproxy-cgi.conf', 'apache/aiproxy-proxy-fcgi.conf',
-  'apache/aiproxy-fcgid.conf', 'apache/aiproxy-cgid.conf', 'nginx/aiproxy.conf',
+  'apache/aiproxy-fcgid.conf', 'apache/aiproxy-cgid.conf', 'apache/aiproxy-cgi-wrapper.sh',
+  'nginx/aiproxy.conf',
   'pool/aiproxy.service', 'pool/aiproxy-spawn-fcgi.sh', 'pool/aiproxy-listen.sh',
   'shared-hosting/htaccess', 'shared-hosting/aiproxy.cgi'];
 
@@ -42,6 +43,12 @@ async function fresh(bin) {
     const x = fs.statSync(path.join(L.DEPLOY, f)).mode & 0o111;
     assert.equal(mode(p), x ? 0o755 : 0o644, `${f} mode`);
   }
+  // the CGI wrapper sits next to the binary (apache/aiproxy-cgid.conf) and
+  // passes no arguments on
+  const wrapper = d('usr/local/lib/aiproxy/aiproxy-cgi-wrapper.sh');
+  assert.equal(mode(wrapper), 0o755, 'lib/aiproxy/aiproxy-cgi-wrapper.sh 0755');
+  assert.match(fs.readFileSync(wrapper, 'utf8'), /^exec \/usr\/local\/lib\/aiproxy\/aiproxy$/m,
+    'the wrapper execs the binary with no arguments');
   for (const f of ['run-local.sh', 'lighttpd-local.conf', 'install.sh'])
     assert.ok(!fs.existsSync(d(`usr/local/share/aiproxy/${f}`)), `${f} is not a recipe`);
   const cfg = d('etc/aiproxy/config.json');
@@ -78,6 +85,8 @@ async function otherPrefix(bin) {
   assert.match(fs.readFileSync(path.join(share, 'pool/aiproxy.service'), 'utf8'),
     /^ExecStart=\/opt\/aiproxy\/lib\/aiproxy\/aiproxy --listen/m);
   assert.ok(fs.existsSync(path.join(dest, 'opt/aiproxy/lib/aiproxy/aiproxy')));
+  assert.match(fs.readFileSync(path.join(dest, 'opt/aiproxy/lib/aiproxy/aiproxy-cgi-wrapper.sh'), 'utf8'),
+    /^exec \/opt\/aiproxy\/lib\/aiproxy\/aiproxy$/m, 'the installed wrapper execs this PREFIX\'s binary');
   assert.ok(fs.existsSync(path.join(dest, 'etc/aiproxy/config.json')), 'config under DESTDIR/etc');
   return dest;
 }
@@ -92,4 +101,61 @@ function rejects() {
   assert.deepEqual(left, [], 'nothing installed');
 }
 
-module.exports = { SHIPPED, fresh, otherPrefix, rejects };
+// --- directories install.sh did not create (issue 9, M3) ---------------
+
+const NOBODY = { uid: 65534, gid: 65534 };	// "somebody else"
+function owned(p) {
+  const st = fs.lstatSync(p);
+  return `uid ${st.uid} gid ${st.gid} mode ${(st.mode & 0o7777).toString(8)}`;
+}
+
+// An existing /etc/aiproxy of another user: the config with every key
+// must not go in, the directory must not change, and the refusal comes
+// before anything is installed.
+async function foreignEtcRefused(bin) {
+  if (!L.IS_ROOT) return 'skipped: needs root';
+  const dest = h.tmpdir('destdir');
+  try {
+    const etc = L.mkdir(path.join(dest, 'etc/aiproxy'), 0o777, NOBODY);
+    const before = owned(etc);
+    const r = spawnSync('/bin/sh', ['-c', 'umask 000 && exec sh "$@"', 'sh',
+      path.join(L.DEPLOY, 'install.sh'), dest, '/usr/local'], { encoding: 'utf8', timeout: 30000,
+      env: Object.assign({}, process.env, { AIPROXY_BIN: bin, AIPROXY_USER: L.RUN_AS.user }) });
+    const bad = [];
+    if (r.status === 0) bad.push('install.sh succeeded');
+    else if (!r.stderr.includes(etc) || !/refus/i.test(r.stderr))
+      bad.push(`no clear refusal naming ${etc}: ${r.stderr.trim().slice(0, 300)}`);
+    if (owned(etc) !== before) bad.push(`${etc} changed from ${before} to ${owned(etc)}`);
+    if (fs.existsSync(path.join(etc, 'config.json'))) bad.push('a config was put into it');
+    const left = fs.readdirSync(dest).filter((e) => e !== 'etc');
+    if (left.length) bad.push(`installed before refusing: ${left.join(', ')}`);
+    if (bad.length) throw new Error(bad.join('; '));
+  } finally { fs.rmSync(dest, { recursive: true, force: true }); }
+}
+
+// Existing directories install.sh did not create keep owner and mode:
+// another user's state dir (left alone, with a message), an existing
+// PREFIX/bin with its own mode (2775). An existing /etc/aiproxy of the
+// installing user (root) still gets the config, 0750 with the group.
+async function foreignDirsKept(bin) {
+  if (!L.IS_ROOT) return 'skipped: needs root';
+  const dest = h.tmpdir('destdir');
+  try {
+    const state = L.mkdir(path.join(dest, 'var/lib/aiproxy'), 0o755, NOBODY);
+    const bindir = L.mkdir(path.join(dest, 'usr/local/bin'), 0o2775, { uid: 0, gid: 0 });
+    const etc = L.mkdir(path.join(dest, 'etc/aiproxy'), 0o755, { uid: 0, gid: 0 });
+    const before = [owned(state), owned(bindir)];
+    const r = install(dest, '/usr/local', { AIPROXY_BIN: bin, AIPROXY_USER: L.RUN_AS.user });
+    const bad = [];
+    if (owned(state) !== before[0]) bad.push(`${state} changed from ${before[0]} to ${owned(state)}`);
+    if (!r.stdout.includes(state)) bad.push(`no message about ${state}: ${r.stdout.trim()}`);
+    if (owned(bindir) !== before[1]) bad.push(`${bindir} changed from ${before[1]} to ${owned(bindir)}`);
+    const cfg = path.join(etc, 'config.json');
+    if (!fs.existsSync(cfg)) bad.push('no config in the installing user\'s existing /etc/aiproxy');
+    else if (owned(cfg) !== `uid 0 gid ${L.RUN_AS.gid} mode 640`) bad.push(`config: ${owned(cfg)}`);
+    if (owned(etc) !== `uid 0 gid ${L.RUN_AS.gid} mode 750`) bad.push(`${etc}: ${owned(etc)}`);
+    if (bad.length) throw new Error(bad.join('; '));
+  } finally { fs.rmSync(dest, { recursive: true, force: true }); }
+}
+
+module.exports = { SHIPPED, fresh, otherPrefix, rejects, foreignEtcRefused, foreignDirsKept };

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('../integ/harness');
 const L = require('./lib');
-const { STREAMING, BUFFERED } = require('./checks');
+const { STREAMING, BUFFERED, QUERY_ARGV, chat, queryListenPath } = require('./checks');
 
 // Known proxy bug (not in deploy/): as plain CGI the proxy answers 413
 // without reading stdin; Apache mod_cgid then fails writing the body to it
@@ -199,6 +199,13 @@ FcgidInitialEnv UBSAN_OPTIONS ${env.asan.UBSAN_OPTIONS}
 `;
 }
 
+function cgidHost(env, site) {
+  return `ScriptSock "${env.path('run/cgid.sock')}"
+SetEnv ASAN_OPTIONS ${env.asan.ASAN_OPTIONS}
+SetEnv UBSAN_OPTIONS ${env.asan.UBSAN_OPTIONS}
+Include "${site}"`;
+}
+
 // mod_fcgid starts processes on demand, and a request that finds every
 // process busy waits about a second before it asks again: start N before
 // timing N concurrent streams. Each warm-up request holds its process for
@@ -278,15 +285,40 @@ const RECIPES = [
   },
   {
     tag: 'ap-cgid',
-    name: 'Apache mod_cgid, plain CGI (apache/aiproxy-cgid.conf)',
-    checks: STREAMING,
+    name: 'Apache mod_cgid, plain CGI (apache/aiproxy-cgid.conf, apache/aiproxy-cgi-wrapper.sh)',
+    checks: [...STREAMING, ...QUERY_ARGV],
     async start(env, used) {
+      // make install puts the wrapper next to the binary
+      env.write('lib/aiproxy/aiproxy-cgi-wrapper.sh', L.template('apache/aiproxy-cgi-wrapper.sh',
+        { [`${BIN}/aiproxy`]: env.bin }, used), 0o755);
       const site = env.write('conf/aiproxy.conf', L.template('apache/aiproxy-cgid.conf',
         { [BIN]: env.path('lib/aiproxy'), [CONFIG]: env.config }, used));
-      const port = await apache(env, ['alias', 'cgid', 'env'], `ScriptSock "${env.path('run/cgid.sock')}"
-SetEnv ASAN_OPTIONS ${env.asan.ASAN_OPTIONS}
-SetEnv UBSAN_OPTIONS ${env.asan.UBSAN_OPTIONS}
-Include "${site}"`);
+      const port = await apache(env, ['alias', 'cgid', 'env'], cgidHost(env, site));
+      return { port, prefix: '', logFile: 'apache-error.log' };
+    },
+  },
+  {
+    // Not a recipe: the old cgid recipe (ScriptAlias straight at the
+    // binary), built here, so that the binary's own defence is tested
+    // without the wrapper: under CGI it ignores its command line.
+    tag: 'ap-cgid-bin',
+    name: 'Apache mod_cgid with ScriptAlias at the binary itself (no wrapper; not a recipe)',
+    checks: [
+      ['a chat completion works', chat],
+      ['the binary ignores argv under CGI: ?--listen+PATH leaves PATH intact, opens no listener, the same 401',
+        queryListenPath],
+    ],
+    async start(env) {
+      const site = env.write('conf/aiproxy.conf', `ScriptAlias "/v1" "${env.bin}"
+<Location "/v1">
+	CGIPassAuth On
+	SetEnv AIPROXY_CONFIG ${env.config}
+</Location>
+<Directory "${env.path('lib/aiproxy')}">
+	Require all granted
+</Directory>
+`);
+      const port = await apache(env, ['alias', 'cgid', 'env'], cgidHost(env, site));
       return { port, prefix: '', logFile: 'apache-error.log' };
     },
   },
@@ -309,7 +341,7 @@ setenv.add-environment = ( "ASAN_OPTIONS" => "${env.asan.ASAN_OPTIONS}",
   {
     tag: 'sh-cgi',
     name: 'shared hosting: .htaccess + aiproxy.cgi as CGI (shared-hosting/)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...QUERY_ARGV],
     async start(env, used, mock) {
       sharedLayout(env, used, false, mock);
       const port = await apache(env, ['alias', 'cgid', 'env', 'mime', 'rewrite'], sharedHost(env, false));

@@ -11,6 +11,7 @@ const h = require('../integ/harness');
 const L = require('./lib');
 const { RECIPES } = require('./recipes');
 const I = require('./install');
+const D = require('./dirs');
 
 const args = process.argv.slice(2);
 const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
@@ -113,7 +114,7 @@ async function runRecipe(rc, mock, used) {
     if (!r) { report(false, `${rc.tag}: ${what}`, 'not run: the recipe did not start'); continue; }
     await mock.reset();
     const todo = rc.xfail && rc.xfail[fn.name];
-    ok = (await check(`${rc.tag}: ${what}`, () => fn(r, mock), todo)) && ok;
+    ok = (await check(`${rc.tag}: ${what}`, () => fn(r, mock, env), todo)) && ok;
   }
   if (r)
     ok = (await check(`${rc.tag}: responders run with the test's ASAN_OPTIONS`,
@@ -128,7 +129,7 @@ async function runRecipe(rc, mock, used) {
 
 function shellLint() {
   const files = ['install.sh', 'pool/aiproxy-spawn-fcgi.sh', 'pool/aiproxy-listen.sh',
-    'shared-hosting/aiproxy.cgi'].map((f) => path.join(L.DEPLOY, f));
+    'shared-hosting/aiproxy.cgi', 'apache/aiproxy-cgi-wrapper.sh'].map((f) => path.join(L.DEPLOY, f));
   for (const f of files) {
     const n = spawnSync('sh', ['-n', f], { encoding: 'utf8', timeout: 20000 });
     if (n.status !== 0) throw new Error(`sh -n ${f}: ${n.stderr}`);
@@ -157,6 +158,27 @@ function coverage(used) {
   if (notShipped.length) throw new Error(`not installed by install.sh: ${notShipped.join(', ')}`);
 }
 
+// pool/aiproxy-spawn-fcgi.sh and the directories it may touch (M3).
+async function spawnFcgiDirs(mock) {
+  const env = new L.Env('dirs', bin, mock);
+  envs.push(env);
+  console.log(`# spawn-fcgi script and directories  [${env.tmp}]`);
+  let ok = await check('dirs: spawn-fcgi refuses a socket in a shared temp dir (root 1777) and a log in ' +
+    'the system log dir (root 0755), before any change; both keep owner and mode', () => D.sharedDirsRefused(env));
+  ok = (await check('dirs: spawn-fcgi creates missing socket and log dirs for the service user ' +
+    '(user:group 0750, user 0700) and uses the service user\'s existing ones as they are',
+  () => D.missingDirsCreated(env))) && ok;
+  ok = (await check('dirs: spawn-fcgi stop signals only processes that run AIPROXY_BIN',
+    () => D.stopOnlyOwnPids(env))) && ok;
+  ok = (await check('dirs: no sanitizer report', () => {
+    const rep = env.sanitizerReports();
+    if (rep.length) throw new Error(`sanitizer reports:\n${rep.join('\n')}`);
+  })) && ok;
+  env.killStrays();
+  if (ok && !keep) env.remove();
+  else console.log(`# kept ${env.tmp} for inspection`);
+}
+
 async function main() {
   if (!fs.existsSync(bin)) throw new Error(`${bin} not built`);
   console.log(`# deploy recipes as ${L.IS_ROOT ? `root, responders as ${L.RUN_AS.user}` : L.RUN_AS.user}`);
@@ -167,6 +189,7 @@ async function main() {
       if (only && !rc.tag.includes(only)) continue;
       await runRecipe(rc, mock, used);
     }
+    if (!only || 'dirs'.includes(only)) await spawnFcgiDirs(mock);
   } finally {
     await mock.stop();
     const pf = mock.proc.spawnargs[mock.proc.spawnargs.indexOf('--portfile') + 1];
@@ -180,6 +203,11 @@ async function main() {
     await check('install: PREFIX=/opt/aiproxy rewrites the recipes\' paths',
       async () => dests.push(await I.otherPrefix(bin)));
     await check('install: a relative PREFIX is refused', I.rejects);
+    await check('install: an existing /etc/aiproxy of another user is refused before anything is ' +
+      'installed, and keeps owner and mode', () => I.foreignEtcRefused(bin));
+    await check('install: existing dirs it did not create keep owner and mode (another user\'s state ' +
+      'dir, PREFIX/bin 2775); the installing user\'s /etc/aiproxy gets the config',
+    () => I.foreignDirsKept(bin));
     for (const d of dests) fs.rmSync(d, { recursive: true, force: true });
   }
   if (want('lint')) await check('deploy shell scripts pass sh -n and shellcheck', shellLint);
