@@ -952,12 +952,12 @@ check_members(const cJSON *root, long escaped, struct px_verr *err)
 	}
 	if (n < 2)
 		return PX_OK;
-	v = malloc(n * sizeof(*v));
+	v = malloc(n * sizeof(const cJSON *));
 	if (v == NULL)
 		return PX_ENOMEM;
 	for (i = 0, it = root->child; it != NULL; it = it->next)
 		v[i++] = it;
-	qsort(v, n, sizeof(*v), name_cmp);
+	qsort(v, n, sizeof(const cJSON *), name_cmp);
 	for (i = 1; i < n && rc == PX_OK; i++) {
 		if (strcmp(v[i - 1]->string, v[i]->string) != 0)
 			continue;
