@@ -30,12 +30,14 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/reply.c common/fcgi_io.c common/listenaddr.c \
          common/upstream.c \
          common/models.c common/usage.c common/chat.c common/relay.c \
+         common/dialect.c common/dialect_chat.c common/dialect_responses.c \
+         common/dialect_messages.c \
          common/app.c \
          common/server.c
 
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
-        retryhint health listen
+        retryhint health listen dialect dialect_responses dialect_messages
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -51,6 +53,12 @@ UNIT_keysel   = common/keysel.c common/ring.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_listen   = common/listenaddr.c
+DIALECT_MODS  = common/dialect.c common/dialect_chat.c \
+                common/dialect_responses.c common/dialect_messages.c \
+                common/validate.c common/utf8.c common/buf.c common/err.c
+UNIT_dialect  = $(DIALECT_MODS)
+UNIT_dialect_responses = $(DIALECT_MODS)
+UNIT_dialect_messages  = $(DIALECT_MODS)
 UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
 
 B      ?= build/rel

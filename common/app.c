@@ -1,8 +1,10 @@
 /*
  * app.c -- one request from accept to log line: route, auth, dispatch.
  * Owns: the route table (matched on the path's "/v1/..." tail so the app
- * can be mounted under any prefix), the constant-time access-key check,
- * per-process and per-thread state set-up.
+ * can be mounted under any prefix) with each route's dialect, the
+ * constant-time access-key check (Bearer or x-api-key), a body-less answer
+ * to HEAD probes (Claude Code's "HEAD /" at start-up), per-process and
+ * per-thread state set-up.
  * Never: talks to upstreams or parses bodies (the handlers do).
  */
 #include "worker.h"
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dialect.h"
 #include "ledger.h"
 #include "reply.h"
 #include "upstream.h"
@@ -23,18 +26,33 @@
 #define UP_BUF_MAX     (64u << 20)	/* upstream body or rewritten request */
 #define OUT_BUF_MAX    (64u << 20)
 
-enum route { ROUTE_CHAT, ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
+enum route { ROUTE_CHAT, ROUTE_RESPONSES, ROUTE_MESSAGES, ROUTE_COUNT,
+    ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
 
+#define POST "Allow: POST\r\n"
+#define GET  "Allow: GET\r\n"
+
+/* Each route's tail, method and the dialect its replies (errors too) are
+ * written in. Tails are matched exactly, so "messages/count_tokens"
+ * never falls to "messages". */
 static const struct {
 	const char *tail;	/* after "/v1/" */
 	int         prefix;	/* tail is a prefix: the rest is an argument */
 	const char *method;
 	const char *allow;	/* Allow header for 405 */
+	enum px_dialect_id dialect;
 } routes[ROUTE__MAX] = {
-	[ROUTE_CHAT]   = { "chat/completions", 0, "POST", "Allow: POST\r\n" },
-	[ROUTE_MODELS] = { "models",           0, "GET",  "Allow: GET\r\n" },
-	[ROUTE_MODEL]  = { "models/",          1, "GET",  "Allow: GET\r\n" },
-	[ROUTE_USAGE]  = { "usage",            0, "GET",  "Allow: GET\r\n" },
+	[ROUTE_CHAT]      = { "chat/completions", 0, "POST", POST,
+	    PX_DIALECT_CHAT },
+	[ROUTE_RESPONSES] = { "responses", 0, "POST", POST,
+	    PX_DIALECT_RESPONSES },
+	[ROUTE_MESSAGES]  = { "messages", 0, "POST", POST,
+	    PX_DIALECT_MESSAGES },
+	[ROUTE_COUNT]     = { "messages/count_tokens", 0, "POST", POST,
+	    PX_DIALECT_MESSAGES },
+	[ROUTE_MODELS]    = { "models", 0, "GET", GET, PX_DIALECT_CHAT },
+	[ROUTE_MODEL]     = { "models/", 1, "GET", GET, PX_DIALECT_CHAT },
+	[ROUTE_USAGE]     = { "usage", 0, "GET", GET, PX_DIALECT_CHAT },
 };
 
 /* The shared state: the ledger (files under state_dir) and models cache. */
@@ -102,6 +120,10 @@ px_worker_init(struct px_worker *w, struct px_app *app)
 	px_buf_init(&w->out, OUT_BUF_MAX);
 	px_buf_init(&w->err, 64u << 10);
 	px_buf_init(&w->probe, 64u << 10);
+	px_buf_init(&w->scratch, SSE_LINE_CAP + 1024);
+	px_buf_init(&w->ev, OUT_BUF_MAX);
+	px_buf_init(&w->uerr, 64u << 10);
+	px_dstate_init(&w->ds);
 	px_sse_init(&w->sse, SSE_LINE_CAP, NULL, NULL, NULL);
 	w->http = px_http_new();
 	w->ls = px_ledger_scratch_new(app->cfg);
@@ -125,6 +147,10 @@ px_worker_fini(struct px_worker *w)
 	px_buf_free(&w->out);
 	px_buf_free(&w->err);
 	px_buf_free(&w->probe);
+	px_buf_free(&w->scratch);
+	px_buf_free(&w->ev);
+	px_buf_free(&w->uerr);
+	px_dstate_free(&w->ds);
 	px_sse_free(&w->sse);
 }
 
@@ -140,21 +166,41 @@ key_equal(const char *given, size_t glen, const char *key)
 	return d == 0;
 }
 
-static int
-authorized(const struct px_io *io, const char *access_key)
+/* The token of an "Authorization: Bearer <token>" header, trimmed. */
+static const char *
+bearer(const char *h, size_t *n)
 {
-	const char *h = px_io_param(io, "HTTP_AUTHORIZATION");
-	size_t n;
-
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return 0;
+		return NULL;
 	h += 7;
 	while (*h == ' ')
 		h++;
-	n = strlen(h);
-	while (n > 0 && h[n - 1] == ' ')
-		n--;
-	return n > 0 && key_equal(h, n, access_key);
+	*n = strlen(h);
+	while (*n > 0 && h[*n - 1] == ' ')
+		(*n)--;
+	return h;
+}
+
+/*
+ * The access key may come as "Authorization: Bearer" (OpenAI clients,
+ * Anthropic SDK 1.x) or "x-api-key" (Claude Code, Anthropic SDK 0.x).
+ * Clients may send both with different values (a real Anthropic key next
+ * to the proxy's, or an OAuth token in Authorization): any presented
+ * credential that matches is enough. Each is compared in constant time.
+ */
+static int
+authorized(const struct px_io *io, const char *access_key)
+{
+	const char *b, *x = px_io_param(io, "HTTP_X_API_KEY");
+	size_t n = 0;
+	int ok = 0;
+
+	b = bearer(px_io_param(io, "HTTP_AUTHORIZATION"), &n);
+	if (b != NULL && n > 0)
+		ok |= key_equal(b, n, access_key);
+	if (x != NULL && *x != '\0')
+		ok |= key_equal(x, strlen(x), access_key);
+	return ok;
 }
 
 /* Copy the request path (no query string) into dst. */
@@ -251,11 +297,14 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 		return;
 	}
 	switch ((enum route)r) {
-	case ROUTE_CHAT:   px_chat_handle(w, io, lg); break;
-	case ROUTE_MODELS: px_models_handle(w, io, NULL, lg); break;
-	case ROUTE_MODEL:  px_models_handle(w, io, arg, lg); break;
-	case ROUTE_USAGE:  px_usage_handle(w, io, lg); break;
-	case ROUTE__MAX:   break;
+	case ROUTE_CHAT:
+	case ROUTE_RESPONSES:
+	case ROUTE_MESSAGES:  px_chat_handle(w, io, lg); break;
+	case ROUTE_COUNT:     px_count_handle(w, io, lg); break;
+	case ROUTE_MODELS:    px_models_handle(w, io, NULL, lg); break;
+	case ROUTE_MODEL:     px_models_handle(w, io, arg, lg); break;
+	case ROUTE_USAGE:     px_usage_handle(w, io, lg); break;
+	case ROUTE__MAX:      break;
 	}
 }
 
@@ -275,8 +324,13 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 	lg.upstream_ms = -1;
 	request_path(io, path, sizeof(path));
 	lg.route = path;
+	io->reqid = w->reqid;
 	r = match_route(path, &arg);
-	if (r < 0)
+	if (r >= 0)
+		io->dialect = px_dialect_get(routes[r].dialect);
+	if (r < 0 && lg.method != NULL && strcmp(lg.method, "HEAD") == 0)
+		(void)px_reply_head(io, 200, "text/plain", NULL);
+	else if (r < 0)
 		px_reply_error(io, &w->err, PX_ENOROUTE, NULL, NULL, NULL);
 	else
 		dispatch(w, io, r, arg, &lg);

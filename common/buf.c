@@ -158,6 +158,19 @@ px_buf_shrink(struct px_buf *b, size_t keep)
 }
 
 void
+px_buf_swap(struct px_buf *a, struct px_buf *b)
+{
+	struct px_buf t = *a;
+
+	a->p = b->p;
+	a->len = b->len;
+	a->cap = b->cap;
+	b->p = t.p;
+	b->len = t.len;
+	b->cap = t.cap;
+}
+
+void
 px_buf_free(struct px_buf *b)
 {
 	if (b == NULL)

@@ -34,6 +34,8 @@ void        px_buf_reset(struct px_buf *b);	/* len = 0, memory kept */
 void        px_buf_consume(struct px_buf *b, size_t n);
 /* Free memory above `keep` bytes of capacity (after an unusually big request). */
 void        px_buf_shrink(struct px_buf *b, size_t keep);
+/* Exchange the contents (not the caps) of a and b. */
+void        px_buf_swap(struct px_buf *a, struct px_buf *b);
 void        px_buf_free(struct px_buf *b);		/* NULL-safe */
 
 #endif

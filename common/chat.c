@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "dialect_messages.h"
 #include "jsonraw.h"
 #include "ledger.h"
 #include "provider.h"
@@ -28,6 +30,20 @@
 #define READ_CHUNK (64u << 10)
 #define DRAIN_MAX  (256ull << 20)	/* refused bodies read at most */
 
+
+/* One request's state across its attempts. */
+struct chat {
+	struct px_worker *w;
+	struct px_io     *io;
+	struct px_dstate *ds;		/* translated dialects; NULL for chat */
+	struct px_reqlog *lg;
+	struct px_chat_req rq;
+	const struct px_key_cfg *tried[16];	/* keys used by earlier attempts */
+	size_t   ntried;
+	unsigned nauth;			/* attempts whose key proved unusable */
+	char     extra[320];
+	char     why[192];		/* attempts and their outcomes, logged */
+};
 
 /* --- request body ------------------------------------------------------- */
 
@@ -113,6 +129,52 @@ read_body(struct px_worker *w, struct px_io *io, char *detail, size_t cap)
 }
 
 /* --- the request ------------------------------------------------------ */
+
+/* 32 hex chars unique per request, for a dialect's ids. */
+static void
+request_uid(const struct px_worker *w, char *dst, size_t cap)
+{
+	struct timespec ts;
+	unsigned long h = 5381;
+	const char *p;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (p = w->reqid; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	snprintf(dst, cap, "%08lx%08lx%08lx%08lx", (unsigned long)px_log_pid()
+	    & 0xffffffffUL, h & 0xffffffffUL, (unsigned long)ts.tv_sec &
+	    0xffffffffUL, (unsigned long)ts.tv_nsec & 0xffffffffUL);
+}
+
+/*
+ * A translated dialect's body -> the canonical chat request, which then
+ * replaces the body (so everything after this sees Chat Completions).
+ * The bytes are screened (UTF-8, value cap) before the decoder parses.
+ */
+static enum px_err
+decode(struct chat *c, struct px_verr *verr)
+{
+	struct px_worker *w = c->w;
+	const struct px_dialect *d = c->io->dialect;
+	struct px_dctx ctx;
+	char uid[40];
+	enum px_err rc;
+
+	request_uid(w, uid, sizeof(uid));
+	ctx.uid = uid;
+	ctx.now_s = (int64_t)time(NULL);
+	ctx.max_values = w->app->cfg->max_json_values;
+	px_dstate_reset(&w->ds, d);
+	c->ds = &w->ds;
+	c->io->dstate = &w->ds;
+	rc = px_validate_scan(w->body.p, w->body.len, ctx.max_values, verr);
+	if (rc == PX_OK)
+		rc = d->decode(w->body.p, w->body.len, &ctx, &w->ds, &w->up,
+		    verr);
+	if (rc == PX_OK)
+		px_buf_swap(&w->body, &w->up);
+	return rc;
+}
 
 /* Headers every chat reply carries; the model only when it is safe text. */
 static void
@@ -214,18 +276,6 @@ upstream_body(struct px_worker *w, const struct px_chat_req *rq,
 
 /* --- attempts ----------------------------------------------------------- */
 
-/* One request's state across its attempts. */
-struct chat {
-	struct px_worker *w;
-	struct px_io     *io;
-	struct px_reqlog *lg;
-	struct px_chat_req rq;
-	const struct px_key_cfg *tried[16];	/* keys used by earlier attempts */
-	size_t   ntried;
-	unsigned nauth;			/* attempts whose key proved unusable */
-	char     extra[320];
-	char     why[192];		/* attempts and their outcomes, logged */
-};
 
 /* What an attempt showed about its key (retryhint.h classes). */
 static void
@@ -244,6 +294,13 @@ classify(const struct chat *c, const struct px_relay *rl,
 		 * and another key would only generate it again */
 		h->fault = PX_FAULT_CLIENT;
 		snprintf(h->reason, sizeof(h->reason), "response too large");
+		return;
+	}
+	if (!rl->head_sent && (rl->inband || rl->empty)) {
+		/* translated, nothing sent yet: another key may do better */
+		h->fault = PX_FAULT_UPSTREAM;
+		snprintf(h->reason, sizeof(h->reason), "%s", rl->inband ?
+		    "in-band error" : "empty completion");
 		return;
 	}
 	if (res->outcome != PX_HTTP_DONE) {
@@ -379,6 +436,12 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	rl->model = w->model;
 	rl->ka_interval = w->app->cfg->keepalive_interval_ms;
 	rl->fix.drop_usage_alone = c->rq.stream && !c->rq.include_usage;
+	rl->ds = c->ds;
+	if (c->ds != NULL) {
+		/* the engine reads usage from its own chunks */
+		rl->fix.drop_usage_alone = 0;
+		px_dstate_rewind(c->ds);
+	}
 	snprintf(rl->fix.id_prefix, sizeof(rl->fix.id_prefix), "%s_", w->reqid);
 }
 
@@ -504,13 +567,18 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
 		goto out;
 	}
-	rc = px_validate_chat_max(w->body.p, w->body.len,
-	    w->app->cfg->max_json_values, &c.rq, &verr);
+	if (io->dialect != NULL && io->dialect->decode != NULL)
+		rc = decode(&c, &verr);
+	if (rc == PX_OK)
+		rc = px_validate_chat_max(w->body.p, w->body.len,
+		    w->app->cfg->max_json_values, &c.rq, &verr);
 	if (rc != PX_OK) {
 		px_reply_error(io, &w->err, rc, verr.msg,
 		    verr.param[0] ? verr.param : NULL, NULL);
 		goto out;
 	}
+	if (c.ds != NULL)
+		c.ds->est_input = px_dialect_estimate(c.rq.prompt_bytes);
 	snprintf(w->model, sizeof(w->model), "%s", c.rq.model);
 	lg->model = w->model;
 	serve(&c);
@@ -522,4 +590,42 @@ out:
 	px_buf_shrink(&w->body, 1u << 20);
 	px_buf_shrink(&w->resp, 1u << 20);
 	px_buf_shrink(&w->out, 1u << 20);
+	px_buf_shrink(&w->up, 1u << 20);
+	px_buf_shrink(&w->ev, 1u << 20);
+	px_buf_shrink(&w->scratch, 1u << 20);
+}
+
+/* POST /v1/messages/count_tokens: the ledger's own estimate of the
+ * translated request; no upstream call, no quota. */
+void
+px_count_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
+{
+	struct px_dctx ctx;
+	struct px_verr verr;
+	char detail[256], uid[40];
+	enum px_err rc;
+
+	(void)lg;
+	memset(&verr, 0, sizeof(verr));
+	rc = read_body(w, io, detail, sizeof(detail));
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+		return;
+	}
+	request_uid(w, uid, sizeof(uid));
+	ctx.uid = uid;
+	ctx.now_s = (int64_t)time(NULL);
+	ctx.max_values = w->app->cfg->max_json_values;
+	px_dstate_reset(&w->ds, io->dialect);
+	io->dstate = &w->ds;
+	rc = px_validate_scan(w->body.p, w->body.len, ctx.max_values, &verr);
+	if (rc == PX_OK)
+		rc = px_messages_count(w->body.p, w->body.len, &ctx, &w->ds,
+		    &w->up, &verr, &w->ev);
+	if (rc != PX_OK)
+		px_reply_error(io, &w->err, rc, verr.msg,
+		    verr.param[0] ? verr.param : NULL, NULL);
+	else
+		px_reply_json(io, 200, NULL, w->ev.p, w->ev.len);
+	px_buf_shrink(&w->up, 1u << 20);
 }

@@ -43,6 +43,7 @@ enum cfg_type {
 	CFG_STRARR,	/* array of non-empty strings -> char ** + count */
 	CFG_KEYS,	/* array of secrets -> struct px_key_cfg * + count */
 	CFG_OBJARR,	/* array of objects, each checked by .sub */
+	CFG_ALIASES,	/* object of non-empty strings -> struct px_alias * */
 	CFG__MAX
 };
 
@@ -98,6 +99,8 @@ static const struct cfg_key top_keys[] = {
 	  .def = 5 },
 	{ .name = "auto-models", .type = CFG_STRARR,
 	  .off = TO(auto_models), .noff = TO(nauto_models) },
+	{ .name = "model_aliases", .type = CFG_ALIASES,
+	  .off = TO(aliases), .noff = TO(naliases) },
 	{ .name = "provider_keys", .type = CFG_OBJARR,
 	  .flags = CFG_REQUIRED | CFG_NONEMPTY,
 	  .off = TO(providers), .noff = TO(nproviders), .sub = prov_keys,
@@ -571,6 +574,48 @@ get_strarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	}
 }
 
+/* {"claude-*": "auto-model", "gpt-4o": "gemini-2.5-flash"}: a '*' may
+ * only end a key (a prefix pattern). */
+static void
+get_aliases(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const cJSON *e;
+	struct px_alias *a;
+	size_t n = 0, i = 0, old;
+	const char *star;
+
+	if (!cJSON_IsObject(v)) {
+		bad_as(c, "object of model id -> model id", v, k->flags);
+		return;
+	}
+	for (e = v->child; e != NULL; e = e->next)
+		n++;
+	if (n == 0)
+		return;
+	a = calloc(n, sizeof(*a));
+	if (a == NULL) {
+		oom(c);
+		return;
+	}
+	*(struct px_alias **)field(base, k->off) = a;
+	*(size_t *)field(base, k->noff) = n;
+	for (e = v->child; e != NULL; e = e->next, i++) {
+		old = path_push(c, e->string, 0);
+		star = strchr(e->string, '*');
+		if (e->string[0] == '\0' || (star != NULL && star[1] != '\0'))
+			perr(c, "an alias is a model id, or a prefix ending "
+			    "in '*'");
+		else if (!is_nestr(e))
+			bad_as(c, "non-empty string", e, k->flags);
+		else {
+			a[i].from = dup(c, e->string);
+			a[i].to = dup(c, e->valuestring);
+		}
+		path_pop(c, old);
+	}
+}
+
 static int
 env_name_ok(const char *s)
 {
@@ -682,6 +727,7 @@ static getter *const getters[CFG__MAX] = {
 	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
 	[CFG_BOOL] = get_bool,
 	[CFG_KEYS] = get_keys,		[CFG_OBJARR] = get_objarr,
+	[CFG_ALIASES] = get_aliases,
 };
 
 /* --- one object level ----------------------------------------------------- */
@@ -807,6 +853,7 @@ release(const struct cfg_key *tab, void *base)
 	size_t i, n;
 	char **strs;
 	struct px_key_cfg *keys;
+	struct px_alias *al;
 
 	for (k = tab; k->name != NULL; k++) {
 		n = k->noff ? *(size_t *)field(base, k->noff) : 0;
@@ -822,6 +869,12 @@ release(const struct cfg_key *tab, void *base)
 			for (i = 0; i < n; i++)
 				release(k->sub, *(char **)field(base, k->off) +
 				    i * k->elsize);
+		} else if (k->type == CFG_ALIASES) {
+			al = *(struct px_alias **)field(base, k->off);
+			for (i = 0; i < n; i++) {
+				free(al[i].from);
+				free(al[i].to);
+			}
 		}
 		if (!is_scalar(k->type))
 			free(*(void **)field(base, k->off));

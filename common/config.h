@@ -22,6 +22,13 @@ struct px_key_cfg {
 	char  id[16];	/* 8 hex chars of a hash of secret, "-N" on collision */
 };
 
+/* "model_aliases": a client's model id (or a prefix ending in '*') -> the
+ * model to serve it with, or "auto-model". */
+struct px_alias {
+	char *from;
+	char *to;
+};
+
 struct px_provider_cfg {
 	enum px_provider_id provider;
 	struct px_key_cfg  *keys;
@@ -53,6 +60,8 @@ struct px_config {
 	double  model_usage_gap_percentage;	/* 0..100, default 5 */
 	char  **auto_models;		/* "auto-models"; may be empty */
 	size_t  nauto_models;
+	struct px_alias *aliases;	/* "model_aliases", in file order */
+	size_t  naliases;
 	struct px_provider_cfg *providers;	/* "provider_keys" */
 	size_t  nproviders;
 	char   *state_dir;		/* default "var"; px_config_load makes a

@@ -11,6 +11,9 @@
 
 #include <stddef.h>
 
+struct px_dialect;
+struct px_dstate;
+
 /* One request's channel. Valid from accept until finish. */
 struct px_io {
 	void  *in;		/* FCGX_Stream * (NULL in CGI mode) */
@@ -20,6 +23,12 @@ struct px_io {
 	int    gone;		/* a write or flush failed: client left */
 	int    status;		/* status line sent, 0 before */
 	size_t bytes_out;	/* bytes written after the head */
+	/* the language spoken on this channel, set by the router before
+	 * anything is written: reply.c shapes errors and heads with it
+	 * (NULL: Chat Completions) */
+	const struct px_dialect *dialect;
+	const struct px_dstate  *dstate;	/* may be NULL */
+	const char              *reqid;		/* for dialect headers */
 };
 
 struct px_fcgi_req;

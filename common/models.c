@@ -199,8 +199,14 @@ struct list {
 	int            found;
 };
 
+/*
+ * One entry in a shape both SDK families read: OpenAI's {id, object,
+ * created, owned_by} plus Anthropic's {type, display_name, created_at}
+ * (Claude Code's model discovery reads data[].id and display_name).
+ */
 static void
-add_model(struct list *l, const char *id, const char *owner)
+add_model(struct list *l, const char *id, const char *owner,
+    const char *alias_of)
 {
 	size_t i;
 
@@ -227,7 +233,32 @@ add_model(struct list *l, const char *id, const char *owner)
 	px_buf_adds(l->out, "{\"id\":\"");
 	px_buf_add_json_str(l->out, id, strlen(id));
 	px_buf_printf(l->out, "\",\"object\":\"model\",\"created\":0,"
-	    "\"owned_by\":\"%s\"}", owner);
+	    "\"owned_by\":\"%s\",\"type\":\"model\",\"created_at\":"
+	    "\"1970-01-01T00:00:00Z\",\"display_name\":\"", owner);
+	px_buf_add_json_str(l->out, id, strlen(id));
+	if (alias_of != NULL) {
+		px_buf_adds(l->out, " \u2192 ");
+		px_buf_add_json_str(l->out, alias_of, strlen(alias_of));
+	}
+	px_buf_adds(l->out, "\"}");
+}
+
+/* "has_more", "first_id" and "last_id" close the list (the Anthropic
+ * SDK's page reader wants them). */
+static void
+end_list(struct list *l)
+{
+	px_buf_adds(l->out, "],\"has_more\":false,\"first_id\":");
+	if (l->nseen == 0) {
+		px_buf_adds(l->out, "null,\"last_id\":null}");
+		return;
+	}
+	px_buf_addc(l->out, '"');
+	px_buf_add_json_str(l->out, l->seen[0], strlen(l->seen[0]));
+	px_buf_adds(l->out, "\",\"last_id\":\"");
+	px_buf_add_json_str(l->out, l->seen[l->nseen - 1],
+	    strlen(l->seen[l->nseen - 1]));
+	px_buf_adds(l->out, "\"}");
 }
 
 /* Caller holds every cache lock (seen[] borrows the cached strings). */
@@ -241,11 +272,11 @@ add_provider(struct px_worker *w, struct list *l, size_t i)
 
 	if (pc->models != NULL) {
 		for (k = 0; k < pc->nmodels; k++)
-			add_model(l, pc->models[k], owner);
+			add_model(l, pc->models[k], owner, NULL);
 		return;
 	}
 	for (k = 0; k < c->n; k++)
-		add_model(l, c->ids[k], owner);
+		add_model(l, c->ids[k], owner, NULL);
 }
 
 static void
@@ -276,19 +307,24 @@ px_models_handle(struct px_worker *w, struct px_io *io, const char *model_id,
 	px_buf_reset(&w->out);
 	if (model_id == NULL)
 		px_buf_adds(&w->out, "{\"object\":\"list\",\"data\":[");
-	add_model(&l, PX_AUTO_MODEL, "aiproxy");
+	add_model(&l, PX_AUTO_MODEL, "aiproxy", NULL);
+	for (i = 0; i < cfg->naliases; i++)	/* exact ids; not patterns */
+		if (strchr(cfg->aliases[i].from, '*') == NULL)
+			add_model(&l, cfg->aliases[i].from, "aiproxy",
+			    cfg->aliases[i].to);
 	for (i = 0; i < cfg->nauto_models; i++)
 		add_model(&l, cfg->auto_models[i], px_provider_get(
-		    px_router_provider(cfg, cfg->auto_models[i]))->owned_by);
+		    px_router_provider(cfg, cfg->auto_models[i]))->owned_by,
+		    NULL);
 	for (i = 0; i < cfg->nproviders; i++)
 		if (cfg->providers[i].models == NULL)
 			maybe_refresh(w, i);
 	lock_all(w->app->models, 1);
 	for (i = 0; i < cfg->nproviders && !l.found; i++)
 		add_provider(w, &l, i);
-	lock_all(w->app->models, 0);
 	if (model_id == NULL)
-		px_buf_adds(&w->out, "]}");
+		end_list(&l);
+	lock_all(w->app->models, 0);
 	free(l.seen);
 	if (model_id != NULL && !l.found)
 		px_reply_error(io, &w->err, PX_EMODEL, "model not found",

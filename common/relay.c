@@ -6,10 +6,12 @@
 #include "relay.h"
 
 #include <ctype.h>
+#include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "dialect.h"
 #include "ledger.h"
 #include "reply.h"
 
@@ -31,6 +33,73 @@ write_error_event(struct px_relay *rl, const char *msg, const char *type,
 }
 
 static int
+start_stream(struct px_relay *rl)
+{
+	if (rl->head_sent)
+		return 0;
+	rl->head_sent = 1;
+	return px_reply_sse_head(rl->io, rl->extra) == PX_OK ? 0 : -1;
+}
+
+/* Keep an in-band upstream error (OpenAI JSON, redacted) for the reply. */
+static void
+keep_error(struct px_relay *rl, const char *json, size_t len)
+{
+	struct px_buf *u = &rl->w->uerr;
+
+	rl->inband = 1;
+	px_buf_reset(u);
+	if (px_buf_add(u, json, len) != PX_OK)
+		px_buf_reset(u);
+}
+
+/* Write what the dialect engine produced; the first bytes commit. */
+static int
+emit(struct px_relay *rl)
+{
+	struct px_buf *ev = &rl->w->ev;
+	enum px_err rc = PX_OK;
+
+	if (ev->len == 0)
+		return 0;
+	if (start_stream(rl) != 0)
+		return -1;
+	rc = px_reply_sse_raw(rl->io, ev->p, ev->len);
+	px_buf_reset(ev);
+	return rc == PX_OK ? 0 : -1;
+}
+
+/* One canonical chunk of a translated stream. */
+static int
+on_translated(struct px_relay *rl, const char *data, size_t len)
+{
+	struct px_buf *out = &rl->w->out;
+	enum px_err rc;
+
+	px_buf_reset(out);
+	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
+	case PX_EV_REWRITE:
+		data = out->p;
+		len = out->len;
+		break;
+	case PX_EV_DROP:
+		return 0;
+	case PX_EV_ERROR:
+		keep_error(rl, out->p, out->len);
+		return 1;	/* stop reading; finish decides */
+	case PX_EV_PASS:
+		break;
+	}
+	rc = px_dialect_chunk(rl->ds, data, len, &rl->w->scratch, &rl->w->ev);
+	if (rc == PX_ETOOBIG || rc == PX_ENOMEM) {
+		rl->too_big = 1;
+		return 1;
+	}
+	/* PX_EUPSTREAM: a chunk that is not JSON carries nothing to relay */
+	return emit(rl) == 0 ? 0 : 1;
+}
+
+static int
 on_event(void *ctx, const char *data, size_t len)
 {
 	struct px_relay *rl = ctx;
@@ -41,6 +110,8 @@ on_event(void *ctx, const char *data, size_t len)
 		rl->saw_done = 1;
 		return 0;
 	}
+	if (rl->ds != NULL)
+		return on_translated(rl, data, len);
 	px_buf_reset(out);
 	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
 	case PX_EV_PASS:
@@ -64,16 +135,12 @@ on_comment(void *ctx, const char *text, size_t len)
 {
 	struct px_relay *rl = ctx;
 
-	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
-}
-
-static int
-start_stream(struct px_relay *rl)
-{
-	if (rl->head_sent)
+	/* an upstream's comment is no part of a dialect's stream (and before
+	 * the commit point nothing may be written at all) */
+	if (rl->ds != NULL)
 		return 0;
-	rl->head_sent = 1;
-	return px_reply_sse_head(rl->io, rl->extra) == PX_OK ? 0 : -1;
+
+	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
 }
 
 static int
@@ -94,9 +161,18 @@ on_data(void *ctx, long status, const char *p, size_t n)
 		}
 		return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
 	}
-	if (start_stream(rl) != 0)
+	if (rl->ds == NULL && start_stream(rl) != 0)
 		return 1;
 	rc = px_sse_feed(&w->sse, p, n);
+	if (rc == PX_ETOOBIG && rl->ds != NULL) {
+		static const char e[] = "{\"error\":{\"message\":\"upstream "
+		    "sent an SSE line above the size limit\",\"type\":"
+		    "\"server_error\",\"param\":null,\"code\":"
+		    "\"upstream_error\"}}";
+
+		keep_error(rl, e, sizeof(e) - 1);
+		return 1;
+	}
 	if (rc == PX_ETOOBIG) {
 		(void)write_error_event(rl, "upstream sent an SSE line above "
 		    "the size limit", "server_error", "upstream_error");
@@ -104,6 +180,8 @@ on_data(void *ctx, long status, const char *p, size_t n)
 	}
 	if (rc != PX_OK)
 		return 1;
+	if (!rl->head_sent)
+		return 0;	/* a translated stream not yet committed */
 	return px_io_flush(rl->io) == 0 ? 0 : 1;
 }
 
@@ -267,13 +345,108 @@ finish_plain(struct px_relay *rl, const struct px_http_result *res)
 		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
 		    rl->secrets, &w->out);
 		error_headers(rl, res, hdrs, sizeof(hdrs));
-		px_reply_json(io, (int)res->status, hdrs, w->out.p, w->out.len);
+		px_reply_upstream_error(io, &w->err, (int)res->status, w->out.p,
+		    w->out.len, hdrs);
+	} else if (rl->inband) {	/* translated: an error dressed as a 2xx */
+		px_reply_upstream_error(io, &w->err, 502, w->uerr.p, w->uerr.len,
+		    rl->extra);
+	} else if (rl->ds != NULL && !rl->stream) {
+		px_reply_json(io, 200, rl->extra, w->ev.p, w->ev.len);
 	} else if (rl->stream || w->resp.len == 0) {
 		px_reply_error(io, &w->err, PX_EUPSTREAM,
 		    "upstream sent an empty response", NULL, rl->extra);
 	} else {
 		finish_body(rl);
 	}
+}
+
+/* --- translated dialects -------------------------------------------------- */
+
+/* The message of an in-band error, and whether it says "overloaded". */
+static const char *
+inband_message(const struct px_buf *u, char *dst, size_t cap, int *busy)
+{
+	cJSON *root = cJSON_ParseWithLength(u->p, u->len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "code");
+
+	snprintf(dst, cap, "%s", cJSON_IsString(m) ? m->valuestring :
+	    "the upstream reported an error");
+	*busy = (cJSON_IsString(t) && (strstr(t->valuestring, "rate_limit") ||
+	    strstr(t->valuestring, "overloaded"))) ||
+	    (cJSON_IsString(c) && (strstr(c->valuestring, "rate_limit") ||
+	    strstr(c->valuestring, "overloaded")));
+	cJSON_Delete(root);
+	return dst;
+}
+
+/* A committed translated stream: its terminal events, or its failure. */
+static void
+end_translated(struct px_relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	char m[512];
+	const char *msg = NULL;
+	int busy = 0;
+
+	if (rl->inband)
+		msg = inband_message(&w->uerr, m, sizeof(m), &busy);
+	else if (rl->too_big)
+		msg = "the upstream response passed the size limit";
+	else if (res->outcome != PX_HTTP_DONE)
+		(void)outcome_err(res, &msg);
+	else if (!rl->saw_done && !rl->fix.saw_finish &&
+	    rl->ds->finish[0] == '\0')
+		msg = "upstream stream ended before completion";
+	if (msg != NULL)
+		(void)px_dialect_fail(rl->ds, msg, busy, &w->ev);
+	else
+		(void)px_dialect_end(rl->ds, &w->ev);
+	if (emit(rl) == 0)
+		(void)px_io_flush(rl->io);
+}
+
+/* Once the exchange is over: what a translated attempt amounted to. A
+ * non-stream body is translated now, so an empty answer can still be
+ * retried on another key before anything is sent. */
+static void
+settle_translated(struct px_relay *rl, const struct px_http_result *res)
+{
+	struct px_worker *w = rl->w;
+	const char *body = w->resp.p;
+	size_t len = w->resp.len;
+
+	if (res->outcome != PX_HTTP_DONE || res->status < 200 ||
+	    res->status > 299 || rl->too_big || rl->inband)
+		return;
+	if (rl->stream) {
+		rl->empty = !rl->head_sent && !rl->ds->meaningful;
+		return;
+	}
+	switch (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out)) {
+	case PX_EV_ERROR:
+		keep_error(rl, w->out.p, w->out.len);
+		return;
+	case PX_EV_REWRITE:
+		body = w->out.p;
+		len = w->out.len;
+		break;
+	case PX_EV_PASS:
+	case PX_EV_DROP:
+		break;
+	}
+	if (px_dialect_body(rl->ds, body, len, &w->ev) != PX_OK) {
+		static const char e[] = "{\"error\":{\"message\":\"upstream "
+		    "sent something that is not a chat completion\",\"type\":"
+		    "\"server_error\",\"param\":null,\"code\":"
+		    "\"upstream_error\"}}";
+
+		keep_error(rl, e, sizeof(e) - 1);
+		return;
+	}
+	rl->empty = !rl->ds->meaningful;
 }
 
 void
@@ -302,7 +475,10 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	w->sse.on_event = on_event;
 	w->sse.on_comment = on_comment;
 	w->sse.ctx = rl;
+	px_buf_reset(&w->ev);
 	px_http_perform(w->http, &hr, res);
+	if (rl->ds != NULL)
+		settle_translated(rl, res);
 }
 
 static int
@@ -342,8 +518,15 @@ px_relay_probe(struct px_worker *w, const struct px_lease *lease,
 void
 px_relay_finish(struct px_relay *rl, const struct px_http_result *res)
 {
-	if (rl->stream && rl->head_sent)
+	int ok = res->outcome == PX_HTTP_DONE && res->status >= 200 &&
+	    res->status <= 299 && !rl->inband && !rl->too_big;
+
+	if (rl->ds != NULL && rl->stream && (rl->head_sent || ok)) {
+		if (!rl->io->gone)
+			end_translated(rl, res);	/* an empty one commits */
+	} else if (rl->stream && rl->head_sent && rl->ds == NULL) {
 		finish_stream(rl, res);
-	else
+	} else {
 		finish_plain(rl, res);
+	}
 }

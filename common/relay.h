@@ -7,7 +7,10 @@
  * OpenAI error before the first byte, or an error event + [DONE] after.
  * Never: retries (chat.c decides), or writes to the client before the
  * upstream answered 2xx (so a failed attempt can still be retried), except
- * that a keep-alive during a long silence commits the stream.
+ * that a keep-alive during a long silence commits the stream. For a
+ * translated dialect nothing is written before the first meaningful delta
+ * (text, reasoning or a call): an in-band error or an empty answer before
+ * it is still a failed attempt another key may retry.
  */
 #ifndef PX_RELAY_H
 #define PX_RELAY_H
@@ -34,6 +37,14 @@ struct px_relay {
 	int   failed;			/* an error event was written */
 	int   too_big;			/* a non-stream body passed
 					 * max_response_bytes: aborted */
+	/* a translated dialect (Responses, Messages): upstream chunks go
+	 * through the dialect engine, which decides the commit point */
+	struct px_dstate *ds;		/* NULL for chat */
+	int   inband;			/* the upstream reported an error in a
+					 * 2xx reply; its OpenAI JSON is in
+					 * w->uerr */
+	int   empty;			/* it finished without any text,
+					 * reasoning or call */
 	long  ka_interval, ka_last;	/* keep-alive comments while silent */
 };
 

@@ -21,9 +21,23 @@ enum px_err px_reply_json(struct px_io *io, int status, const char *extra,
 /*
  * Error reply for e: message is detail when non-NULL, else the table's
  * default; param may be NULL. scratch is reset and used for the body.
+ * The body and status are the channel's dialect's (io->dialect): OpenAI's
+ * error object for chat and responses, Anthropic's for messages.
  */
 enum px_err px_reply_error(struct px_io *io, struct px_buf *scratch,
     enum px_err e, const char *detail, const char *param, const char *extra);
+/* The same from explicit fields (type: OpenAI error type; code may be
+ * NULL). The one writer every error reply goes through. */
+enum px_err px_reply_error_fields(struct px_io *io, struct px_buf *scratch,
+    int status, const char *type, const char *message, const char *param,
+    const char *code, const char *extra);
+/* An upstream error already turned into OpenAI error JSON (and redacted)
+ * by the provider: relayed as it is to chat clients, re-shaped for the
+ * channel's dialect otherwise. */
+enum px_err px_reply_upstream_error(struct px_io *io, struct px_buf *scratch,
+    int status, const char *json, size_t len, const char *extra);
+/* Pre-framed SSE bytes (a dialect's "event: ...\ndata: ...\n\n"). */
+enum px_err px_reply_sse_raw(struct px_io *io, const char *p, size_t len);
 
 /* 200 text/event-stream head with no-cache and X-Accel-Buffering: no. */
 enum px_err px_reply_sse_head(struct px_io *io, const char *extra);

@@ -35,6 +35,28 @@ px_router_nkeys(const struct px_config *cfg, enum px_provider_id p)
 	return n;
 }
 
+const char *
+px_router_alias(const struct px_config *cfg, const char *model)
+{
+	const struct px_alias *best = NULL;
+	size_t i, n, bestn = 0;
+
+	for (i = 0; i < cfg->naliases; i++) {
+		const struct px_alias *a = &cfg->aliases[i];
+
+		n = strlen(a->from);
+		if (a->from[n - 1] != '*') {
+			if (strcmp(a->from, model) == 0)
+				return a->to;	/* an exact id wins */
+		} else if (strncmp(a->from, model, n - 1) == 0 &&
+		    (best == NULL || n > bestn)) {
+			best = a;
+			bestn = n;
+		}
+	}
+	return best != NULL ? best->to : model;
+}
+
 enum px_err
 px_router_candidates(const struct px_config *cfg, const char *model,
     struct px_candidate *out, size_t cap, size_t *n, char *detail, size_t dcap)
@@ -43,6 +65,7 @@ px_router_candidates(const struct px_config *cfg, const char *model,
 	size_t i;
 
 	*n = 0;
+	model = px_router_alias(cfg, model);
 	if (strcmp(model, PX_AUTO_MODEL) != 0) {
 		p = px_router_provider(cfg, model);
 		if (px_router_nkeys(cfg, p) == 0) {

@@ -1,6 +1,7 @@
 /*
  * router.h -- which provider serves a model id.
- * Owns: the routing rule (a provider entry's `models` list first, then the
+ * Owns: model_aliases, the routing rule (a provider entry's `models` list
+ * first, then the
  * seed's prefix rule: "gemini..." -> gemini, anything else -> openrouter)
  * and auto-model resolution over `auto-models`.
  * Never: looks at key usage (the ledger makes auto-model availability-aware).
@@ -13,6 +14,13 @@
 #include "err.h"
 
 #define PX_AUTO_MODEL "auto-model"
+
+/*
+ * model_aliases applied to a client's model: an exact key first, else the
+ * longest prefix pattern ("claude-*"); the model itself when none
+ * matches. The result may be "auto-model".
+ */
+const char *px_router_alias(const struct px_config *cfg, const char *model);
 
 /* Provider for model (never fails; may name a provider without keys). */
 enum px_provider_id px_router_provider(const struct px_config *cfg,
@@ -27,8 +35,9 @@ struct px_candidate {
 };
 
 /*
- * The models that may serve `model`, in order, each with its provider:
- * the model itself, or for auto-model every auto-models entry whose
+ * The models that may serve `model` (after model_aliases), in order, each
+ * with its provider: the model itself, or for auto-model every auto-models
+ * entry whose
  * provider has keys. Writes at most cap; *n gets the count. PX_EMODEL
  * with detail when there is none.
  */

@@ -973,11 +973,10 @@ check_members(const cJSON *root, long escaped, struct px_verr *err)
 
 /* UTF-8, syntax, nothing after the value, an object at the top. */
 static enum px_err
-parse_body(const char *body, size_t len, size_t max_values, cJSON **root,
-    struct px_verr *err)
+screen(const char *body, size_t len, size_t max_values, struct px_verr *err,
+    struct scan *scp)
 {
 	static const char bad_json[] = "request body is not valid JSON (at byte ";
-	const char *end = body;
 	struct scan sc;
 	size_t at = px_utf8_bad_at(body, len);
 
@@ -993,6 +992,32 @@ parse_body(const char *body, size_t len, size_t max_values, cJSON **root,
 		    "than %zu JSON values (max_json_values)", max_values);
 		return PX_ETOOBIG;
 	}
+	*scp = sc;
+	return PX_OK;
+}
+
+enum px_err
+px_validate_scan(const char *body, size_t len, size_t max_values,
+    struct px_verr *err)
+{
+	struct scan sc;
+
+	memset(err, 0, sizeof(*err));
+	return screen(body, len, max_values, err, &sc);
+}
+
+static enum px_err
+parse_body(const char *body, size_t len, size_t max_values, cJSON **root,
+    struct px_verr *err)
+{
+	static const char bad_json[] = "request body is not valid JSON (at byte ";
+	const char *end = body;
+	struct scan sc;
+	size_t at;
+	enum px_err rc = screen(body, len, max_values, err, &sc);
+
+	if (rc != PX_OK)
+		return rc;
 	*root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (*root == NULL)
 		return body_fail(err, bad_json, (size_t)(end - body), ")");

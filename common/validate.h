@@ -44,6 +44,10 @@ enum px_err px_validate_chat(const char *body, size_t len,
 enum px_err px_validate_chat_max(const char *body, size_t len,
     size_t max_values, struct px_chat_req *out, struct px_verr *err);
 void px_chat_req_free(struct px_chat_req *rq);	/* NULL-safe, idempotent */
+/* Only the byte screening of any JSON request body (UTF-8, raw control
+ * bytes, the value cap) before a dialect parses it. */
+enum px_err px_validate_scan(const char *body, size_t len, size_t max_values,
+    struct px_verr *err);
 
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "config.h"
+#include "dialect.h"
 #include "fcgi_io.h"
 #include "log.h"
 #include "router.h"
@@ -44,6 +45,10 @@ struct px_worker {
 	struct px_buf   out;	/* rewritten event or reply body */
 	struct px_buf   err;	/* error reply scratch */
 	struct px_buf   probe;	/* head of a key probe's reply */
+	struct px_buf   scratch;	/* a translated chunk's unescaped strings */
+	struct px_buf   ev;	/* a translated reply's events or body */
+	struct px_buf   uerr;	/* an in-band upstream error (OpenAI JSON) */
+	struct px_dstate ds;	/* the request's dialect state */
 	struct px_sse   sse;	/* upstream stream parser */
 	char            reqid[32];
 	char            model[160];	/* the request's model, for its log line */
@@ -64,12 +69,16 @@ void px_worker_fini(struct px_worker *w);
 /* Serve one request end to end, including its log line. */
 void px_app_handle(struct px_worker *w, struct px_io *io);
 
-/* Route handlers (chat.c, models.c, usage.c); each replies and fills lg. */
+/* Route handlers (chat.c, models.c, usage.c); each replies and fills lg.
+ * px_chat_handle serves every completion route, in io->dialect. */
 void px_chat_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);
 void px_models_handle(struct px_worker *w, struct px_io *io,
     const char *model_id, struct px_reqlog *lg);
 void px_usage_handle(struct px_worker *w, struct px_io *io,
+    struct px_reqlog *lg);
+/* POST /v1/messages/count_tokens: an estimate, no upstream (chat.c). */
+void px_count_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);
 
 /* models.c: the process-wide cache behind px_models_handle. */

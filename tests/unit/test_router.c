@@ -240,11 +240,59 @@ test_detail_cap(void)
 	px_config_free(cfg);
 }
 
+/* --- model_aliases (issue 10) ------------------------------------------ */
+
+static const char aliased[] = DOC("'auto-models':['gemini-pro'],"
+    "'model_aliases':{'claude-*':'auto-model','claude-sonnet-*':"
+    "'gemini-2.5-pro','gpt-4o':'or/four','claude-haiku-4-5':'gemini-x'},",
+    OR("'k1'", "") "," GM("'g1'", ""));
+
+static void
+test_aliases(void)
+{
+	static const struct {
+		const char *model, *want;
+	} v[] = {
+		{ "claude-opus-4", "auto-model" },		/* prefix */
+		{ "claude-sonnet-4-6", "gemini-2.5-pro" },	/* longest prefix */
+		{ "claude-haiku-4-5", "gemini-x" },		/* exact wins */
+		{ "gpt-4o", "or/four" },
+		{ "gpt-4o-mini", "gpt-4o-mini" },		/* exact only */
+		{ "claude", "claude" },				/* not the prefix */
+		{ "other", "other" },
+	};
+	struct px_config *cfg = load(aliased);
+	struct px_candidate c[4];
+	char detail[128], name[96];
+	size_t i, n;
+
+	T_CHECK(cfg != NULL && cfg->naliases == 4, "aliases loaded");
+	for (i = 0; cfg != NULL && i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(name, sizeof name, "alias %s", v[i].model);
+		T_STREQ(px_router_alias(cfg, v[i].model), v[i].want, name);
+	}
+	T_CHECK(cfg != NULL && px_router_candidates(cfg, "claude-opus-4", c, 4,
+	    &n, detail, sizeof detail) == PX_OK && n == 1 &&
+	    strcmp(c[0].model, "gemini-pro") == 0 &&
+	    c[0].provider == PX_PROV_GEMINI, "an alias to auto-model");
+	T_CHECK(cfg != NULL && px_router_candidates(cfg, "gpt-4o", c, 4, &n,
+	    detail, sizeof detail) == PX_OK && n == 1 &&
+	    strcmp(c[0].model, "or/four") == 0, "an alias to a model id");
+	px_config_free(cfg);
+	T_CHECK(load(DOC("'model_aliases':{'a*b':'x'},", OR("'k1'", ""))) ==
+	    NULL, "'*' inside an alias refused");
+	T_CHECK(load(DOC("'model_aliases':{'a':''},", OR("'k1'", ""))) ==
+	    NULL, "empty target refused");
+	T_CHECK(load(DOC("'model_aliases':['a'],", OR("'k1'", ""))) == NULL,
+	    "not an object refused");
+}
+
 int
 main(void)
 {
 	test_provider();
 	test_resolve();
 	test_detail_cap();
+	test_aliases();
 	return t_done();
 }
