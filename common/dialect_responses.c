@@ -13,7 +13,8 @@
  * reject (store, include, metadata, reasoning items and their
  * encrypted_content, hosted tools); builds a tree or allocates per stream
  * event (events are written straight into out, kept text goes to the
- * reused buffers of struct px_dstate); invents event types (openai-node's
+ * reused buffers of struct px_dstate; only a custom tool call's arguments
+ * are parsed, once, when it closes); invents event types (openai-node's
  * responses.stream() helper throws on a type it does not know).
  * Load: decode parses the body once with cJSON and builds the chat
  * request as a tree; the encoder runs once per upstream delta.
@@ -23,7 +24,6 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
