@@ -461,7 +461,7 @@ async function replyText(ctx, pieces, opts) {
 		if (o.gap && !await sleep(ctx, o.gap * pieces.length))
 			return;
 		return finishJson(ctx, 200, completion(ctx,
-		    assistantMessage(ctx, text), 'stop', usage));
+		    assistantMessage(ctx, text), o.finish || 'stop', usage));
 	}
 	startStream(ctx);
 	if (!await streamPreamble(ctx))
@@ -485,7 +485,7 @@ async function replyText(ctx, pieces, opts) {
 		if (!await event(ctx, chunk(ctx, [c], extra)))
 			return;
 	}
-	return streamTail(ctx, 'stop', usage);
+	return streamTail(ctx, o.finish || 'stop', usage);
 }
 
 function scText(ctx) {
@@ -667,10 +667,131 @@ async function scHang(ctx) {
 		ctx.res.end();
 }
 
+// --------------------------------------- scenarios for client dialects
+// (issue 10: Responses and Messages requests are translated to chat; these
+// give the translators reasoning, tool round trips, empty answers, the
+// output cap and in-band errors to work on).
+
+const REASONING = ['Thinking about', ' the answer.'];
+
+// Reasoning before the answer: OpenRouter streams delta.reasoning (next to
+// content ""), Gemini delta.reasoning_content (what splitting its inline
+// thoughts gives); non-stream: message.reasoning / .reasoning_content.
+// Usage adds completion_tokens_details.reasoning_tokens.
+async function scReasoning(ctx) {
+	const gem = ctx.flavour === 'gemini';
+	const thought = REASONING.join('');
+	const pieces = helloPieces(ctx);
+	const usage = usageFor(ctx, chars(thought) + chars(pieces.join('')));
+	usage.completion_tokens_details = {
+		reasoning_tokens: Math.ceil(chars(thought) / 4) };
+	if (!ctx.stream) {
+		const m = assistantMessage(ctx, pieces.join(''));
+		m[gem ? 'reasoning_content' : 'reasoning'] = thought;
+		return finishJson(ctx, 200, completion(ctx, m, 'stop', usage));
+	}
+	startStream(ctx);
+	if (!await streamPreamble(ctx))
+		return;
+	const role = choiceDelta(ctx, { role: 'assistant', content: '' }, null);
+	if (!await event(ctx, chunk(ctx, [role])))
+		return;
+	for (const r of REASONING) {
+		const d = gem ? { reasoning_content: r } :
+		    { content: '', reasoning: r };
+		if (!await event(ctx, chunk(ctx, [choiceDelta(ctx, d, null)])))
+			return;
+	}
+	for (let i = 0; i < pieces.length; i++) {
+		const c = choiceDelta(ctx, { content: pieces[i] }, null);
+		if (!await event(ctx, chunk(ctx, [c],
+		    contentExtra(ctx, i, pieces.length, usage))))
+			return;
+	}
+	return streamTail(ctx, 'stop', usage);
+}
+
+// The text of a message's content: a string, or its text parts joined.
+function contentText(content) {
+	if (typeof content === 'string')
+		return content;
+	if (!Array.isArray(content))
+		return '';
+	return content.filter((p) => p && typeof p.text === 'string')
+	    .map((p) => p.text).join('');
+}
+
+// A tool round trip: without any role "tool" message the "tools" answer
+// (two calls); with them, text naming every result in order:
+// "Got 2 tool results: -3C, snow | 14:05".
+function scAgent(ctx) {
+	const msgs = Array.isArray(ctx.body.messages) ? ctx.body.messages : [];
+	const results = msgs.filter((m) => m && m.role === 'tool')
+	    .map((m) => contentText(m.content));
+	if (results.length === 0)
+		return scTools(ctx);
+	return replyText(ctx, ['Got ', `${results.length} tool results: `,
+	    results.join(' | ')]);
+}
+
+// Finishes without any content: role chunk (content ""), finish "stop",
+// usage; non-stream content "".
+async function scEmpty(ctx) {
+	const usage = usageFor(ctx, 0);
+	if (!ctx.stream) {
+		return finishJson(ctx, 200, completion(ctx,
+		    assistantMessage(ctx, ''), 'stop', usage));
+	}
+	startStream(ctx);
+	if (!await streamPreamble(ctx))
+		return;
+	const role = choiceDelta(ctx, { role: 'assistant', content: '' }, null);
+	const extra = ctx.flavour === 'gemini' && ctx.includeUsage ?
+	    { usage } : undefined;
+	if (!await event(ctx, chunk(ctx, [role], extra)))
+		return;
+	return streamTail(ctx, 'stop', usage);
+}
+
+// The output cap: "Hello from" and finish_reason "length".
+function scLength(ctx) {
+	return replyText(ctx, ['Hello', ' from'], { finish: 'length' });
+}
+
+// An error inside a 200 reply before any content. Stream: OpenRouter's
+// processing comment, then its error chunk (finish_reason "error"), no
+// [DONE]; Gemini one bare {"error":{...}} event. Non-stream: OpenRouter a
+// completion with a top-level error and finish_reason "error", Gemini
+// {"error":{...}}.
+async function scInband(ctx) {
+	const gem = ctx.flavour === 'gemini';
+	const err = gem ?
+	    { code: 503, message: geminiMessage(503), status: 'UNAVAILABLE' } :
+	    { code: 502, message: 'Network connection lost.',
+		metadata: { error_type: 'provider_unavailable' } };
+	if (!ctx.stream) {
+		if (gem)
+			return finishJson(ctx, 200, { error: err });
+		const body = completion(ctx, assistantMessage(ctx, null), 'error',
+		    usageFor(ctx, 0));
+		body.error = err;
+		return finishJson(ctx, 200, body);
+	}
+	startStream(ctx);
+	if (!await streamPreamble(ctx))
+		return;
+	const ev = gem ? { error: err } : chunk(ctx, [choiceDelta(ctx,
+	    { role: 'assistant', content: '' }, 'error')], { error: err });
+	if (!await event(ctx, ev))
+		return;
+	ctx.res.end();
+}
+
 const SCENARIOS = {
 	text: scText, slow: scSlow, tools: scTools, midstream: scMidstream,
 	drop: scDrop, hang: scHang, echo: scEcho, big: scBig, pause: scPause,
-	hugeline: scHugeline,
+	hugeline: scHugeline, reasoning: scReasoning, agent: scAgent,
+	empty: scEmpty, length: scLength, inband: scInband,
 };
 
 function scenarioFn(name) {
