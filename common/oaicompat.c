@@ -270,19 +270,31 @@ copy_clean(char *dst, size_t cap, const char *src,
 	dst[n] = '\0';
 }
 
-/* "INVALID_ARGUMENT" -> "invalid_argument", cut to cap - 1 bytes. */
+/*
+ * A google.rpc status as an error code: "INVALID_ARGUMENT" ->
+ * "invalid_argument". Only letters, digits and '_' are kept (a status is
+ * an enum; anything else is not one), so no cut can split a character,
+ * and the result is redacted like any upstream text: lowering could turn
+ * an upper-cased key back into the key itself.
+ */
 static void
-copy_lower(char *dst, size_t cap, const char *src)
+copy_lower(char *dst, size_t cap, const char *src,
+    const struct px_secrets *sec)
 {
+	char low[64];
 	size_t n = 0;
 
-	for (; *src != '\0' && n < cap - 1; src++) {
-		dst[n] = *src;
-		if (*src >= 'A' && *src <= 'Z')
-			dst[n] = (char)(*src - 'A' + 'a');
-		n++;
+	for (; *src != '\0' && n < sizeof(low) - 1; src++) {
+		char c = *src;
+
+		if (c >= 'A' && c <= 'Z')
+			low[n++] = (char)(c - 'A' + 'a');
+		else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-')
+			low[n++] = c;
 	}
-	dst[n] = '\0';
+	low[n] = '\0';
+	copy_clean(dst, cap, low, sec);
 }
 
 /* OpenAI error.code for an HTTP status with a well-known meaning. */
@@ -318,7 +330,7 @@ uerr_read(const cJSON *e, struct uerr *u)
 	if (e == NULL)
 		return;
 	if (cJSON_IsString(e)) {
-		u->message = e->valuestring;
+		u->message = e->valuestring[0] != '\0' ? e->valuestring : NULL;
 		return;
 	}
 	u->message = str_member(e, "message");
@@ -329,6 +341,11 @@ uerr_read(const cJSON *e, struct uerr *u)
 	if (cJSON_IsNumber(num) && num->valuedouble >= 100 &&
 	    num->valuedouble < 1000)
 		u->num = num->valueint;
+	/* an empty message or type says nothing: the defaults do */
+	if (u->message != NULL && u->message[0] == '\0')
+		u->message = NULL;
+	if (u->type != NULL && u->type[0] == '\0')
+		u->type = NULL;
 }
 
 /*
@@ -603,7 +620,7 @@ error_event(const struct px_stream_fix *st, const cJSON *e,
 	if (u.code != NULL)
 		copy_clean(code, sizeof(code), u.code, sec);
 	else if (u.status != NULL)
-		copy_lower(code, sizeof(code), u.status);
+		copy_lower(code, sizeof(code), u.status, sec);
 	else
 		copy_clean(code, sizeof(code), code_for_status(u.num) != NULL ?
 		    code_for_status(u.num) : "upstream_error", NULL);
@@ -747,7 +764,7 @@ px_oai_map_error(int status, const char *body, size_t len,
 	if (u.code != NULL)
 		copy_clean(code, sizeof(code), u.code, secret);
 	else if (u.status != NULL)
-		copy_lower(code, sizeof(code), u.status);
+		copy_lower(code, sizeof(code), u.status, secret);
 	else
 		copy_clean(code, sizeof(code), code_for_status(status) != NULL ?
 		    code_for_status(status) : "", NULL);

@@ -11,6 +11,7 @@
 #include "oaicompat.h"
 #include "provider.h"
 #include "tharness.h"
+#include "utf8.h"
 
 /* --- helpers --- */
 
@@ -947,6 +948,60 @@ test_redact_all_keys(void)
 	px_buf_free(&out);
 }
 
+/* Regressions from the fuzz targets (tests/fuzz/crashes/): an empty
+ * message gets a default, a status is an enum (only [a-z0-9_-] kept, so
+ * no cut splits a character) and is redacted after lowering. */
+static void
+test_fuzz_regressions(void)
+{
+	static const char *keys[] = { "sk-or-v1-01" };
+	const struct px_secrets sec = { keys, 1 };
+	struct px_stream_fix st;
+	struct px_buf out;
+	char status[200], body[320];
+	cJSON *j;
+	size_t i;
+
+	px_buf_init(&out, 1 << 16);
+	T_CHECK(openrouter()->map_error(500, "{\"error\":\"\"}", 12, &sec,
+	    &out) == PX_OK, "empty error string");
+	j = parse_out(&out);
+	T_STREQ(jstr(j, "error.message"), "upstream returned HTTP 500",
+	    "an empty message gets the default");
+	cJSON_Delete(j);
+	px_stream_fix_init(&st);
+	st.secrets = &sec;
+	px_buf_reset(&out);
+	T_CHECK(gemini()->map_event(&st, "{\"error\":\"\"}", 12, &out) ==
+	    PX_EV_ERROR, "empty mid-stream error");
+	j = parse_out(&out);
+	T_CHECK(jstr(j, "error.message") != NULL &&
+	    jstr(j, "error.message")[0] != '\0', "mid-stream default message");
+	cJSON_Delete(j);
+
+	px_buf_reset(&out);
+	(void)gemini()->map_error(400, "{\"error\":{\"status\":\"SK-OR-V1-01\"}}",
+	    35, &sec, &out);
+	T_CHECK(strstr(out.p, "sk-or-v1-01") == NULL && strstr(out.p,
+	    "[redacted]") != NULL, "a key lowered out of a status is redacted");
+
+	memset(status, 'u', 60);
+	for (i = 60; i + 2 < 100; i += 2)
+		memcpy(status + i, "\xc3\xa9", 2);
+	status[i] = '\0';
+	snprintf(body, sizeof body, "{\"error\":{\"status\":\"%s\"}}", status);
+	px_buf_reset(&out);
+	(void)gemini()->map_error(400, body, strlen(body), &sec, &out);
+	T_CHECK(px_utf8_bad_at(out.p, out.len) == out.len,
+	    "a long status never cuts a character");
+	j = parse_out(&out);
+	T_CHECK(jstr(j, "error.code") != NULL &&
+	    strspn(jstr(j, "error.code"), "u") == strlen(jstr(j, "error.code")),
+	    "only the enum's characters are kept");
+	cJSON_Delete(j);
+	px_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -970,5 +1025,6 @@ main(void)
 	test_map_error_cap();
 	test_models();
 	test_redact_all_keys();
+	test_fuzz_regressions();
 	return t_done();
 }
