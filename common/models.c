@@ -132,12 +132,15 @@ refresh(struct px_worker *w, size_t i)
 	struct px_http_req hr;
 	struct px_http_result res;
 	struct idlist l = { NULL, 0, pc->models_filter, 0 };
-	char url[1200];
+	char url[1200], auth[600];
+	const char *hdrs[2] = { auth, NULL };
 
 	snprintf(url, sizeof(url), "%s/models", pc->base_url);
+	px_provider_get(pc->provider)->auth(pc->keys[0].secret, auth,
+	    sizeof(auth));
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;
-	hr.bearer = pc->keys[0].secret;
+	hr.headers = hdrs;
 	hr.connect_timeout_ms = cfg->connect_timeout_ms;
 	hr.first_byte_timeout_ms = LIST_TIMEOUT_MS;
 	hr.total_timeout_ms = LIST_TIMEOUT_MS;

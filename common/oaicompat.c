@@ -774,6 +774,14 @@ px_oai_map_error(int status, const char *body, size_t len,
 	return rc;
 }
 
+/* --- requests --- */
+
+void
+px_oai_auth(const char *secret, char *line, size_t cap)
+{
+	snprintf(line, cap, "Authorization: Bearer %s", secret);
+}
+
 /* --- models --- */
 
 enum px_err

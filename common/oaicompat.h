@@ -27,6 +27,7 @@ enum px_ev_action px_oai_map_body(struct px_stream_fix *st,
     const char *body, size_t len, struct px_buf *out);
 enum px_err px_oai_map_error(int status, const char *body, size_t len,
     const struct px_secrets *secret, struct px_buf *out);
+void px_oai_auth(const char *secret, char *line, size_t cap);
 enum px_err px_oai_parse_models(const char *body, size_t len,
     px_model_fn fn, void *ctx);
 

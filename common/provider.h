@@ -54,6 +54,9 @@ struct px_provider {
 	 * works, whatever a client sent (a free call: OpenRouter's key info,
 	 * Google's model list) */
 	const char *probe_path;
+	/* The credential's header line for key secret into line[cap]
+	 * ("Authorization: Bearer <key>"; never a URL parameter). */
+	void (*auth)(const char *secret, char *line, size_t cap);
 	/*
 	 * One upstream stream event (data, NUL-terminated). Must be cheap for
 	 * ordinary text deltas: decide on a substring scan and parse only events

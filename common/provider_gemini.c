@@ -16,6 +16,7 @@ const struct px_provider px_provider_gemini = {
 	    "https://generativelanguage.googleapis.com/v1beta/openai",
 	.owned_by         = "google",
 	.probe_path       = "/models",
+	.auth             = px_oai_auth,
 	.map_event        = px_oai_map_event,
 	.map_body         = px_oai_map_body,
 	.map_error        = px_oai_map_error,

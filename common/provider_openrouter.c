@@ -13,6 +13,7 @@ const struct px_provider px_provider_openrouter = {
 	.default_base_url = "https://openrouter.ai/api/v1",
 	.owned_by         = "openrouter",
 	.probe_path       = "/key",
+	.auth             = px_oai_auth,
 	.map_event        = px_oai_map_event,
 	.map_body         = px_oai_map_body,
 	.map_error        = px_oai_map_error,

@@ -458,10 +458,14 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	struct px_http_req hr;
 	char url[1200];
 
+	char auth[600];
+	const char *hdrs[2] = { auth, NULL };
+
 	snprintf(url, sizeof(url), "%s/chat/completions", lease->group->base_url);
+	rl->prov->auth(lease->key->secret, auth, sizeof(auth));
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;
-	hr.bearer = lease->key->secret;
+	hr.headers = hdrs;
 	hr.body = body;
 	hr.body_len = len;
 	hr.connect_timeout_ms = cfg->connect_timeout_ms;
@@ -500,11 +504,15 @@ px_relay_probe(struct px_worker *w, const struct px_lease *lease,
 	struct px_http_req hr;
 	char url[1200];
 
+	char auth[600];
+	const char *hdrs[2] = { auth, NULL };
+
 	snprintf(url, sizeof(url), "%s%s", lease->group->base_url,
 	    prov->probe_path);
+	prov->auth(lease->key->secret, auth, sizeof(auth));
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;
-	hr.bearer = lease->key->secret;
+	hr.headers = hdrs;
 	hr.connect_timeout_ms = w->app->cfg->connect_timeout_ms;
 	hr.first_byte_timeout_ms = PX_PROBE_MS;
 	hr.idle_timeout_ms = PX_PROBE_MS;

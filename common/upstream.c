@@ -26,7 +26,6 @@ struct px_http {
 	CURLM *m;
 	CURL *c;
 	char  errbuf[CURL_ERROR_SIZE];
-	char  auth[600];	/* "Authorization: Bearer ..." of this exchange */
 	/* state of the exchange in progress */
 	const struct px_http_req *rq;
 	struct px_http_result    *res;
@@ -208,15 +207,16 @@ outcome(struct px_http *h, CURLcode rc)
 }
 
 static struct curl_slist *
-headers(struct px_http *h, const struct px_http_req *rq)
+headers(const struct px_http_req *rq)
 {
 	struct curl_slist *l = NULL, *t;
+	const char *const *hp;
 
-	snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s",
-	    rq->bearer != NULL ? rq->bearer : "");
-	t = curl_slist_append(l, h->auth);
-	if (t != NULL)
-		l = t;
+	for (hp = rq->headers; hp != NULL && *hp != NULL; hp++) {
+		t = curl_slist_append(l, *hp);
+		if (t != NULL)
+			l = t;
+	}
 	if (rq->body != NULL) {
 		t = curl_slist_append(l, "Content-Type: application/json");
 		if (t != NULL)
@@ -290,7 +290,7 @@ px_http_perform(struct px_http *h, const struct px_http_req *rq,
 	h->got_bytes = 0;
 	h->abort_why = PX_HTTP_DONE;
 	h->errbuf[0] = '\0';
-	hl = headers(h, rq);
+	hl = headers(rq);
 	curl_easy_setopt(h->c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hl);
 	if (rq->body != NULL) {
@@ -313,7 +313,6 @@ px_http_perform(struct px_http *h, const struct px_http_req *rq,
 		    h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
 	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hl);
-	memset(h->auth, 0, sizeof(h->auth));
 	h->rq = NULL;
 	h->res = NULL;
 }

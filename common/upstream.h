@@ -5,7 +5,8 @@
  * exact connect / first-byte / idle timeouts (an xferinfo watchdog, not
  * curl's low-speed averaging, and never a total timeout on streams), and
  * the response headers the retry logic needs.
- * Never: parses bodies or knows about providers; bytes go to callbacks.
+ * Never: parses bodies or knows about providers (URL and headers come
+ * from the adapter); bytes go to callbacks.
  */
 #ifndef PX_UPSTREAM_H
 #define PX_UPSTREAM_H
@@ -24,7 +25,9 @@ typedef int (*px_http_idle_fn)(void *ctx, long idle_ms, int got_bytes);
 
 struct px_http_req {
 	const char *url;
-	const char *bearer;	/* Authorization: Bearer <bearer>; never logged */
+	/* header lines ("Name: value"), NULL-terminated; the provider
+	 * adapter writes them (credentials among them: never logged) */
+	const char *const *headers;
 	const char *body;	/* POST body (JSON); NULL: GET */
 	size_t      body_len;
 	long connect_timeout_ms;
