@@ -24,20 +24,23 @@ LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -pthread
 COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/sse.c common/utf8.c common/validate.c common/jsonraw.c \
          common/oaicompat.c common/provider_openrouter.c \
-         common/provider_gemini.c common/router.c common/ring.c \
-         common/keysel.c common/store.c common/ledger.c \
+         common/provider_gemini.c common/provider_gemini_native.c \
+         common/router.c common/ring.c \
+         common/keysel.c common/store.c common/ledger.c common/sigcache.c \
+         common/thoughtsig.c \
          common/retryhint.c \
          common/reply.c common/fcgi_io.c common/listenaddr.c \
          common/upstream.c \
          common/models.c common/usage.c common/chat.c common/relay.c \
-         common/dialect.c common/dialect_chat.c common/dialect_responses.c \
-         common/dialect_messages.c \
+         common/decoder.c common/dialect.c common/dialect_chat.c \
+         common/dialect_responses.c common/dialect_responses_decode.c \
+         common/dialect_messages.c common/dialect_messages_decode.c \
          common/app.c \
          common/server.c
 
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
-        retryhint health listen dialect dialect_responses dialect_messages
+        retryhint health listen sigs dialect dialect_responses dialect_messages
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -45,7 +48,8 @@ UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
-                common/provider_gemini.c common/jsonraw.c common/config.c \
+                common/provider_gemini.c common/provider_gemini_native.c \
+                common/jsonraw.c common/config.c \
                 common/utf8.c common/buf.c common/err.c
 UNIT_router   = common/router.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_ring     = common/ring.c
@@ -53,9 +57,13 @@ UNIT_keysel   = common/keysel.c common/ring.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_listen   = common/listenaddr.c
+UNIT_sigs     = common/thoughtsig.c common/sigcache.c common/store.c \
+                common/buf.c common/err.c
 DIALECT_MODS  = common/dialect.c common/dialect_chat.c \
-                common/dialect_responses.c common/dialect_messages.c \
-                common/validate.c common/utf8.c common/buf.c common/err.c
+                common/dialect_responses.c common/dialect_responses_decode.c \
+                common/dialect_messages.c common/dialect_messages_decode.c \
+                common/decoder.c common/validate.c common/utf8.c \
+                common/buf.c common/err.c
 UNIT_dialect  = $(DIALECT_MODS)
 UNIT_dialect_responses = $(DIALECT_MODS)
 UNIT_dialect_messages  = $(DIALECT_MODS)

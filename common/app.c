@@ -69,6 +69,9 @@ open_state(struct px_app *app)
 		return -1;
 	}
 	app->models = px_models_new(app->cfg);
+	app->sigc.store = px_ledger_store(app->ledger);
+	app->sigc.ttl_ms = (int64_t)app->cfg->signature_ttl_s * 1000;
+	app->sigc.max_entries = app->cfg->signature_cache_max;
 	return app->models != NULL ? 0 : -1;
 }
 
@@ -123,6 +126,7 @@ px_worker_init(struct px_worker *w, struct px_app *app)
 	px_buf_init(&w->scratch, SSE_LINE_CAP + 1024);
 	px_buf_init(&w->ev, OUT_BUF_MAX);
 	px_buf_init(&w->uerr, 64u << 10);
+	px_buf_init(&w->sigs, 4u << 20);
 	px_dstate_init(&w->ds);
 	px_sse_init(&w->sse, SSE_LINE_CAP, NULL, NULL, NULL);
 	w->http = px_http_new();
@@ -150,6 +154,7 @@ px_worker_fini(struct px_worker *w)
 	px_buf_free(&w->scratch);
 	px_buf_free(&w->ev);
 	px_buf_free(&w->uerr);
+	px_buf_free(&w->sigs);
 	px_dstate_free(&w->ds);
 	px_sse_free(&w->sse);
 }

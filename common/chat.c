@@ -24,6 +24,8 @@
 #include "router.h"
 #include "relay.h"
 #include "retryhint.h"
+#include "sigcache.h"
+#include "thoughtsig.h"
 #include "upstream.h"
 #include "validate.h"
 
@@ -191,87 +193,81 @@ chat_headers(const struct px_worker *w, const char *served, char *dst,
 	    safe ? "\r\n" : "");
 }
 
-/* Quote s as a JSON string into b (reset first). */
-static enum px_err
-json_quoted(struct px_buf *b, const char *s)
+/* px_sig_lookup_fn over the shared cache. */
+static int
+sig_lookup(void *ctx, const char *id, char *sig, size_t cap)
 {
-	enum px_err rc;
+	const struct px_worker *w = ctx;
 
-	px_buf_reset(b);
-	rc = px_buf_addc(b, '"');
-	if (rc == PX_OK)
-		rc = px_buf_add_json_str(b, s, strlen(s));
-	if (rc == PX_OK)
-		rc = px_buf_addc(b, '"');
-	return rc;
+	return px_sigcache_get(&w->app->sigc, id, px_ledger_now_ms(), sig,
+	    cap);
 }
 
 /*
- * stream_options for the upstream: the client's object with include_usage
- * set to true (the ledger needs the real token count), written into v.
+ * Gemini 3 rejects the next turn of a tool conversation whose step lost
+ * its thought signature, and most clients drop it: put back what the
+ * cache remembers (any responder may have served the step), else the
+ * bypass value where the model enforces signatures. The canonical text is
+ * re-printed only when something changed.
  */
 static enum px_err
-stream_options(const struct px_chat_req *rq, struct px_buf *v)
+restore_signatures(struct chat *c, const struct px_lease *lease)
 {
-	cJSON *so = cJSON_GetObjectItemCaseSensitive(rq->root,
-	    "stream_options");
-	cJSON *copy;
+	struct px_worker *w = c->w;
 	char *text;
+	int n;
 	enum px_err rc;
 
-	px_buf_reset(v);
-	if (!cJSON_IsObject(so))
-		return px_buf_adds(v, "{\"include_usage\":true}");
-	copy = cJSON_Duplicate(so, 1);
-	if (copy == NULL)
-		return PX_ENOMEM;
-	cJSON_DeleteItemFromObjectCaseSensitive(copy, "include_usage");
-	if (cJSON_AddTrueToObject(copy, "include_usage") == NULL) {
-		cJSON_Delete(copy);
-		return PX_ENOMEM;
-	}
-	text = cJSON_PrintUnformatted(copy);
-	cJSON_Delete(copy);
+	if (lease->provider != PX_PROV_GEMINI || !c->rq.has_tool_history)
+		return PX_OK;
+	n = px_thoughtsig_fill(c->rq.root, px_thoughtsig_enforced(lease->model),
+	    sig_lookup, w);
+	if (n <= 0)
+		return n < 0 ? PX_ENOMEM : PX_OK;
+	text = cJSON_PrintUnformatted(c->rq.root);
 	if (text == NULL)
 		return PX_ENOMEM;
-	rc = px_buf_adds(v, text);
+	px_buf_reset(&w->body);
+	rc = px_buf_adds(&w->body, text);
 	cJSON_free(text);
 	return rc;
 }
 
+/* What the attempt learnt: the signatures it saw, for the next turn. */
+static void
+keep_signatures(struct px_worker *w)
+{
+	if (w->sigs.len > 0 && px_sigcache_put(&w->app->sigc, w->sigs.p,
+	    w->sigs.len, px_ledger_now_ms()) != PX_OK)
+		px_log(PX_LOG_WARN, "req=%s thought signatures not kept",
+		    w->reqid);
+	px_buf_reset(&w->sigs);
+}
+
 /*
- * The upstream body: the client's bytes, with "model" replaced when it
- * changed (auto-model) and, for streams, include_usage switched on. Every
- * other byte is the client's. The result is in w->up, or is the client's
- * buffer itself when nothing changes.
+ * The upstream body and its length for this attempt, from the adapter:
+ * the client's bytes themselves on the OpenAI-compatible fast path (only
+ * "model" and stream_options spliced when they must change), a full
+ * translation for a native upstream. w->up and w->resp are its scratch
+ * (resp is reset before the upstream answers).
  */
 static enum px_err
-upstream_body(struct px_worker *w, const struct px_chat_req *rq,
-    const char *served, const char **body, size_t *len)
+upstream_body(struct chat *c, const struct px_provider *prov,
+    const char *served, const char **body, size_t *len, char *err,
+    size_t cap)
 {
-	int edit_model = strcmp(served, rq->model) != 0;
-	int edit_usage = rq->stream && !rq->include_usage;
-	struct px_buf *mid = edit_usage ? &w->resp : &w->up;
-	enum px_err rc = PX_OK;
+	struct px_worker *w = c->w;
+	struct px_upstream_in in;
 
-	*body = w->body.p;
-	*len = w->body.len;
-	if (edit_model) {
-		rc = json_quoted(&w->out, served);
-		if (rc == PX_OK)
-			rc = px_json_set(mid, *body, *len, "model", w->out.p);
-		*body = mid->p;
-		*len = mid->len;
-	}
-	if (rc == PX_OK && edit_usage) {
-		rc = stream_options(rq, &w->out);
-		if (rc == PX_OK)
-			rc = px_json_set(&w->up, *body, *len, "stream_options",
-			    w->out.p);
-		*body = w->up.p;
-		*len = w->up.len;
-	}
-	return rc;
+	memset(&in, 0, sizeof(in));
+	in.body = w->body.p;
+	in.len = w->body.len;
+	in.root = c->rq.root;
+	in.model = served;
+	in.stream = c->rq.stream;
+	in.include_usage = c->rq.include_usage;
+	in.reasoning = c->rq.reasoning;
+	return prov->request(&in, &w->up, &w->resp, body, len, err, cap);
 }
 
 /* --- attempts ----------------------------------------------------------- */
@@ -427,9 +423,12 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	px_stream_fix_init(&rl->fix);
 	rl->w = w;
 	rl->io = c->io;
-	rl->prov = px_provider_get(lease->provider);
+	rl->prov = px_adapter(lease->group);
 	rl->secrets = &w->app->cfg->secrets;
 	rl->fix.secrets = rl->secrets;
+	rl->fix.model = lease->model;
+	px_buf_reset(&w->sigs);
+	rl->fix.sigs = lease->provider == PX_PROV_GEMINI ? &w->sigs : NULL;
 	rl->extra = c->extra;
 	rl->stream = c->rq.stream;
 	rl->include_usage = c->rq.include_usage;
@@ -455,20 +454,30 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	const char *body;
 	size_t len;
 	struct px_hint h;
+	char err[256];
+	enum px_err rc;
 
 	snprintf(w->model, sizeof(w->model), "%s", lease->model);
 	c->lg->provider = px_provider_name(lease->provider);
 	c->lg->key_id = lease->key->id;
 	chat_headers(w, lease->model, c->extra, sizeof(c->extra));
 	relay_init(c, rl, lease);
-	if (upstream_body(w, &c->rq, lease->model, &body, &len) != PX_OK) {
-		px_reply_error(c->io, &w->err, PX_ENOMEM, NULL, NULL, c->extra);
+	rc = restore_signatures(c, lease);
+	if (rc == PX_OK)
+		rc = upstream_body(c, rl->prov, lease->model, &body, &len, err,
+		    sizeof(err));
+	if (rc != PX_OK) {
+		/* the request cannot go to this upstream (or memory ran out):
+		 * nothing was spent */
+		px_reply_error(c->io, &w->err, rc == PX_EBADREQ ? rc : PX_ENOMEM,
+		    rc == PX_EBADREQ ? err : NULL, NULL, c->extra);
 		(void)px_ledger_settle(w->app->ledger, w->ls, lease,
 		    PX_SETTLE_RELEASE_ALL, -1, 0, px_ledger_now_ms());
 		return 1;
 	}
 	c->tried[c->ntried++] = lease->key;
 	px_relay_attempt(rl, lease, body, len, res);
+	keep_signatures(w);
 	c->lg->upstream_ms = res->elapsed_ms;
 	classify(c, rl, res, &h);
 	confirm_key(c, lease, &h);

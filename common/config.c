@@ -28,6 +28,7 @@
 #define QUOTE_MAX	48	/* bytes of a bad string value shown */
 #define NAME_MAX_DIST	2	/* edit distance for "did you mean" */
 #define ROWS_MAX	32	/* rows in one key table */
+#define GEMINI_NATIVE_URL "https://generativelanguage.googleapis.com/v1beta"
 
 /* --- key tables ----------------------------------------------------------- */
 
@@ -35,6 +36,7 @@ enum cfg_type {
 	CFG_NESTR,	/* non-empty string -> char * */
 	CFG_URL,	/* http(s) URL, one trailing '/' dropped -> char * */
 	CFG_PROVIDER,	/* provider name -> enum px_provider_id */
+	CFG_API,	/* "openai" or "native" -> enum px_api */
 	CFG_LONG,	/* integer min..max -> long */
 	CFG_SIZE,	/* integer min..max -> size_t */
 	CFG_UINT,	/* integer min..max -> unsigned */
@@ -73,6 +75,7 @@ struct cfg_key {
 static const struct cfg_key prov_keys[] = {
 	{ .name = "provider", .type = CFG_PROVIDER, .flags = CFG_REQUIRED,
 	  .off = PO(provider), .def = PX_PROV__MAX },
+	{ .name = "api", .type = CFG_API, .off = PO(api), .def = PX_API_OPENAI },
 	{ .name = "key", .type = CFG_KEYS,
 	  .flags = CFG_REQUIRED | CFG_NONEMPTY | CFG_SECRET,
 	  .off = PO(keys), .noff = PO(nkeys) },
@@ -135,6 +138,12 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "max_json_values", .type = CFG_SIZE,
 	  .off = TO(max_json_values), .min = 100, .max = 100000000,
 	  .def = 100000 },
+	{ .name = "signature_ttl_s", .type = CFG_LONG,
+	  .off = TO(signature_ttl_s), .min = 60, .max = 31536000,
+	  .def = 86400 },
+	{ .name = "signature_cache_max", .type = CFG_SIZE,
+	  .off = TO(signature_cache_max), .min = 16, .max = 10000000,
+	  .def = 4096 },
 	{ .name = "fcgi_read_timeout_ms", .type = CFG_LONG,
 	  .off = TO(fcgi_read_timeout_ms), .min = 100, .max = 3600000,
 	  .def = 30000 },
@@ -325,6 +334,9 @@ expect(const struct cfg_key *k, char *out, size_t n)
 		snprintf(out, n, "\"%s\" or \"%s\"", provtab[0].name,
 		    provtab[1].name);
 		break;
+	case CFG_API:
+		snprintf(out, n, "\"openai\" or \"native\"");
+		break;
 	case CFG_LONG:
 	case CFG_SIZE:
 	case CFG_UINT:
@@ -399,6 +411,9 @@ store_num(const struct cfg_key *k, void *base, double d)
 	switch (k->type) {
 	case CFG_PROVIDER:
 		*(enum px_provider_id *)p = (enum px_provider_id)d;
+		break;
+	case CFG_API:
+		*(enum px_api *)p = (enum px_api)d;
 		break;
 	case CFG_LONG:
 		*(long *)p = (long)d;
@@ -477,6 +492,22 @@ get_provider(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 
 	for (i = 0; cJSON_IsString(v) && i < PX_PROV__MAX; i++) {
 		if (strcmp(v->valuestring, provtab[i].name) == 0) {
+			store_num(k, base, i);
+			return;
+		}
+	}
+	bad(c, k, v);
+}
+
+static const char *const apis[PX_API__MAX] = { "openai", "native" };
+
+static void
+get_api(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	unsigned i;
+
+	for (i = 0; cJSON_IsString(v) && i < PX_API__MAX; i++) {
+		if (strcmp(v->valuestring, apis[i]) == 0) {
 			store_num(k, base, i);
 			return;
 		}
@@ -723,6 +754,7 @@ typedef void getter(struct ctx *, const struct cfg_key *, const cJSON *,
 static getter *const getters[CFG__MAX] = {
 	[CFG_NESTR] = get_nestr,	[CFG_URL] = get_url,
 	[CFG_PROVIDER] = get_provider,	[CFG_LONG] = get_int,
+	[CFG_API] = get_api,
 	[CFG_SIZE] = get_int,		[CFG_UINT] = get_int,
 	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
 	[CFG_BOOL] = get_bool,
@@ -841,7 +873,8 @@ apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj, void *base)
 static int
 is_scalar(enum cfg_type t)
 {
-	return t == CFG_PROVIDER || t == CFG_LONG || t == CFG_SIZE ||
+	return t == CFG_PROVIDER || t == CFG_API || t == CFG_LONG ||
+	    t == CFG_SIZE ||
 	    t == CFG_UINT || t == CFG_NUM || t == CFG_BOOL;
 }
 
@@ -925,8 +958,14 @@ finish_providers(struct ctx *c, struct px_config *cfg)
 		p = &cfg->providers[i];
 		if (p->provider >= PX_PROV__MAX)
 			continue;	/* already reported */
+		if (p->api == PX_API_NATIVE && p->provider != PX_PROV_GEMINI) {
+			add_err(c, "provider_keys[%zu].api: \"native\" exists "
+			    "only for provider \"gemini\"", i);
+			continue;
+		}
 		if (p->base_url == NULL)
-			p->base_url = dup(c, provtab[p->provider].base_url);
+			p->base_url = dup(c, p->api == PX_API_NATIVE ?
+			    GEMINI_NATIVE_URL : provtab[p->provider].base_url);
 		for (j = 0; j < p->nkeys; j++) {
 			if (p->keys[j].secret != NULL)
 				check_key(c, cfg, i, j);

@@ -13,6 +13,9 @@
 #include "err.h"
 
 enum px_provider_id { PX_PROV_OPENROUTER = 0, PX_PROV_GEMINI, PX_PROV__MAX };
+/* The wire protocol of a provider_keys entry: OpenAI-compatible (both
+ * families) or the provider's native API (gemini only). */
+enum px_api { PX_API_OPENAI = 0, PX_API_NATIVE, PX_API__MAX };
 
 /* Name as written in config.json ("openrouter", "gemini"). */
 const char *px_provider_name(enum px_provider_id id);
@@ -31,6 +34,7 @@ struct px_alias {
 
 struct px_provider_cfg {
 	enum px_provider_id provider;
+	enum px_api api;		/* "api": "openai" (default), "native" */
 	struct px_key_cfg  *keys;
 	size_t              nkeys;	/* >= 1 */
 	long   max_request_day;	/* >= 1 */
@@ -82,6 +86,8 @@ struct px_config {
 	size_t  max_response_bytes;	/* non-stream upstream body; 8 MiB */
 	long    fcgi_read_timeout_ms;	/* a FastCGI peer silent this long is
 					 * dropped; 30000 */
+	long    signature_ttl_s;	/* thought signatures kept; 86400 */
+	size_t  signature_cache_max;	/* ... at most this many; 4096 */
 	struct px_secrets secrets;	/* every provider key, built at load */
 	struct px_cfg_warnings warnings;	/* loadable but unwise settings:
 					 * weak access key, clear-text

@@ -129,6 +129,12 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 	return PX_OK;
 }
 
+struct px_store *
+px_ledger_store(struct px_ledger *lg)
+{
+	return lg != NULL ? lg->st : NULL;
+}
+
 void
 px_ledger_close(struct px_ledger *lg)
 {

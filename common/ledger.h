@@ -30,6 +30,10 @@ struct px_ledger;
 enum px_err px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
     char *detail, size_t cap);
 void px_ledger_close(struct px_ledger *lg);	/* NULL-safe */
+/* The state environment under the ledger, for the other caches kept in it
+ * (thought signatures); NULL for NULL. */
+struct px_store;
+struct px_store *px_ledger_store(struct px_ledger *lg);
 /* Stale readers cleared and state synced: about once a second. */
 void px_ledger_maintain(struct px_ledger *lg);
 

@@ -122,22 +122,25 @@ on_list_data(void *ctx, long status, const char *p, size_t n)
 	return px_buf_add(b, p, n) == PX_OK ? 0 : 1;
 }
 
-/* GET {base_url}/models; on success replace the cached ids. */
-static void
-refresh(struct px_worker *w, size_t i)
+#define MAX_PAGES 20	/* a paged list (native Gemini) is read this far */
+
+/* One page of the list into l; 0 ok with next[] the following page's
+ * token ("" at the end), -1 on any failure. */
+static int
+fetch_page(struct px_worker *w, const struct px_provider_cfg *pc,
+    struct idlist *l, const char *token, char *next, size_t ncap)
 {
+	const struct px_provider *a = px_adapter(pc);
 	const struct px_config *cfg = w->app->cfg;
-	const struct px_provider_cfg *pc = &cfg->providers[i];
-	struct cache *c = &w->app->models->c[i];
 	struct px_http_req hr;
 	struct px_http_result res;
-	struct idlist l = { NULL, 0, pc->models_filter, 0 };
 	char url[1200], auth[600];
 	const char *hdrs[2] = { auth, NULL };
 
-	snprintf(url, sizeof(url), "%s/models", pc->base_url);
-	px_provider_get(pc->provider)->auth(pc->keys[0].secret, auth,
-	    sizeof(auth));
+	if (a->url(pc->base_url, PX_OP_MODELS, token[0] ? token : NULL, url,
+	    sizeof(url)) != PX_OK)
+		return -1;
+	a->auth(pc->keys[0].secret, auth, sizeof(auth));
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;
 	hr.headers = hdrs;
@@ -148,10 +151,33 @@ refresh(struct px_worker *w, size_t i)
 	hr.ctx = &w->resp;
 	px_buf_reset(&w->resp);
 	px_http_perform(w->http, &hr, &res);
+	if (res.outcome != PX_HTTP_DONE || res.status != 200 ||
+	    a->parse_models(w->resp.p, w->resp.len, collect, l, next,
+	    ncap) != PX_OK || l->oom)
+		return -1;
+	return 0;
+}
+
+/* GET the provider's model list (every page); on success replace the
+ * cached ids. */
+static void
+refresh(struct px_worker *w, size_t i)
+{
+	const struct px_config *cfg = w->app->cfg;
+	const struct px_provider_cfg *pc = &cfg->providers[i];
+	struct cache *c = &w->app->models->c[i];
+	struct idlist l = { NULL, 0, pc->models_filter, 0 };
+	char token[512] = "", next[512];
+	int rc = 0, page;
+
+	for (page = 0; rc == 0 && page < MAX_PAGES; page++) {
+		rc = fetch_page(w, pc, &l, token, next, sizeof(next));
+		if (rc != 0 || next[0] == '\0')
+			break;
+		memcpy(token, next, sizeof(token));
+	}
 	pthread_mutex_lock(&c->lock);
-	if (res.outcome == PX_HTTP_DONE && res.status == 200 &&
-	    px_provider_get(pc->provider)->parse_models(w->resp.p, w->resp.len,
-	    collect, &l) == PX_OK && !l.oom) {
+	if (rc == 0) {
 		free_ids(c->ids, c->n);
 		c->ids = l.ids;
 		c->n = l.n;
@@ -269,7 +295,7 @@ static void
 add_provider(struct px_worker *w, struct list *l, size_t i)
 {
 	const struct px_provider_cfg *pc = &w->app->cfg->providers[i];
-	const char *owner = px_provider_get(pc->provider)->owned_by;
+	const char *owner = px_adapter(pc)->owned_by;
 	const struct cache *c = &w->app->models->c[i];
 	size_t k;
 

@@ -465,6 +465,35 @@ call_for(struct px_stream_fix *st, const cJSON *tc, int *isnew)
 	return call_new(st, id, up);
 }
 
+/*
+ * Gemini 3's thought signature on a tool_calls entry
+ * (extra_content.google.thought_signature; provider-apis-2026.md §1.3):
+ * recorded for the call the client sees, so a later request that dropped
+ * it can get it back. An entry with neither id nor name (the metadata-only
+ * form) belongs to the response's first call. The first one seen wins.
+ */
+static void
+record_sig(struct px_stream_fix *st, const cJSON *tc, int k)
+{
+	const char *sig = str_member(member(member(tc, "extra_content"),
+	    "google"), "thought_signature");
+	char id[64];
+
+	if (sig == NULL || *sig == '\0' || st->sigs == NULL)
+		return;
+	if (str_member(tc, "id") == NULL &&
+	    str_member(member(tc, "function"), "name") == NULL)
+		k = 0;
+	if (k < 0 || (unsigned)k >= st->ntools || st->sig_seen[k])
+		return;
+	st->sig_seen[k] = 1;
+	if (st->up_id[k][0] != '\0')
+		snprintf(id, sizeof(id), "%s", st->up_id[k]);
+	else
+		snprintf(id, sizeof(id), "call_%s%d", st->id_prefix, k);
+	(void)px_buf_printf(st->sigs, "%s\t%s\n", id, sig);
+}
+
 /* Give one tool_calls entry our stable index (and "type" if new). */
 static void
 fix_tool(struct fix *fx, cJSON *tc)
@@ -478,6 +507,7 @@ fix_tool(struct fix *fx, cJSON *tc)
 		    STR(PX_MAX_TOOL_CALLS) " tool calls in one response";
 		return;
 	}
+	record_sig(fx->st, tc, k);
 	if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)k) {
 		if (set_number(tc, "index", k) != 0)
 			fx->fail = "out of memory";
@@ -782,16 +812,135 @@ px_oai_auth(const char *secret, char *line, size_t cap)
 	snprintf(line, cap, "Authorization: Bearer %s", secret);
 }
 
+enum px_err
+px_oai_url(const char *base, enum px_op op, const char *model, char *dst,
+    size_t cap)
+{
+	static const char *const tail[] = {
+		[PX_OP_CHAT] = "/chat/completions",
+		[PX_OP_STREAM] = "/chat/completions",
+		[PX_OP_MODELS] = "/models",
+		[PX_OP_EMBED] = "/embeddings",
+	};
+	int n;
+
+	(void)model;
+	if ((unsigned)op > PX_OP_EMBED)
+		return PX_EINTERNAL;
+	n = snprintf(dst, cap, "%s%s", base, tail[op]);
+	return n > 0 && (size_t)n < cap ? PX_OK : PX_ETOOBIG;
+}
+
+/* Quote s as a JSON string into b (reset first). */
+static enum px_err
+json_quoted(struct px_buf *b, const char *s)
+{
+	enum px_err rc;
+
+	px_buf_reset(b);
+	rc = px_buf_addc(b, '"');
+	if (rc == PX_OK)
+		rc = px_buf_add_json_str(b, s, strlen(s));
+	if (rc == PX_OK)
+		rc = px_buf_addc(b, '"');
+	return rc;
+}
+
+/*
+ * stream_options for the upstream: the client's object with include_usage
+ * set to true (the ledger needs the real token count), written into v.
+ */
+static enum px_err
+stream_options(const cJSON *root, struct px_buf *v)
+{
+	const cJSON *so = member(root, "stream_options");
+	cJSON *copy;
+	char *text;
+	enum px_err rc;
+
+	px_buf_reset(v);
+	if (!cJSON_IsObject(so))
+		return px_buf_adds(v, "{\"include_usage\":true}");
+	copy = cJSON_Duplicate(so, 1);
+	if (copy == NULL)
+		return PX_ENOMEM;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "include_usage");
+	if (cJSON_AddTrueToObject(copy, "include_usage") == NULL) {
+		cJSON_Delete(copy);
+		return PX_ENOMEM;
+	}
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	if (text == NULL)
+		return PX_ENOMEM;
+	rc = px_buf_adds(v, text);
+	cJSON_free(text);
+	return rc;
+}
+
+/* The model named in the body (validated: a non-empty string). */
+static const char *
+body_model(const cJSON *root)
+{
+	const char *m = str_member(root, "model");
+
+	return m != NULL ? m : "";
+}
+
+/*
+ * The upstream body: the client's bytes, with "model" replaced when it
+ * changed (auto-model, aliases) and, for streams, include_usage switched
+ * on. Every other byte is the client's; with nothing to change the body
+ * is the client's buffer itself. out and tmp take the two splices.
+ */
+enum px_err
+px_oai_request(const struct px_upstream_in *in, struct px_buf *out,
+    struct px_buf *tmp, const char **body, size_t *len, char *err,
+    size_t cap)
+{
+	int edit_model = strcmp(in->model, body_model(in->root)) != 0;
+	int edit_usage = in->stream && !in->include_usage;
+	struct px_buf val;
+	enum px_err rc = PX_OK;
+
+	(void)err;
+	(void)cap;
+	*body = in->body;
+	*len = in->len;
+	px_buf_init(&val, 1u << 20);
+	if (edit_model) {
+		rc = json_quoted(&val, in->model);
+		if (rc == PX_OK)
+			rc = px_json_set(edit_usage ? tmp : out, *body, *len,
+			    "model", val.p);
+		*body = edit_usage ? tmp->p : out->p;
+		*len = edit_usage ? tmp->len : out->len;
+	}
+	if (rc == PX_OK && edit_usage) {
+		rc = stream_options(in->root, &val);
+		if (rc == PX_OK)
+			rc = px_json_set(out, *body, *len, "stream_options",
+			    val.p);
+		*body = out->p;
+		*len = out->len;
+	}
+	px_buf_free(&val);
+	return rc;
+}
+
 /* --- models --- */
 
 enum px_err
-px_oai_parse_models(const char *body, size_t len, px_model_fn fn, void *ctx)
+px_oai_parse_models(const char *body, size_t len, px_model_fn fn, void *ctx,
+    char *next, size_t ncap)
 {
 	cJSON *root = NULL;
 	const cJSON *data, *m;
 	const char *id;
 	enum px_err rc = PX_EUPSTREAM;
 
+	if (ncap > 0)
+		next[0] = '\0';	/* one page: OpenAI lists are not paged */
 	if (body != NULL && len > 0)
 		root = cJSON_ParseWithLength(body, len);
 	data = member(root, "data");
@@ -823,6 +972,14 @@ px_stream_fix_init(struct px_stream_fix *st)
 	for (k = 0; k < PX_MAX_TOOL_CALLS; k++)
 		st->up_index[k] = -1;
 	st->last_tool = -1;
+}
+
+const struct px_provider *
+px_adapter(const struct px_provider_cfg *g)
+{
+	if (g->provider == PX_PROV_GEMINI && g->api == PX_API_NATIVE)
+		return &px_provider_gemini_native;
+	return px_provider_get(g->provider);
 }
 
 static const struct px_provider *const providers[PX_PROV__MAX] = {

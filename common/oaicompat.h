@@ -16,6 +16,7 @@
 
 extern const struct px_provider px_provider_openrouter;
 extern const struct px_provider px_provider_gemini;
+extern const struct px_provider px_provider_gemini_native;
 
 /*
  * The px_provider functions (contracts in provider.h). Every fix applies to
@@ -28,7 +29,12 @@ enum px_ev_action px_oai_map_body(struct px_stream_fix *st,
 enum px_err px_oai_map_error(int status, const char *body, size_t len,
     const struct px_secrets *secret, struct px_buf *out);
 void px_oai_auth(const char *secret, char *line, size_t cap);
+enum px_err px_oai_url(const char *base, enum px_op op, const char *model,
+    char *dst, size_t cap);
+enum px_err px_oai_request(const struct px_upstream_in *in,
+    struct px_buf *out, struct px_buf *tmp, const char **body, size_t *len,
+    char *err, size_t cap);
 enum px_err px_oai_parse_models(const char *body, size_t len,
-    px_model_fn fn, void *ctx);
+    px_model_fn fn, void *ctx, char *next, size_t ncap);
 
 #endif

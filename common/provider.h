@@ -1,9 +1,14 @@
 /*
- * provider.h -- what differs between upstream providers, as const data and
- * pure functions (P9). One engine (chat.c/upstream.c) drives them all.
- * Owns: default base URLs, error-body normalisation, per-event stream fixes
- * (Gemini-compat quirks, OpenRouter mid-stream errors), usage extraction,
- * and parsing of the provider's /models list.
+ * provider.h -- what differs between upstream wire protocols, as const
+ * adapter tables of pure functions (P9). One engine (chat.c, relay.c,
+ * upstream.c) drives them all.
+ * Owns: per adapter (a key family `provider` spoken over an `api`): the
+ * URL of each operation, the credential header, the upstream request body
+ * built from the canonical chat request (an identity splice for
+ * OpenAI-compatible upstreams, a full translation for native ones), the
+ * mapping of each upstream event to zero or more canonical chunks and of
+ * a non-stream body to a canonical completion, error-body normalisation,
+ * thought signatures seen, usage, and the /models list.
  * Never: I/O of any kind, curl, FastCGI or LMDB; nothing here blocks.
  */
 #ifndef PX_PROVIDER_H
@@ -15,6 +20,7 @@
 #include "err.h"
 
 #define PX_MAX_TOOL_CALLS 128	/* per response; beyond it the stream fails */
+#define PX_FIX_PRIV 4096	/* bytes of adapter-private stream state */
 
 /* Per-request state of the stream fixer; zero it with px_stream_fix_init. */
 struct px_stream_fix {
@@ -31,23 +37,54 @@ struct px_stream_fix {
 					 * without one: "call_<prefix><k>" */
 	const struct px_secrets *secrets;	/* in: redacted from any
 					 * upstream text turned into an error */
+	struct px_buf *sigs;		/* in (may be NULL): thought signatures
+					 * the upstream sent, appended as
+					 * "<call id>\t<signature>\n" records */
+	const char *model;		/* in: the model served (chunk "model") */
 	long     prompt_tokens, completion_tokens, total_tokens;
+	long     reasoning_tokens;	/* completion_tokens_details, 0 none */
+	unsigned char sig_seen[PX_MAX_TOOL_CALLS];	/* a signature of call
+					 * k was recorded (the first wins) */
+	/* a native adapter's own per-response state, zeroed by init */
+	_Alignas(8) unsigned char priv[PX_FIX_PRIV];
 };
 
 void px_stream_fix_init(struct px_stream_fix *st);
 
 enum px_ev_action {
 	PX_EV_PASS = 0,	/* relay the event data unchanged */
-	PX_EV_REWRITE,	/* relay `out` instead (data only, no "data: " framing) */
+	PX_EV_REWRITE,	/* relay `out` instead: one or more canonical chunks
+			 * (data only, no "data: " framing), separated by '\n'
+			 * (printed JSON holds no raw newline) */
 	PX_EV_DROP,	/* relay nothing */
 	PX_EV_ERROR	/* out holds {"error":{...}}: relay it, then [DONE], then stop */
 };
 
 typedef int (*px_model_fn)(void *ctx, const char *id);	/* non-zero: stop */
 
+/* What the engine asks an upstream for. */
+enum px_op { PX_OP_CHAT = 0, PX_OP_STREAM, PX_OP_MODELS, PX_OP_EMBED };
+
+struct cJSON;
+
+/* The canonical request an adapter turns into its upstream body. */
+struct px_upstream_in {
+	const char *body;		/* canonical chat request text (on the
+					 * chat route: the client's bytes) */
+	size_t      len;
+	const struct cJSON *root;	/* the same, parsed */
+	const char *model;		/* the model to send (auto-model and
+					 * aliases may differ from the body's) */
+	int         stream;		/* the reply is wanted as a stream */
+	int         include_usage;	/* the body already asks for usage */
+	const char *reasoning;		/* the client's effort ("" none):
+					 * none minimal low medium high */
+};
+
 struct px_provider {
-	enum px_provider_id id;
-	const char *name;		/* "openrouter" */
+	enum px_provider_id id;		/* the key family (quota identity) */
+	enum px_api api;		/* the wire protocol */
+	const char *name;		/* "openrouter", "gemini-native" */
 	const char *default_base_url;
 	const char *owned_by;		/* owned_by in /v1/models */
 	/* GET {base_url}{probe_path} with a key answers whether the key
@@ -57,6 +94,23 @@ struct px_provider {
 	/* The credential's header line for key secret into line[cap]
 	 * ("Authorization: Bearer <key>"; never a URL parameter). */
 	void (*auth)(const char *secret, char *line, size_t cap);
+	/*
+	 * The URL of op under base_url into dst[cap]: model for ops that
+	 * name one (native chat, embeddings); for PX_OP_MODELS, model is a
+	 * page token or NULL. PX_ETOOBIG when it does not fit.
+	 */
+	enum px_err (*url)(const char *base_url, enum px_op op,
+	    const char *model, char *dst, size_t cap);
+	/*
+	 * The upstream body for in. *body and *len point at in->body when nothing
+	 * changes (the OpenAI-compatible fast path: the client's bytes) or
+	 * into out; tmp is scratch. PX_EBADREQ with a message in err[cap]
+	 * for a request this upstream cannot take (e.g. an http image URL on
+	 * a native upstream).
+	 */
+	enum px_err (*request)(const struct px_upstream_in *in,
+	    struct px_buf *out, struct px_buf *tmp, const char **body,
+	    size_t *len, char *err, size_t cap);
 	/*
 	 * One upstream stream event (data, NUL-terminated). Must be cheap for
 	 * ordinary text deltas: decide on a substring scan and parse only events
@@ -81,13 +135,17 @@ struct px_provider {
 	 */
 	enum px_err (*map_error)(int status, const char *body, size_t len,
 	    const struct px_secrets *sec, struct px_buf *out);
-	/* Parse the provider's GET {base_url}/models body; fn gets each id
-	 * (prefix "models/" already stripped). PX_EUPSTREAM on bad JSON. */
+	/* Parse the provider's models list body; fn gets each id (prefix
+	 * "models/" already stripped; native: only generateContent-capable
+	 * models). next[ncap] gets the next page's token, "" on the last
+	 * page. PX_EUPSTREAM on bad JSON. */
 	enum px_err (*parse_models)(const char *body, size_t len,
-	    px_model_fn fn, void *ctx);
+	    px_model_fn fn, void *ctx, char *next, size_t ncap);
 };
 
-/* The provider's table; NULL for an id outside the enum. */
+/* The OpenAI-compatible table of a key family; NULL outside the enum. */
 const struct px_provider *px_provider_get(enum px_provider_id id);
+/* The adapter of a provider_keys entry: its family over its api. */
+const struct px_provider *px_adapter(const struct px_provider_cfg *g);
 
 #endif

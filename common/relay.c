@@ -90,13 +90,40 @@ on_translated(struct px_relay *rl, const char *data, size_t len)
 	case PX_EV_PASS:
 		break;
 	}
-	rc = px_dialect_chunk(rl->ds, data, len, &rl->w->scratch, &rl->w->ev);
+	for (rc = PX_OK; rc == PX_OK && len > 0; ) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - data) : len;
+
+		rc = px_dialect_chunk(rl->ds, data, n, &rl->w->scratch,
+		    &rl->w->ev);
+		if (rc == PX_EUPSTREAM)	/* not JSON: nothing to relay */
+			rc = PX_OK;
+		data += n + (nl != NULL);
+		len -= n + (nl != NULL);
+	}
 	if (rc == PX_ETOOBIG || rc == PX_ENOMEM) {
 		rl->too_big = 1;
 		return 1;
 	}
-	/* PX_EUPSTREAM: a chunk that is not JSON carries nothing to relay */
 	return emit(rl) == 0 ? 0 : 1;
+}
+
+/* A REWRITE holds one or more chunks, one per line: an event each. */
+static enum px_err
+write_chunks(struct px_io *io, const char *p, size_t len)
+{
+	enum px_err rc = PX_OK;
+
+	while (rc == PX_OK && len > 0) {
+		const char *nl = memchr(p, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - p) : len;
+
+		if (n > 0)
+			rc = px_reply_sse_data(io, p, n);
+		p += n + (nl != NULL);
+		len -= n + (nl != NULL);
+	}
+	return rc;
 }
 
 static int
@@ -118,7 +145,7 @@ on_event(void *ctx, const char *data, size_t len)
 		rc = px_reply_sse_data(rl->io, data, len);
 		break;
 	case PX_EV_REWRITE:
-		rc = px_reply_sse_data(rl->io, out->p, out->len);
+		rc = write_chunks(rl->io, out->p, out->len);
 		break;
 	case PX_EV_DROP:
 		break;
@@ -461,7 +488,12 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	char auth[600];
 	const char *hdrs[2] = { auth, NULL };
 
-	snprintf(url, sizeof(url), "%s/chat/completions", lease->group->base_url);
+	if (rl->prov->url(lease->group->base_url, rl->stream ? PX_OP_STREAM :
+	    PX_OP_CHAT, lease->model, url, sizeof(url)) != PX_OK) {
+		memset(res, 0, sizeof(*res));
+		res->outcome = PX_HTTP_OTHER;
+		return;
+	}
 	rl->prov->auth(lease->key->secret, auth, sizeof(auth));
 	memset(&hr, 0, sizeof(hr));
 	hr.url = url;

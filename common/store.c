@@ -23,13 +23,19 @@
 struct px_store {
 	MDB_env *env;
 	MDB_dbi  dbi;
+	MDB_dbi  dbs[PX_DB__MAX];
 	int      durable;
 };
 
 struct px_store_txn {
 	MDB_txn *txn;
 	MDB_dbi  dbi;
+	const MDB_dbi *dbs;
 	int      err;		/* first LMDB error inside fn */
+};
+
+static const char *const db_names[PX_DB__MAX] = {
+	[PX_DB_SIGS] = "sigs", [PX_DB_SIGAGE] = "sigage",
 };
 
 static enum px_err
@@ -80,13 +86,15 @@ open_env(struct px_store *st, const char *dir, size_t map_bytes,
 {
 	unsigned flags = MDB_NOTLS | (st->durable ? MDB_NOMETASYNC : MDB_NOSYNC);
 	MDB_txn *txn = NULL;
-	int rc, dead;
+	int rc, dead, i;
 
 	rc = mdb_env_create(&st->env);
 	if (rc == 0)
 		rc = mdb_env_set_mapsize(st->env, map_bytes);
 	if (rc == 0)
 		rc = mdb_env_set_maxreaders(st->env, 4096);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(st->env, PX_DB__MAX + 4);
 	if (rc == 0)
 		rc = mdb_env_open(st->env, dir, flags, 0600);
 	if (rc != 0)
@@ -95,6 +103,9 @@ open_env(struct px_store *st, const char *dir, size_t map_bytes,
 	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, NULL, 0, &st->dbi);
+	st->dbs[PX_DB_MAIN] = st->dbi;
+	for (i = 1; rc == 0 && i < PX_DB__MAX; i++)
+		rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &st->dbs[i]);
 	if (rc == 0)
 		rc = mdb_txn_commit(txn);
 	else if (txn != NULL)
@@ -169,7 +180,7 @@ static int
 attempt(struct px_store *st, int write, px_store_fn fn, void *ctx,
     enum px_err *verdict)
 {
-	struct px_store_txn tx = { NULL, st->dbi, 0 };
+	struct px_store_txn tx = { NULL, st->dbi, st->dbs, 0 };
 	int rc;
 
 	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &tx.txn);
@@ -236,6 +247,77 @@ px_store_put(struct px_store_txn *tx, const char *key, const void *val,
 		return PX_ESTORE;
 	}
 	return PX_OK;
+}
+
+static int
+note(struct px_store_txn *tx, int rc)
+{
+	if (rc != 0 && rc != MDB_NOTFOUND && tx->err == 0)
+		tx->err = rc;
+	return rc;
+}
+
+int
+px_store_getk(struct px_store_txn *tx, enum px_store_db db, const void *key,
+    size_t klen, const void **val, size_t *len)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val v;
+
+	if (note(tx, mdb_get(tx->txn, tx->dbs[db], &k, &v)) != 0)
+		return 0;
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 1;
+}
+
+enum px_err
+px_store_putk(struct px_store_txn *tx, enum px_store_db db, const void *key,
+    size_t klen, const void *val, size_t len)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+	MDB_val v = { len, (void *)(uintptr_t)val };
+
+	return note(tx, mdb_put(tx->txn, tx->dbs[db], &k, &v, 0)) == 0 ?
+	    PX_OK : PX_ESTORE;
+}
+
+void
+px_store_delk(struct px_store_txn *tx, enum px_store_db db, const void *key,
+    size_t klen)
+{
+	MDB_val k = { klen, (void *)(uintptr_t)key };
+
+	(void)note(tx, mdb_del(tx->txn, tx->dbs[db], &k, NULL));
+}
+
+int
+px_store_firstk(struct px_store_txn *tx, enum px_store_db db,
+    const void **key, size_t *klen)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if (note(tx, mdb_cursor_open(tx->txn, tx->dbs[db], &cur)) != 0)
+		return 0;
+	rc = note(tx, mdb_cursor_get(cur, &k, &v, MDB_FIRST));
+	mdb_cursor_close(cur);
+	if (rc != 0)
+		return 0;
+	*key = k.mv_data;
+	*klen = k.mv_size;
+	return 1;
+}
+
+size_t
+px_store_entries(struct px_store_txn *tx, enum px_store_db db)
+{
+	MDB_stat ms;
+
+	if (note(tx, mdb_stat(tx->txn, tx->dbs[db], &ms)) != 0)
+		return 0;
+	return ms.ms_entries;
 }
 
 void

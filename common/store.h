@@ -25,6 +25,10 @@
 struct px_store;
 struct px_store_txn;
 
+/* The environment's databases: the ledger's records (unnamed), and the
+ * thought-signature cache with its index by age (named). */
+enum px_store_db { PX_DB_MAIN = 0, PX_DB_SIGS, PX_DB_SIGAGE, PX_DB__MAX };
+
 /*
  * Open (creating if needed) the environment in directory dir, mode 0700
  * for a new directory and 0600 for the files. PX_ESTORE with detail on
@@ -50,6 +54,18 @@ int px_store_get(struct px_store_txn *tx, const char *key, const void **val,
     size_t *len);
 enum px_err px_store_put(struct px_store_txn *tx, const char *key,
     const void *val, size_t len);
+
+/* The same for binary keys of any database. */
+int px_store_getk(struct px_store_txn *tx, enum px_store_db db,
+    const void *key, size_t klen, const void **val, size_t *len);
+enum px_err px_store_putk(struct px_store_txn *tx, enum px_store_db db,
+    const void *key, size_t klen, const void *val, size_t len);
+void px_store_delk(struct px_store_txn *tx, enum px_store_db db,
+    const void *key, size_t klen);
+/* The smallest key of db (borrowed like a value): 1 found, 0 empty. */
+int px_store_firstk(struct px_store_txn *tx, enum px_store_db db,
+    const void **key, size_t *klen);
+size_t px_store_entries(struct px_store_txn *tx, enum px_store_db db);
 
 /* Stale reader slots of killed processes cleared, and (unless durable)
  * the environment synced. Call about once a second and at exit. */

@@ -44,6 +44,7 @@ struct vctx {
 	size_t plen;
 	size_t bytes;		/* prompt_bytes so far */
 	unsigned parts;		/* part types the current role allows */
+	int    tool_history;	/* an assistant message had tool_calls */
 };
 
 /* --- byte-level screening ------------------------------------------------- */
@@ -538,8 +539,10 @@ validate_assistant(struct vctx *c, const cJSON *m, const cJSON *content)
 	const cJSON *calls, *fc = NULL, *refusal = NULL;
 	enum px_err rc = get(c, m, "tool_calls", T_ARR | T_NULL, &calls);
 
-	if (rc == PX_OK && calls != NULL)
+	if (rc == PX_OK && calls != NULL) {
+		c->tool_history |= calls->child != NULL;
 		rc = each(c, "tool_calls", calls, validate_tool_call);
+	}
 	if (rc == PX_OK)
 		rc = get(c, m, "function_call", T_OBJ | T_NULL, &fc);
 	if (rc == PX_OK && fc != NULL)
@@ -846,8 +849,13 @@ validate_root(struct vctx *c, const cJSON *root, struct px_chat_req *rq)
 		rc = validate_number(c, root, &num_rules[i]);
 	if (rc == PX_OK)
 		rc = validate_stop(c, root);
-	if (rc == PX_OK)
+	if (rc == PX_OK) {
+		const cJSON *re = cJSON_GetObjectItemCaseSensitive(root,
+		    "reasoning_effort");
+
 		rq->model = model->valuestring;
+		rq->reasoning = cJSON_IsString(re) ? re->valuestring : "";
+	}
 	return rc;
 }
 
@@ -1072,6 +1080,7 @@ px_validate_chat_max(const char *body, size_t len, size_t max_values,
 	if (rc == PX_OK) {
 		rq.root = root;
 		rq.prompt_bytes = c.bytes;
+		rq.has_tool_history = c.tool_history;
 		root = NULL;
 	}
 	cJSON_Delete(root);

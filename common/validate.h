@@ -24,6 +24,8 @@ struct px_chat_req {
 	int    include_usage;	/* "stream_options": {"include_usage": true} */
 	int    has_tools;	/* "tools" present and non-empty */
 	size_t prompt_bytes;	/* bytes of text in messages (token estimate input) */
+	const char *reasoning;	/* "reasoning_effort" as sent, "" when absent */
+	int    has_tool_history;	/* an assistant message has tool_calls */
 };
 
 struct px_verr {

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dialect.h"
+#include "sigcache.h"
 #include "fcgi_io.h"
 #include "log.h"
 #include "router.h"
@@ -31,6 +32,8 @@ struct px_app {
 	atomic_ulong       auth_failures;	/* 401s since start, logged */
 	_Atomic int64_t   *probe_at;	/* per key (config order): when this
 					 * process last probed it, ms */
+	struct px_sigcache sigc;	/* thought signatures (in the ledger's
+					 * environment) */
 };
 
 struct px_worker {
@@ -48,6 +51,7 @@ struct px_worker {
 	struct px_buf   scratch;	/* a translated chunk's unescaped strings */
 	struct px_buf   ev;	/* a translated reply's events or body */
 	struct px_buf   uerr;	/* an in-band upstream error (OpenAI JSON) */
+	struct px_buf   sigs;	/* thought signatures an attempt saw */
 	struct px_dstate ds;	/* the request's dialect state */
 	struct px_sse   sse;	/* upstream stream parser */
 	char            reqid[32];

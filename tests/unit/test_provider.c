@@ -891,9 +891,12 @@ test_models(void)
 		px_buf_reset(&c.all);
 		c.n = 0;
 		c.stop_after = modv[i].stop_after;
+		char next[32] = "x";
+
 		rc = gemini()->parse_models(modv[i].body, strlen(modv[i].body),
-		    collect, &c);
+		    collect, &c, next, sizeof(next));
 		T_CHECK(rc == (enum px_err)modv[i].rc, modv[i].name);
+		T_CHECK(next[0] == '\0', "OpenAI lists have one page");
 		T_STREQ(c.all.p, modv[i].want, modv[i].name);
 	}
 	px_buf_free(&c.all);
