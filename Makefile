@@ -25,6 +25,9 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/sse.c common/utf8.c common/validate.c common/jsonraw.c \
          common/oaicompat.c common/provider_openrouter.c \
          common/provider_gemini.c common/provider_gemini_native.c \
+         common/gemini_native.c common/gemini_native_request.c \
+         common/gemini_native_gen.c common/gemini_native_reply.c \
+         common/gemini_native_stream.c common/gemini_native_embed.c \
          common/router.c common/ring.c \
          common/keysel.c common/store.c common/ledger.c common/sigcache.c \
          common/thoughtsig.c \
@@ -40,7 +43,8 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
 
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
-        retryhint health listen sigs dialect dialect_responses dialect_messages
+        retryhint health listen sigs dialect dialect_responses dialect_messages \
+        native
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
@@ -49,8 +53,15 @@ UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
                 common/provider_gemini.c common/provider_gemini_native.c \
-                common/jsonraw.c common/config.c \
+                $(GEMINI_NATIVE) common/jsonraw.c common/config.c \
                 common/utf8.c common/buf.c common/err.c
+GEMINI_NATIVE = common/gemini_native.c common/gemini_native_request.c \
+                common/gemini_native_gen.c common/gemini_native_reply.c \
+                common/gemini_native_stream.c common/gemini_native_embed.c
+UNIT_native   = $(GEMINI_NATIVE) common/oaicompat.c \
+                common/provider_openrouter.c common/provider_gemini.c \
+                common/provider_gemini_native.c common/jsonraw.c \
+                common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_router   = common/router.c common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_ring     = common/ring.c
 UNIT_keysel   = common/keysel.c common/ring.c

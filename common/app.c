@@ -37,22 +37,22 @@ enum route { ROUTE_CHAT, ROUTE_RESPONSES, ROUTE_MESSAGES, ROUTE_COUNT,
  * never falls to "messages". */
 static const struct {
 	const char *tail;	/* after "/v1/" */
-	int         prefix;	/* tail is a prefix: the rest is an argument */
 	const char *method;
 	const char *allow;	/* Allow header for 405 */
+	int         prefix;	/* tail is a prefix: the rest is an argument */
 	enum px_dialect_id dialect;
 } routes[ROUTE__MAX] = {
-	[ROUTE_CHAT]      = { "chat/completions", 0, "POST", POST,
+	[ROUTE_CHAT]      = { "chat/completions", "POST", POST, 0,
 	    PX_DIALECT_CHAT },
-	[ROUTE_RESPONSES] = { "responses", 0, "POST", POST,
+	[ROUTE_RESPONSES] = { "responses", "POST", POST, 0,
 	    PX_DIALECT_RESPONSES },
-	[ROUTE_MESSAGES]  = { "messages", 0, "POST", POST,
+	[ROUTE_MESSAGES]  = { "messages", "POST", POST, 0,
 	    PX_DIALECT_MESSAGES },
-	[ROUTE_COUNT]     = { "messages/count_tokens", 0, "POST", POST,
+	[ROUTE_COUNT]     = { "messages/count_tokens", "POST", POST, 0,
 	    PX_DIALECT_MESSAGES },
-	[ROUTE_MODELS]    = { "models", 0, "GET", GET, PX_DIALECT_CHAT },
-	[ROUTE_MODEL]     = { "models/", 1, "GET", GET, PX_DIALECT_CHAT },
-	[ROUTE_USAGE]     = { "usage", 0, "GET", GET, PX_DIALECT_CHAT },
+	[ROUTE_MODELS]    = { "models", "GET", GET, 0, PX_DIALECT_CHAT },
+	[ROUTE_MODEL]     = { "models/", "GET", GET, 1, PX_DIALECT_CHAT },
+	[ROUTE_USAGE]     = { "usage", "GET", GET, 0, PX_DIALECT_CHAT },
 };
 
 /* The shared state: the ledger (files under state_dir) and models cache. */

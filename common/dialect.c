@@ -579,7 +579,7 @@ read_function(struct rd *r, struct tcall *t, struct px_buf *sc)
 static void
 read_call(struct rd *r, struct chunk *c, struct px_buf *sc)
 {
-	struct tcall scratch_call, *t;
+	struct tcall scratch_call = { .index = -1 }, *t;
 	const char *k;
 	size_t kn;
 	int first = 1;
