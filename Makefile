@@ -34,7 +34,8 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/retryhint.c \
          common/reply.c common/fcgi_io.c common/listenaddr.c \
          common/upstream.c \
-         common/models.c common/usage.c common/chat.c common/relay.c \
+         common/models.c common/usage.c common/chat.c common/embed.c \
+         common/relay.c \
          common/decoder.c common/dialect.c common/dialect_chat.c \
          common/dialect_responses.c common/dialect_responses_decode.c \
          common/dialect_messages.c common/dialect_messages_decode.c \

@@ -27,7 +27,7 @@
 #define OUT_BUF_MAX    (64u << 20)
 
 enum route { ROUTE_CHAT, ROUTE_RESPONSES, ROUTE_MESSAGES, ROUTE_COUNT,
-    ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
+    ROUTE_EMBED, ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
 
 #define POST "Allow: POST\r\n"
 #define GET  "Allow: GET\r\n"
@@ -50,6 +50,7 @@ static const struct {
 	    PX_DIALECT_MESSAGES },
 	[ROUTE_COUNT]     = { "messages/count_tokens", "POST", POST, 0,
 	    PX_DIALECT_MESSAGES },
+	[ROUTE_EMBED]     = { "embeddings", "POST", POST, 0, PX_DIALECT_CHAT },
 	[ROUTE_MODELS]    = { "models", "GET", GET, 0, PX_DIALECT_CHAT },
 	[ROUTE_MODEL]     = { "models/", "GET", GET, 1, PX_DIALECT_CHAT },
 	[ROUTE_USAGE]     = { "usage", "GET", GET, 0, PX_DIALECT_CHAT },
@@ -306,6 +307,7 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 	case ROUTE_RESPONSES:
 	case ROUTE_MESSAGES:  px_chat_handle(w, io, lg); break;
 	case ROUTE_COUNT:     px_count_handle(w, io, lg); break;
+	case ROUTE_EMBED:     px_embed_handle(w, io, lg); break;
 	case ROUTE_MODELS:    px_models_handle(w, io, NULL, lg); break;
 	case ROUTE_MODEL:     px_models_handle(w, io, arg, lg); break;
 	case ROUTE_USAGE:     px_usage_handle(w, io, lg); break;

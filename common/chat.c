@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "dialect_messages.h"
+#include "embed.h"
 #include "jsonraw.h"
 #include "ledger.h"
 #include "provider.h"
@@ -38,10 +39,13 @@ struct chat {
 	struct px_worker *w;
 	struct px_io     *io;
 	struct px_dstate *ds;		/* translated dialects; NULL for chat */
+	enum px_op op;			/* PX_OP_CHAT, or PX_OP_EMBED */
+	const char *encoding;		/* embeddings: "float" or "base64" */
 	struct px_reqlog *lg;
 	struct px_chat_req rq;
-	const struct px_key_cfg *tried[16];	/* keys used by earlier attempts */
+	const struct px_key_cfg *tried[16];	/* keys not to use again */
 	size_t   ntried;
+	unsigned nattempts;		/* upstream attempts so far */
 	unsigned nauth;			/* attempts whose key proved unusable */
 	char     extra[320];
 	char     why[192];		/* attempts and their outcomes, logged */
@@ -267,6 +271,7 @@ upstream_body(struct chat *c, const struct px_provider *prov,
 	in.stream = c->rq.stream;
 	in.include_usage = c->rq.include_usage;
 	in.reasoning = c->rq.reasoning;
+	in.op = c->op;
 	return prov->request(&in, &w->up, &w->resp, body, len, err, cap);
 }
 
@@ -327,6 +332,7 @@ settle_how(const struct px_relay *rl, const struct px_http_result *res,
 	if (rl->head_sent || rl->too_big || h->fault == PX_FAULT_NONE)
 		return PX_SETTLE_DONE;	/* something was generated */
 	if (h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_AUTH ||
+	    h->fault == PX_FAULT_ENTITLEMENT ||
 	    res->outcome == PX_HTTP_CONNECT ||
 	    res->outcome == PX_HTTP_TIMEOUT_CONNECT)
 		return PX_SETTLE_RELEASE_ALL;	/* consumed no quota */
@@ -365,14 +371,15 @@ retryable(const struct chat *c, const struct px_relay *rl,
 {
 	if (rl->head_sent || c->io->gone)
 		return 0;	/* the first byte went out: never retry */
-	if (c->ntried >= c->w->app->cfg->max_attempts ||
+	if (c->nattempts >= c->w->app->cfg->max_attempts ||
 	    c->ntried >= sizeof(c->tried) / sizeof(c->tried[0]))
 		return 0;
 	/* one more key after an unusable one, never more: a request must
 	 * not be able to walk the whole pool into failures */
 	if (h->fault == PX_FAULT_AUTH)
 		return c->nauth <= 1;
-	return h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_UPSTREAM;
+	return h->fault == PX_FAULT_RATE || h->fault == PX_FAULT_UPSTREAM ||
+	    h->fault == PX_FAULT_ENTITLEMENT;
 }
 
 #define PROBE_EVERY_MS 60000	/* per key and process */
@@ -436,6 +443,8 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	rl->ka_interval = w->app->cfg->keepalive_interval_ms;
 	rl->fix.drop_usage_alone = c->rq.stream && !c->rq.include_usage;
 	rl->ds = c->ds;
+	rl->embed = c->op == PX_OP_EMBED;
+	rl->encoding = c->encoding;
 	if (c->ds != NULL) {
 		/* the engine reads usage from its own chunks */
 		rl->fix.drop_usage_alone = 0;
@@ -476,12 +485,16 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 		return 1;
 	}
 	c->tried[c->ntried++] = lease->key;
+	c->nattempts++;
 	px_relay_attempt(rl, lease, body, len, res);
 	keep_signatures(w);
 	c->lg->upstream_ms = res->elapsed_ms;
 	classify(c, rl, res, &h);
 	confirm_key(c, lease, &h);
 	c->nauth += h.fault == PX_FAULT_AUTH;
+	if (h.fault == PX_FAULT_ENTITLEMENT)
+		c->ntried--;	/* the key may serve the next model: the
+				 * ledger's mark keeps it from this one */
 	note_attempt(c, lease, &h, res);
 	if (retryable(c, rl, &h)) {
 		settle(c, rl, lease, res, &h);
@@ -508,6 +521,23 @@ reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 	px_reply_error(io, &w->err, PX_ERATE, msg, NULL, hdrs);
 }
 
+/* Every key's project lacks quota for the model until the daily reset:
+ * retrying soon cannot help (x-should-retry: false). */
+static void
+reply_not_entitled(struct px_worker *w, struct px_io *io, int64_t retry_ms)
+{
+	char hdrs[160], msg[200];
+	long long secs = (retry_ms + 999) / 1000;
+
+	snprintf(hdrs, sizeof(hdrs), "Retry-After: %lld\r\n"
+	    "x-should-retry: false\r\n", secs);
+	snprintf(msg, sizeof(msg), "no key's project has quota for this model "
+	    "(the provider answered limit: 0); it may again after the daily "
+	    "reset, in %lld s", secs);
+	px_reply_error_fields(io, &w->err, 429, "insufficient_quota", msg,
+	    "model", "insufficient_quota", hdrs);
+}
+
 /* No key could be reserved: say why (after attempts: the last failure). */
 static void
 reply_unreserved(struct chat *c, enum px_err rc, int64_t retry_ms,
@@ -515,9 +545,11 @@ reply_unreserved(struct chat *c, enum px_err rc, int64_t retry_ms,
 {
 	struct px_worker *w = c->w;
 
-	if (rc == PX_ERATE && (c->ntried == 0 || res->status == 429))
+	if (rc == PX_ERATE && px_ledger_not_entitled(w->ls))
+		reply_not_entitled(w, c->io, retry_ms);
+	else if (rc == PX_ERATE && (c->nattempts == 0 || res->status == 429))
 		reply_rate_limited(w, c->io, retry_ms);
-	else if (c->ntried > 0)
+	else if (c->nattempts > 0)
 		px_relay_finish(last, res);	/* the last upstream failure */
 	else if (rc == PX_EBADREQ)
 		px_reply_error(c->io, &w->err, rc, "the request's token "
@@ -539,6 +571,14 @@ serve(struct chat *c)
 	int64_t retry_ms;
 	enum px_err rc;
 
+	if (c->op == PX_OP_EMBED && strcmp(px_router_alias(w->app->cfg,
+	    c->rq.model), PX_AUTO_MODEL) == 0) {
+		/* vectors of different models do not mix */
+		px_reply_error(c->io, &w->err, PX_EBADREQ, "auto-model does "
+		    "not apply to embeddings: name the embedding model",
+		    "model", NULL);
+		return;
+	}
 	rc = px_router_candidates(w->app->cfg, c->rq.model, w->cand, w->ncand,
 	    &n, detail, sizeof(detail));
 	if (rc != PX_OK) {
@@ -557,6 +597,35 @@ serve(struct chat *c)
 		if (attempt(c, &lease, &rl, &res))
 			return;
 	}
+}
+
+/* serve(), with the request's model and attempts in its log line. */
+static void
+serve_logged(struct chat *c)
+{
+	struct px_worker *w = c->w;
+
+	snprintf(w->model, sizeof(w->model), "%s", c->rq.model);
+	c->lg->model = w->model;
+	serve(c);
+	c->lg->attempts = (int)c->nattempts;
+	c->lg->why = c->why[0] != '\0' ? w->why : NULL;
+	snprintf(w->why, sizeof(w->why), "%s", c->why);
+}
+
+/* After any request: free its tree, give back unusual buffer growth. */
+static void
+finish(struct chat *c)
+{
+	struct px_worker *w = c->w;
+
+	px_chat_req_free(&c->rq);
+	px_buf_shrink(&w->body, 1u << 20);
+	px_buf_shrink(&w->resp, 1u << 20);
+	px_buf_shrink(&w->out, 1u << 20);
+	px_buf_shrink(&w->up, 1u << 20);
+	px_buf_shrink(&w->ev, 1u << 20);
+	px_buf_shrink(&w->scratch, 1u << 20);
 }
 
 void
@@ -588,20 +657,40 @@ px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 	}
 	if (c.ds != NULL)
 		c.ds->est_input = px_dialect_estimate(c.rq.prompt_bytes);
-	snprintf(w->model, sizeof(w->model), "%s", c.rq.model);
-	lg->model = w->model;
-	serve(&c);
-	lg->attempts = (int)c.ntried;
-	lg->why = c.why[0] != '\0' ? w->why : NULL;
-	snprintf(w->why, sizeof(w->why), "%s", c.why);
+	serve_logged(&c);
 out:
-	px_chat_req_free(&c.rq);
-	px_buf_shrink(&w->body, 1u << 20);
-	px_buf_shrink(&w->resp, 1u << 20);
-	px_buf_shrink(&w->out, 1u << 20);
-	px_buf_shrink(&w->up, 1u << 20);
-	px_buf_shrink(&w->ev, 1u << 20);
-	px_buf_shrink(&w->scratch, 1u << 20);
+	finish(&c);
+}
+
+/* POST /v1/embeddings: the same pipeline for one model, no stream. */
+void
+px_embed_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
+{
+	struct chat c;
+	struct px_verr verr;
+	char detail[256];
+	enum px_err rc;
+
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.io = io;
+	c.lg = lg;
+	c.op = PX_OP_EMBED;
+	rc = read_body(w, io, detail, sizeof(detail));
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+		goto out;
+	}
+	rc = px_validate_embed(w->body.p, w->body.len,
+	    w->app->cfg->max_json_values, &c.rq, &c.encoding, &verr);
+	if (rc != PX_OK) {
+		px_reply_error(io, &w->err, rc, verr.msg,
+		    verr.param[0] ? verr.param : NULL, NULL);
+		goto out;
+	}
+	serve_logged(&c);
+out:
+	finish(&c);
 }
 
 /* POST /v1/messages/count_tokens: the ledger's own estimate of the

@@ -621,6 +621,13 @@ px_gn_request(const struct px_upstream_in *in, struct px_buf *out,
 	enum px_err rc;
 
 	(void)tmp;
+	if (in->op == PX_OP_EMBED) {	/* an OpenAI embeddings request */
+		rc = px_gn_embed_request(in->body, in->len, in->model, out, err,
+		    cap);
+		*body = out->p;
+		*len = rc == PX_OK ? out->len : 0;
+		return rc;
+	}
 	memset(&t, 0, sizeof(t));
 	t.msgs = px_gn_get(in->root, "messages");
 	t.nmsgs = cJSON_GetArraySize(t.msgs);

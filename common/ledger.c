@@ -48,6 +48,23 @@ struct keyrec {
 
 enum key_state { KEY_ACTIVE = 0, KEY_COOLING, KEY_DISABLED };
 
+/*
+ * Models a key may not serve until a moment: Gemini's 429 "limit: 0"
+ * (the key's project has no quota at all for that model) lasts until the
+ * provider's daily reset and says nothing about the key's other models.
+ * A small fixed record per key, written only when a mark is made; an
+ * expired slot is free again.
+ */
+#define ENT_SLOTS 8
+struct entrec {
+	uint32_t magic;		/* written by save_fixed, like a keyrec's */
+	uint32_t version;
+	struct {
+		int64_t until_ms;
+		char    model[120];
+	} e[ENT_SLOTS];
+};
+
 static const char *const key_state_name[] = { "active", "cooling",
     "disabled" };
 
@@ -81,6 +98,7 @@ struct keyref {
 };
 
 struct px_ledger_scratch {
+	int               not_entitled;	/* last reserve: see ledger.h */
 	size_t            cap;		/* keys in the whole config */
 	struct keyref    *refs;
 	struct px_keyview *views;
@@ -159,6 +177,12 @@ total_keys(const struct px_config *cfg)
 	for (i = 0; i < cfg->nproviders; i++)
 		n += cfg->providers[i].nkeys;
 	return n;
+}
+
+int
+px_ledger_not_entitled(const struct px_ledger_scratch *s)
+{
+	return s->not_entitled;
 }
 
 struct px_ledger_scratch *
@@ -337,6 +361,69 @@ prov_save(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
 }
 
 /* Collect the keys of provider p, in config order. */
+static void
+ent_key(char *dst, size_t cap, enum px_provider_id p, const char *id)
+{
+	char pn[8];
+
+	snprintf(pn, sizeof(pn), "%d", (int)p);
+	store_key(dst, cap, "ent", pn, id);
+}
+
+static void
+ent_load(struct px_store_txn *tx, enum px_provider_id p, const char *id,
+    struct entrec *r)
+{
+	char k[96];
+
+	ent_key(k, sizeof(k), p, id);
+	load_fixed(tx, k, r, sizeof(*r));	/* zeroed when absent */
+}
+
+/* Until when key id may not serve model (0: it may). Gemini only. */
+static int64_t
+ent_until(struct px_store_txn *tx, enum px_provider_id p, const char *id,
+    const char *model, int64_t now)
+{
+	struct entrec r;
+	size_t i;
+
+	if (p != PX_PROV_GEMINI)
+		return 0;
+	ent_load(tx, p, id, &r);
+	for (i = 0; i < ENT_SLOTS; i++)
+		if (r.e[i].until_ms > now &&
+		    strncmp(r.e[i].model, model, sizeof(r.e[i].model)) == 0)
+			return r.e[i].until_ms;
+	return 0;
+}
+
+/* Mark (key id, model) until until_ms: its own slot, a free or expired
+ * one, else the one that ends first. */
+static enum px_err
+ent_mark(struct px_store_txn *tx, enum px_provider_id p, const char *id,
+    const char *model, int64_t until, int64_t now)
+{
+	struct entrec r;
+	size_t i, use = 0;
+	char k[96];
+
+	ent_load(tx, p, id, &r);
+	for (i = 0; i < ENT_SLOTS; i++) {
+		if (strncmp(r.e[i].model, model, sizeof(r.e[i].model)) == 0) {
+			use = i;
+			break;
+		}
+		if (r.e[i].until_ms <= now ||
+		    r.e[i].until_ms < r.e[use].until_ms)
+			use = i;
+	}
+	r.e[use].until_ms = until;
+	snprintf(r.e[use].model, sizeof(r.e[use].model), "%s", model);
+	ent_key(k, sizeof(k), p, id);
+	return save_fixed(tx, k, &r, sizeof(r));
+}
+
 static size_t
 keys_of(const struct px_config *cfg, enum px_provider_id p,
     struct keyref *refs, size_t cap)
@@ -378,6 +465,9 @@ struct reserve {
 	int64_t  backoff;	/* the provider being walked backs off until */
 	int64_t  earliest;	/* soonest moment some key has room */
 	int      fits;		/* the estimate fits some key's token limit */
+	size_t   ci;		/* the candidate being walked */
+	size_t   nkeys;		/* keys looked at */
+	size_t   nent;		/* ... held back only by a "limit: 0" mark */
 };
 
 static int
@@ -412,6 +502,8 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 {
 	struct px_ledger_scratch *s = x->s;
 	const struct px_provider_cfg *g = s->refs[i].group;
+	int64_t ent = ent_until(tx, p, s->refs[i].key->id, x->c[x->ci].model,
+	    x->now);
 	const struct keyrec *r = rec_view(tx, p, s->refs[i].key->id, &s->rec);
 	uint64_t rmin, rday, tmin;
 	int64_t t;
@@ -423,7 +515,9 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 	    rday + 1 <= (uint64_t)g->max_request_day &&
 	    tmin + x->tokens <= (uint64_t)g->max_token_min &&
 	    health_free_at(r, x->now) <= x->now && x->backoff <= x->now &&
-	    !excluded(x, s->refs[i].key);
+	    !excluded(x, s->refs[i].key) && ent == 0;
+	x->nkeys++;
+	x->nent += ent != 0 && !excluded(x, s->refs[i].key);
 	s->views[i].req_day = rday;
 	s->views[i].max_req_day = (uint64_t)g->max_request_day;
 	t = px_ring_free_at(&r->rmin, r->b_rmin, &px_ring_minute, x->now, 1,
@@ -434,6 +528,7 @@ view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
 	    x->now, x->tokens, (uint64_t)g->max_token_min));
 	/* an excluded key still tells the client when to come back */
 	t = max64(t, max64(health_free_at(r, x->now), x->backoff));
+	t = max64(t, ent);
 	s->free_at[i] = t;
 	if (x->tokens <= (uint64_t)g->max_token_min)
 		x->fits = 1;
@@ -485,6 +580,7 @@ reserve_txn(struct px_store_txn *tx, void *ctx)
 
 		struct provrec pr;
 
+		x->ci = ci;
 		prov_load(tx, p, &pr);
 		x->backoff = pr.backoff_until_ms;
 		n = keys_of(x->cfg, p, x->s->refs, x->s->cap);
@@ -527,9 +623,12 @@ px_ledger_reserve_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
 	x.now = now_ms;
 	x.lease = lease;
 	*retry_ms = 0;
+	s->not_entitled = 0;
 	e = px_store_run(lg->st, 1, reserve_txn, &x);
 	if (e != PX_ERATE)
 		return e;
+	/* every key left was one without quota for the model */
+	s->not_entitled = x.nent > 0 && x.nent + x.nexclude >= x.nkeys;
 	if (!x.fits)
 		return PX_EBADREQ;
 	*retry_ms = x.earliest == INT64_MAX ? 1 : max64(1, x.earliest - now_ms);
@@ -735,6 +834,10 @@ judge(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
 		r->probe_lease_ms = 0;
 		set_reason(r->reason, sizeof(r->reason), v->reason);
 		break;
+	case PX_FAULT_ENTITLEMENT:
+		(void)ent_mark(tx, x->lease->provider, x->lease->key->id,
+		    x->lease->model, v->until_ms, x->now);
+		break;
 	case PX_FAULT_UPSTREAM:
 	case PX_FAULT_CLIENT:
 	case PX_FAULT__MAX:
@@ -897,6 +1000,31 @@ add_health(struct usage *u, const struct keyrec *r)
 	note(u, add_time(u->out, until));
 }
 
+/* "not_entitled":{"<model>":"<until>",...} of a key's live marks. */
+static void
+add_entitlement(struct usage *u, struct px_store_txn *tx,
+    enum px_provider_id p, const char *id)
+{
+	struct entrec r;
+	size_t i;
+	int first = 1;
+
+	note(u, px_buf_adds(u->out, ",\"not_entitled\":{"));
+	if (p == PX_PROV_GEMINI)
+		ent_load(tx, p, id, &r);
+	for (i = 0; p == PX_PROV_GEMINI && i < ENT_SLOTS; i++) {
+		if (r.e[i].until_ms <= u->now)
+			continue;
+		note(u, px_buf_printf(u->out, "%s\"", first ? "" : ","));
+		note(u, px_buf_add_json_str(u->out, r.e[i].model,
+		    strnlen(r.e[i].model, sizeof(r.e[i].model))));
+		note(u, px_buf_adds(u->out, "\":"));
+		note(u, add_time(u->out, r.e[i].until_ms));
+		first = 0;
+	}
+	note(u, px_buf_addc(u->out, '}'));
+}
+
 static void
 key_detail(struct usage *u, struct px_store_txn *tx, enum px_provider_id p,
     size_t i)
@@ -922,6 +1050,7 @@ key_detail(struct usage *u, struct px_store_txn *tx, enum px_provider_id p,
 	    (unsigned long long)r->life_errors, k->group->max_request_day,
 	    k->group->max_token_min, k->group->max_request_min));
 	add_health(u, r);
+	add_entitlement(u, tx, p, k->key->id);
 	note(u, px_buf_addc(u->out, '}'));
 }
 

@@ -88,6 +88,8 @@ enum px_err px_ledger_settle(struct px_ledger *lg,
  *   backs off instead and those keys are not penalised;
  * AUTH: the key is disabled; one probe request is let through after
  *   key_reprobe_s, and a success brings it back;
+ * ENTITLEMENT: the (key, model) pair is out until until_ms, the key's
+ *   other models and its state untouched;
  * UPSTREAM, CLIENT: no penalty (an error is counted).
  */
 struct px_verdict {
@@ -109,6 +111,11 @@ enum px_err px_ledger_reserve_ex(struct px_ledger *lg,
     uint32_t tokens, const struct px_key_cfg *const *exclude,
     size_t nexclude, int64_t now_ms, struct px_lease *lease,
     int64_t *retry_ms);
+
+/* After a PX_ERATE from px_ledger_reserve_ex: every key it could have
+ * used was held back only because its project has no quota at all for
+ * the model (a Gemini "limit: 0", marked until the daily reset). */
+int px_ledger_not_entitled(const struct px_ledger_scratch *s);
 
 /* /v1/usage body (the seed's shape plus extra fields) into out. */
 enum px_err px_ledger_usage_json(struct px_ledger *lg,

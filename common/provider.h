@@ -79,6 +79,9 @@ struct px_upstream_in {
 	int         include_usage;	/* the body already asks for usage */
 	const char *reasoning;		/* the client's effort ("" none):
 					 * none minimal low medium high */
+	enum px_op  op;			/* PX_OP_CHAT/STREAM, or PX_OP_EMBED
+					 * (body: an OpenAI embeddings
+					 * request) */
 };
 
 struct px_provider {
@@ -135,6 +138,14 @@ struct px_provider {
 	 */
 	enum px_err (*map_error)(int status, const char *body, size_t len,
 	    const struct px_secrets *sec, struct px_buf *out);
+	/*
+	 * An upstream embeddings reply -> the OpenAI list into out (reset
+	 * first), vectors as float arrays or, for encoding "base64",
+	 * little-endian float32 in base64. NULL: the reply is OpenAI's
+	 * already (relayed as it is).
+	 */
+	enum px_err (*embed_reply)(const char *json, size_t len,
+	    const char *model, const char *encoding, struct px_buf *out);
 	/* Parse the provider's models list body; fn gets each id (prefix
 	 * "models/" already stripped; native: only generateContent-capable
 	 * models). next[ncap] gets the next page's token, "" on the last

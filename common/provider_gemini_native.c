@@ -25,4 +25,5 @@ const struct px_provider px_provider_gemini_native = {
 	.map_body         = px_gn_map_body,
 	.map_error        = px_oai_map_error,
 	.parse_models     = px_gn_parse_models,
+	.embed_reply      = px_gn_embed_reply,
 };

@@ -330,12 +330,36 @@ finish_stream(struct px_relay *rl, const struct px_http_result *res)
 	(void)px_io_flush(rl->io);
 }
 
+/* An embeddings reply: usage noted, translated when the upstream's is
+ * not OpenAI's own shape. */
+static void
+finish_embed(struct px_relay *rl)
+{
+	struct px_worker *w = rl->w;
+
+	(void)rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out);
+	if (rl->prov->embed_reply == NULL) {
+		px_reply_json(rl->io, 200, rl->extra, w->resp.p, w->resp.len);
+		return;
+	}
+	if (rl->prov->embed_reply(w->resp.p, w->resp.len, rl->model,
+	    rl->encoding, &w->out) == PX_OK)
+		px_reply_json(rl->io, 200, rl->extra, w->out.p, w->out.len);
+	else
+		px_reply_error(rl->io, &w->err, PX_EUPSTREAM, "the upstream's "
+		    "embeddings reply could not be read", NULL, rl->extra);
+}
+
 /* A complete 2xx non-stream body: relay it, repaired where needed. */
 static void
 finish_body(struct px_relay *rl)
 {
 	struct px_worker *w = rl->w;
 
+	if (rl->embed) {
+		finish_embed(rl);
+		return;
+	}
 	switch (rl->prov->map_body(&rl->fix, w->resp.p, w->resp.len, &w->out)) {
 	case PX_EV_REWRITE:
 		px_reply_json(rl->io, 200, rl->extra, w->out.p, w->out.len);
@@ -488,8 +512,9 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	char auth[600];
 	const char *hdrs[2] = { auth, NULL };
 
-	if (rl->prov->url(lease->group->base_url, rl->stream ? PX_OP_STREAM :
-	    PX_OP_CHAT, lease->model, url, sizeof(url)) != PX_OK) {
+	if (rl->prov->url(lease->group->base_url, rl->embed ? PX_OP_EMBED :
+	    rl->stream ? PX_OP_STREAM : PX_OP_CHAT, lease->model, url,
+	    sizeof(url)) != PX_OK) {
 		memset(res, 0, sizeof(*res));
 		res->outcome = PX_HTTP_OTHER;
 		return;

@@ -45,6 +45,8 @@ struct px_relay {
 					 * w->uerr */
 	int   empty;			/* it finished without any text,
 					 * reasoning or call */
+	int   embed;			/* an embeddings request */
+	const char *encoding;		/* ... its encoding_format */
 	long  ka_interval, ka_last;	/* keep-alive comments while silent */
 };
 

@@ -472,6 +472,9 @@ struct facts {
 	int     key_reason;	/* an ErrorInfo.reason about the key itself */
 	int     precondition;	/* status FAILED_PRECONDITION */
 	int     per_day;	/* a QuotaFailure quotaId with "PerDay" */
+	int     quota_failure;	/* a QuotaFailure detail at all */
+	int     zero_value;	/* a violation with quotaValue "0" */
+	int     limit_zero;	/* "limit: 0" in the message */
 	int     free_per_day;	/* OpenRouter "free-models-per-day" */
 	int     provider_error;	/* OpenRouter "Provider returned error": the
 				 * model's host throttled, not this key */
@@ -548,10 +551,15 @@ read_detail(const cJSON *d, int64_t now, struct facts *f)
 		f->key_reason = 1;
 	viol = cJSON_GetObjectItemCaseSensitive(d, "violations");
 	if (cJSON_IsArray(viol)) {
+		f->quota_failure = 1;
 		cJSON_ArrayForEach(v, viol) {
+			const char *qv = str_of(v, "quotaValue");
+
 			if (cJSON_IsObject(v) &&
 			    has(str_of(v, "quotaId"), "PerDay"))
 				f->per_day = 1;
+			if (qv != NULL && strcmp(qv, "0") == 0)
+				f->zero_value = 1;
 		}
 	}
 	at = duration_at(str_of(d, "retryDelay"), now);
@@ -604,6 +612,7 @@ read_body(const struct px_hint_in *in, int64_t now, struct facts *f)
 		goto out;
 	msg = str_of(err, "message");
 	f->free_per_day = has(msg, "free-models-per-day");
+	f->limit_zero = has(msg, "limit: 0,") || has(msg, "limit: 0\n");
 	f->provider_error = has(msg, "Provider returned error");
 	f->precondition = has(str_of(err, "status"), "FAILED_PRECONDITION");
 	details = cJSON_GetObjectItemCaseSensitive(err, "details");
@@ -748,6 +757,17 @@ px_hint_read(const struct px_hint_in *in, struct px_hint *out)
 	read_body(in, now, &f);
 	if (in->status != 429) {
 		key_fault(in, &f, out);
+	} else if (in->provider == PX_PROV_GEMINI && f.quota_failure &&
+	    (f.zero_value || f.limit_zero)) {
+		/* limit: 0: this project has no quota at all for the model
+		 * (provider-apis-2026.md §4.1 D). Not a cooldown, and not
+		 * the key's other models: the (key, model) pair is out until
+		 * the daily reset. The message counts only beside a
+		 * QuotaFailure detail, which requests cannot fake. */
+		out->fault = PX_FAULT_ENTITLEMENT;
+		out->until_ms = px_hint_next_pacific_midnight(now);
+		out->daily = 1;
+		set_reason(out, "429 limit 0");
 	} else if (f.provider_error) {
 		/* transient and not tied to the key (provider-apis.md §2.3) */
 		out->fault = PX_FAULT_UPSTREAM;
@@ -811,6 +831,7 @@ px_fault_name(enum px_fault f)
 		[PX_FAULT_AUTH] = "auth",
 		[PX_FAULT_UPSTREAM] = "upstream",
 		[PX_FAULT_CLIENT] = "client",
+		[PX_FAULT_ENTITLEMENT] = "not_entitled",
 	};
 
 	if ((unsigned)f >= PX_FAULT__MAX)

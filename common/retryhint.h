@@ -30,6 +30,9 @@ enum px_fault {
 				 * not the key's fault; try another key */
 	PX_FAULT_CLIENT,	/* other 4xx, and 402/403 without key facts:
 				 * the request's; relay it */
+	PX_FAULT_ENTITLEMENT,	/* Gemini 429 "limit: 0": the key's project
+				 * has no quota for this model (until_ms =
+				 * the daily reset); other models unaffected */
 	PX_FAULT__MAX
 };
 

@@ -81,6 +81,9 @@ void px_models_handle(struct px_worker *w, struct px_io *io,
     const char *model_id, struct px_reqlog *lg);
 void px_usage_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);
+/* POST /v1/embeddings (chat.c). */
+void px_embed_handle(struct px_worker *w, struct px_io *io,
+    struct px_reqlog *lg);
 /* POST /v1/messages/count_tokens: an estimate, no upstream (chat.c). */
 void px_count_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);
