@@ -26,8 +26,10 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/oaicompat.c common/provider_openrouter.c \
          common/provider_gemini.c common/provider_gemini_native.c \
          common/gemini_native.c common/gemini_native_request.c \
-         common/gemini_native_gen.c common/gemini_native_reply.c \
+         common/gemini_native_gen.c common/gemini_think.c \
+         common/gemini_native_reply.c \
          common/gemini_native_stream.c common/gemini_native_embed.c \
+         common/gemini_compat.c common/thoughts.c \
          common/router.c common/ring.c \
          common/keysel.c common/store.c common/ledger.c common/sigcache.c \
          common/thoughtsig.c \
@@ -52,14 +54,17 @@ UNIT_sse      = common/sse.c common/buf.c common/err.c
 UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
-UNIT_provider = common/oaicompat.c common/provider_openrouter.c \
+UNIT_provider = common/gemini_compat.c common/thoughts.c common/gemini_think.c \
+                common/oaicompat.c common/provider_openrouter.c \
                 common/provider_gemini.c common/provider_gemini_native.c \
                 $(GEMINI_NATIVE) common/jsonraw.c common/config.c \
                 common/utf8.c common/buf.c common/err.c
 GEMINI_NATIVE = common/gemini_native.c common/gemini_native_request.c \
-                common/gemini_native_gen.c common/gemini_native_reply.c \
+                common/gemini_native_gen.c common/gemini_think.c \
+                common/gemini_native_reply.c \
                 common/gemini_native_stream.c common/gemini_native_embed.c
-UNIT_native   = $(GEMINI_NATIVE) common/oaicompat.c \
+UNIT_native   = $(GEMINI_NATIVE) common/gemini_compat.c common/thoughts.c \
+                common/gemini_think.c common/oaicompat.c \
                 common/provider_openrouter.c common/provider_gemini.c \
                 common/provider_gemini_native.c common/jsonraw.c \
                 common/config.c common/utf8.c common/buf.c common/err.c

@@ -434,6 +434,8 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	rl->secrets = &w->app->cfg->secrets;
 	rl->fix.secrets = rl->secrets;
 	rl->fix.model = lease->model;
+	rl->fix.split_thoughts = rl->prov->thoughts_inline != NULL &&
+	    rl->prov->thoughts_inline(lease->model, c->rq.reasoning);
 	px_buf_reset(&w->sigs);
 	rl->fix.sigs = lease->provider == PX_PROV_GEMINI ? &w->sigs : NULL;
 	rl->extra = c->extra;

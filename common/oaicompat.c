@@ -16,6 +16,7 @@
 #include "oaicompat.h"
 
 #include "jsonraw.h"
+#include "thoughts.h"
 
 #include <cJSON.h>
 #include <limits.h>
@@ -106,7 +107,8 @@ needs_parse(const struct px_stream_fix *st, const char *d, size_t len,
     int *finish)
 {
 	*finish = has_value_start(d, len, K_FINISH, '"');
-	if (contains(d, len, K_TOOL_CALLS) || contains(d, len, K_ERROR))
+	if (contains(d, len, K_TOOL_CALLS) || contains(d, len, K_ERROR) ||
+	    st->split_thoughts)
 		return 1;
 	if (*finish && st->ntools > 0)
 		return 1;
@@ -550,11 +552,47 @@ fix_finish(struct fix *fx, cJSON *choice, int had_tools)
 	fx->changed = 1;
 }
 
+/*
+ * Thought summaries inline in content (Gemini's compat endpoint when the
+ * request asked for them) move to reasoning_content; at the finish what
+ * the splitter held back goes where it belongs.
+ */
+static void
+split_thoughts(struct fix *fx, cJSON *msg, int finish)
+{
+	struct px_stream_fix *st = fx->st;
+	const char *text = str_member(msg, "content");
+	struct px_buf c, r;
+
+	if (!st->split_thoughts || !cJSON_IsObject(msg) ||
+	    (text == NULL && !finish))
+		return;
+	px_buf_init(&c, (size_t)1 << 30);
+	px_buf_init(&r, (size_t)1 << 30);
+	if ((px_buf_adds(&c, "") != PX_OK || px_buf_adds(&r, "") != PX_OK) ||
+	    (text != NULL && px_thoughts_split(&st->thoughts, text,
+	    strlen(text), &c, &r) != PX_OK) ||
+	    (finish && px_thoughts_flush(&st->thoughts, &c, &r) != PX_OK)) {
+		fx->fail = "out of memory";
+	} else {
+		if (text != NULL || c.len > 0)
+			fx->fail = set_string(msg, "content", c.p) != 0 ?
+			    "out of memory" : NULL;
+		if (r.len > 0 && set_string(msg, "reasoning_content", r.p) != 0)
+			fx->fail = "out of memory";
+		fx->changed = 1;
+	}
+	px_buf_free(&c);
+	px_buf_free(&r);
+}
+
 static void
 fix_stream_choice(struct fix *fx, cJSON *choice)
 {
 	cJSON *calls = member(member(choice, "delta"), "tool_calls"), *tc;
 
+	split_thoughts(fx, member(choice, "delta"),
+	    str_member(choice, "finish_reason") != NULL);
 	if (cJSON_IsArray(calls)) {
 		cJSON_ArrayForEach(tc, calls) {
 			if (cJSON_IsObject(tc))
@@ -600,7 +638,8 @@ body_fast_path(struct px_stream_fix *st, const char *body, size_t len)
 	size_t off, vlen;
 	cJSON *u;
 
-	if (contains(body, len, K_TOOL_CALLS) || contains(body, len, K_ERROR))
+	if (contains(body, len, K_TOOL_CALLS) || contains(body, len, K_ERROR) ||
+	    st->split_thoughts)
 		return 0;
 	if (!px_json_find(body, len, "usage", &off, &vlen))
 		return 1;
@@ -731,6 +770,7 @@ fix_body_choice(struct fix *fx, cJSON *choice)
 {
 	const cJSON *calls = member(member(choice, "message"), "tool_calls");
 
+	split_thoughts(fx, member(choice, "message"), 1);
 	fix_finish(fx, choice, cJSON_IsArray(calls) &&
 	    cJSON_GetArraySize(calls) > 0);
 }

@@ -34,6 +34,13 @@ enum px_err px_oai_url(const char *base, enum px_op op, const char *model,
 enum px_err px_oai_request(const struct px_upstream_in *in,
     struct px_buf *out, struct px_buf *tmp, const char **body, size_t *len,
     char *err, size_t cap);
+/* Gemini's compat endpoint (gemini_compat.c): an effort becomes its
+ * thinking_config; other requests take px_oai_request. */
+enum px_err px_gemc_request(const struct px_upstream_in *in,
+    struct px_buf *out, struct px_buf *tmp, const char **body, size_t *len,
+    char *err, size_t cap);
+/* Does a request with this effort get thought summaries inline? */
+int px_gemc_thoughts_asked(const char *model, const char *effort);
 enum px_err px_oai_parse_models(const char *body, size_t len,
     px_model_fn fn, void *ctx, char *next, size_t ncap);
 

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "thoughts.h"
 
 #define PX_MAX_TOOL_CALLS 128	/* per response; beyond it the stream fails */
 #define PX_FIX_PRIV 4096	/* bytes of adapter-private stream state */
@@ -45,6 +46,10 @@ struct px_stream_fix {
 	long     reasoning_tokens;	/* completion_tokens_details, 0 none */
 	unsigned char sig_seen[PX_MAX_TOOL_CALLS];	/* a signature of call
 					 * k was recorded (the first wins) */
+	int      split_thoughts;	/* in: the request asked Gemini's
+					 * compat endpoint for thoughts, which
+					 * come inline in content */
+	struct px_thoughts thoughts;	/* ... the splitter's state */
 	/* a native adapter's own per-response state, zeroed by init */
 	_Alignas(8) unsigned char priv[PX_FIX_PRIV];
 };
@@ -146,6 +151,10 @@ struct px_provider {
 	 */
 	enum px_err (*embed_reply)(const char *json, size_t len,
 	    const char *model, const char *encoding, struct px_buf *out);
+	/* Does a request with this reasoning effort get thought summaries
+	 * inline in content (to split out: px_stream_fix.split_thoughts)?
+	 * NULL: never. */
+	int (*thoughts_inline)(const char *model, const char *effort);
 	/* Parse the provider's models list body; fn gets each id (prefix
 	 * "models/" already stripped; native: only generateContent-capable
 	 * models). next[ncap] gets the next page's token, "" on the last

@@ -4,7 +4,9 @@
  * px_provider: its name and defaults; all behaviour is the shared OpenAI
  * adapter in oaicompat.c (tool calls without index, "stop" after tool
  * calls, array-wrapped Google errors, "models/" ids).
- * Never: code of its own; a fix needed here belongs in oaicompat.c so
+ * Its one request difference, the reasoning effort as the endpoint's own
+ * thinking_config, is gemini_compat.c's.
+ * Never: code of its own; a fix of a reply belongs in oaicompat.c so
  * every OpenAI-compatible upstream gets it.
  */
 #include "oaicompat.h"
@@ -19,7 +21,8 @@ const struct px_provider px_provider_gemini = {
 	.api              = PX_API_OPENAI,
 	.auth             = px_oai_auth,
 	.url              = px_oai_url,
-	.request          = px_oai_request,
+	.request          = px_gemc_request,
+	.thoughts_inline  = px_gemc_thoughts_asked,
 	.map_event        = px_oai_map_event,
 	.map_body         = px_oai_map_body,
 	.map_error        = px_oai_map_error,

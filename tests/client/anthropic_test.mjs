@@ -17,8 +17,12 @@
 //
 // Env: AIPROXY_ROOT (http://127.0.0.1:PORT: the SDK appends /v1/...),
 // AIPROXY_KEY, AIPROXY_MOCK_URL (the mock upstream, for its request log;
-// checks that need it fail without it). Prints "ok - name" / "not ok -
-// name: reason" per check, then "N passed, N failed"; exit 1 on any failure.
+// checks that need it fail without it). Optional AIPROXY_GEMINI_API=native
+// when the proxy's gemini entry has "api": "native" (the mock's
+// /gemini-native): checks of what reached the upstream then read the native
+// request (contents, functionDeclarations, generationConfig) for the gemini
+// models. Prints "ok - name" / "not ok - name: reason" per check, then
+// "N passed, N failed"; exit 1 on any failure.
 import Anthropic0 from 'anthropic0';
 import Anthropic1 from 'anthropic1';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +31,7 @@ const ROOT = process.env.AIPROXY_ROOT ||
     (process.env.AIPROXY_BASE_URL || '').replace(/\/v1\/?$/, '');
 const KEY = process.env.AIPROXY_KEY;
 const MOCK_URL = process.env.AIPROXY_MOCK_URL || '';
+const GEMINI_NATIVE = process.env.AIPROXY_GEMINI_API === 'native';
 const PROVIDERS = [
 	{ name: 'openrouter', prefix: 'openai/mock-', hello: 'Hello from OpenRouter!' },
 	{ name: 'gemini', prefix: 'gemini-mock-', hello: 'Hello from Gemini!' },
@@ -96,8 +101,20 @@ async function upstreamFor(mk) {
 	check(MOCK_URL, 'AIPROXY_MOCK_URL not set: cannot read the upstream log');
 	const r = await fetch(`${MOCK_URL}/_mock/requests`);
 	const log = await r.json();
-	return log.filter((q) => q.path.endsWith('/chat/completions') &&
+	return log.filter((q) => (q.path.endsWith('/chat/completions') ||
+	    (GEMINI_NATIVE && isNativeGenerate(q))) &&
 	    JSON.stringify(q.body).includes(mk));
+}
+
+// A generateContent / streamGenerateContent entry of the mock's native API.
+function isNativeGenerate(q) {
+	return q.flavour === 'gemini-native' &&
+	    (q.rpc === 'generateContent' || q.rpc === 'streamGenerateContent');
+}
+
+// Is this provider's upstream request in Gemini's native shape?
+function nativeFor(p) {
+	return GEMINI_NATIVE && p.name === 'gemini';
 }
 
 async function oneUpstream(mk) {
@@ -259,6 +276,55 @@ function checkToolHistory(messages, ids) {
 	return after;
 }
 
+// Native Gemini requests (AIPROXY_GEMINI_API=native): the function
+// declarations as [{name, parameters}].
+function nativeTools(body) {
+	const out = [];
+	for (const t of Array.isArray(body.tools) ? body.tools : [])
+		for (const d of t.functionDeclarations || [])
+			out.push({ name: d.name, parameters: d.parametersJsonSchema || d.parameters });
+	return out;
+}
+
+// In the native contents: one model content whose functionCall parts are
+// these calls (ids, when sent, equal the tool_use ids), followed at once by
+// a user content with one functionResponse per call, in order. Returns the
+// functionResponse objects.
+function checkNativeToolHistory(body, ids) {
+	const contents = body.contents;
+	check(Array.isArray(contents), `no contents upstream: ${j(body)}`);
+	const a = contents.findIndex((c) => c.role === 'model' && Array.isArray(c.parts) &&
+	    c.parts.some((x) => x.functionCall));
+	check(a >= 0, `no model functionCall content upstream: ${j(contents)}`);
+	const fcs = contents[a].parts.filter((x) => x.functionCall).map((x) => x.functionCall);
+	check(sameJson(fcs.map((f) => f.name), EXPECTED_CALLS.map((c) => c.name)),
+	    `functionCall names ${j(fcs)}`);
+	fcs.forEach((f, i) => {
+		check(f.id === undefined || f.id === ids[i], `functionCall ${i} id ${j(f.id)}, want ${ids[i]}`);
+		check(sameJson(f.args, EXPECTED_CALLS[i].input), `functionCall ${i} args ${j(f.args)}`);
+	});
+	const next = contents[a + 1];
+	check(next && (next.role || 'user') === 'user', `content after the calls ${j(next)}`);
+	const frs = next.parts.filter((x) => x.functionResponse).map((x) => x.functionResponse);
+	check(frs.length === ids.length && next.parts.length === frs.length,
+	    `functionResponse parts ${j(next.parts)}`);
+	frs.forEach((f, i) => {
+		check(f.name === EXPECTED_CALLS[i].name, `functionResponse ${i} name ${f.name}`);
+		check(f.id === undefined || f.id === ids[i], `functionResponse ${i} id ${j(f.id)}`);
+	});
+	return frs;
+}
+
+// Thinking asked for at this effort: thought summaries included and a
+// level (Gemini 3) or a positive budget (2.5-style names).
+function checkNativeThinking(body, effort) {
+	const tc = body.generationConfig && body.generationConfig.thinkingConfig;
+	check(tc && tc.includeThoughts === true &&
+	    (tc.thinkingLevel === effort || (Number.isInteger(tc.thinkingBudget) && tc.thinkingBudget > 0)),
+	    `native thinkingConfig ${j(tc)} for effort ${effort}`);
+	check(!('reasoning_effort' in body) && !('reasoning' in body), 'OpenAI reasoning fields sent natively');
+}
+
 const ask = (text) => [{ role: 'user', content: text }];
 
 // --- one SDK ---------------------------------------------------------------
@@ -343,6 +409,17 @@ function suite(label, A, major) {
 			    `turn 2 text ${j(text)}`);
 			const seen = await upstreamFor(mk);
 			check(seen.length === 2, `upstream requests ${seen.length}`);
+			if (nativeFor(p)) {
+				const frs = checkNativeToolHistory(seen[1].body, uses.map((u) => u.id));
+				check(JSON.stringify(frs[0].response).includes('-3C, snow'),
+				    `functionResponse ${j(frs[0])}`);
+				const nt = nativeTools(seen[1].body);
+				check(sameJson(nt.map((x) => x.name), ['get_weather', 'get_time']),
+				    `upstream functionDeclarations ${j(seen[1].body.tools)}`);
+				check(sameJson(nt[0].parameters, TOOLS[0].input_schema),
+				    `input_schema -> parameters ${j(nt[0])}`);
+				return;
+			}
 			const tools = checkToolHistory(seen[1].body.messages, uses.map((u) => u.id));
 			check(tools[0].content === '-3C, snow', `tool content ${j(tools[0].content)}`);
 			const up = seen[1].body.tools;
@@ -389,9 +466,16 @@ function suite(label, A, major) {
 			check(m.content[1].type === 'text' && m.content[1].text === p.hello,
 			    `text block ${j(m.content[1])}`);
 			const b = (await oneUpstream(mk)).body;
+			if (nativeFor(p)) {
+				checkNativeThinking(b, 'low');
+				return;
+			}
+			const tc = b.extra_body && b.extra_body.google && b.extra_body.google.thinking_config;
 			check(b.reasoning_effort === 'low' ||
-			    (b.reasoning && (b.reasoning.max_tokens === 2048 || b.reasoning.effort === 'low')),
-			    `budget_tokens 2048 -> ${j({ reasoning_effort: b.reasoning_effort, reasoning: b.reasoning })}`);
+			    (b.reasoning && (b.reasoning.max_tokens === 2048 || b.reasoning.effort === 'low')) ||
+			    (tc && (tc.thinking_level === 'low' || tc.thinking_budget === 1024) &&
+			    tc.include_thoughts === true && b.reasoning_effort === undefined),
+			    `budget_tokens 2048 -> ${j({ reasoning_effort: b.reasoning_effort, reasoning: b.reasoning, tc })}`);
 		});
 
 		t(`no thinking requested: reasoning stays hidden ${p.name}`, async () => {

@@ -15,7 +15,11 @@
 // key), AIPROXY_MOCK_URL (the mock upstream, http://127.0.0.1:MOCKPORT, for
 // its request log; checks that need it fail without it). Optional
 // AIPROXY_AUTO_MODEL_ECHO=1 when auto-model's first model is a mock "echo"
-// scenario (tests/integ/harness.js baseConfig). Prints "ok - name" /
+// scenario (tests/integ/harness.js baseConfig). Optional
+// AIPROXY_GEMINI_API=native when the proxy's gemini entry has "api":
+// "native" (the mock's /gemini-native): checks of what reached the
+// upstream then read the native request (contents, functionDeclarations,
+// generationConfig) for the gemini models. Prints "ok - name" /
 // "not ok - name: reason" per check, then "N passed, N failed"; exit 1 on
 // any failure.
 //
@@ -27,6 +31,7 @@ import { randomBytes } from 'node:crypto';
 const BASE_URL = process.env.AIPROXY_BASE_URL;
 const KEY = process.env.AIPROXY_KEY;
 const MOCK_URL = process.env.AIPROXY_MOCK_URL || '';
+const GEMINI_NATIVE = process.env.AIPROXY_GEMINI_API === 'native';
 const PROVIDERS = [
 	{ name: 'openrouter', prefix: 'openai/mock-', hello: 'Hello from OpenRouter!' },
 	{ name: 'gemini', prefix: 'gemini-mock-', hello: 'Hello from Gemini!' },
@@ -106,8 +111,20 @@ async function upstreamFor(mk) {
 	check(MOCK_URL, 'AIPROXY_MOCK_URL not set: cannot read the upstream log');
 	const r = await fetch(`${MOCK_URL}/_mock/requests`);
 	const log = await r.json();
-	return log.filter((q) => q.path.endsWith('/chat/completions') &&
+	return log.filter((q) => (q.path.endsWith('/chat/completions') ||
+	    (GEMINI_NATIVE && isNativeGenerate(q))) &&
 	    JSON.stringify(q.body).includes(mk));
+}
+
+// A generateContent / streamGenerateContent entry of the mock's native API.
+function isNativeGenerate(q) {
+	return q.flavour === 'gemini-native' &&
+	    (q.rpc === 'generateContent' || q.rpc === 'streamGenerateContent');
+}
+
+// Is this provider's upstream request in Gemini's native shape?
+function nativeFor(p) {
+	return GEMINI_NATIVE && p.name === 'gemini';
 }
 
 async function oneUpstream(mk) {
@@ -291,6 +308,58 @@ function checkToolHistory(messages, callIds) {
 	    `tool message ids ${j(after.map((m) => m.tool_call_id))}`);
 }
 
+// Native Gemini requests (AIPROXY_GEMINI_API=native): the function
+// declarations as [{name, parameters}].
+function nativeTools(body) {
+	const out = [];
+	for (const t of Array.isArray(body.tools) ? body.tools : [])
+		for (const d of t.functionDeclarations || [])
+			out.push({ name: d.name, parameters: d.parametersJsonSchema || d.parameters });
+	return out;
+}
+
+// In the native contents: one model content whose functionCall parts are
+// these calls (ids, when sent, equal the call ids), followed at once by a
+// user content with one functionResponse per call, in order.
+function checkNativeToolHistory(body, callIds) {
+	const contents = body.contents;
+	check(Array.isArray(contents), `no contents upstream: ${j(body)}`);
+	const a = contents.findIndex((c) => c.role === 'model' && Array.isArray(c.parts) &&
+	    c.parts.some((x) => x.functionCall));
+	check(a >= 0, `no model functionCall content upstream: ${j(contents)}`);
+	const fcs = contents[a].parts.filter((x) => x.functionCall).map((x) => x.functionCall);
+	check(sameJson(fcs.map((f) => f.name), EXPECTED_CALLS.map((c) => c.name)),
+	    `functionCall names ${j(fcs)}`);
+	fcs.forEach((f, i) => {
+		check(f.id === undefined || f.id === callIds[i], `functionCall ${i} id ${j(f.id)}, want ${callIds[i]}`);
+		check(sameJson(f.args, EXPECTED_CALLS[i].args), `functionCall ${i} args ${j(f.args)}`);
+	});
+	const next = contents[a + 1];
+	check(next && (next.role || 'user') === 'user', `content after the calls ${j(next)}`);
+	const frs = next.parts.filter((x) => x.functionResponse).map((x) => x.functionResponse);
+	check(frs.length === callIds.length && next.parts.length === frs.length,
+	    `functionResponse parts ${j(next.parts)}`);
+	frs.forEach((f, i) => {
+		check(f.name === EXPECTED_CALLS[i].name, `functionResponse ${i} name ${f.name}`);
+		check(f.id === undefined || f.id === callIds[i], `functionResponse ${i} id ${j(f.id)}`);
+	});
+	const tools = nativeTools(body);
+	check(sameJson(tools.map((t) => t.name), ['get_weather', 'get_time']) &&
+	    tools.every((t) => t.parameters && t.parameters.type === 'object'),
+	    `upstream functionDeclarations ${j(body.tools)}`);
+	return frs;
+}
+
+// Thinking asked for at this effort: thought summaries included and a
+// level (Gemini 3) or a positive budget (2.5-style names).
+function checkNativeThinking(body, effort) {
+	const tc = body.generationConfig && body.generationConfig.thinkingConfig;
+	check(tc && tc.includeThoughts === true &&
+	    (tc.thinkingLevel === effort || (Number.isInteger(tc.thinkingBudget) && tc.thinkingBudget > 0)),
+	    `native thinkingConfig ${j(tc)} for effort ${effort}`);
+	check(!('reasoning_effort' in body) && !('reasoning' in body), 'OpenAI reasoning fields sent natively');
+}
+
 // --- cases -----------------------------------------------------------------
 
 async function createText(p) {
@@ -384,6 +453,10 @@ async function roundTrip(p) {
 	check(second.output_text === ROUND_TRIP, `turn 2 output_text ${j(second.output_text)}`);
 	const seen = await upstreamFor(mk);
 	check(seen.length === 2, `upstream requests ${seen.length}`);
+	if (nativeFor(p)) {
+		checkNativeToolHistory(seen[1].body, calls.map((c) => c.call_id));
+		return;
+	}
 	checkToolHistory(seen[1].body.messages, calls.map((c) => c.call_id));
 	const tools = seen[1].body.tools;
 	check(Array.isArray(tools) && tools.length === 2 && tools.every((t) =>
@@ -401,6 +474,16 @@ async function parallelCalls(p) {
 	checkCalls(r.output);
 	check(r.output_text === '', `output_text ${j(r.output_text)}`);
 	const q = await oneUpstream(mk);
+	if (nativeFor(p)) {
+		// no native field for it: the declarations are there and
+		// calling is not switched off
+		check(sameJson(nativeTools(q.body).map((t) => t.name), ['get_weather', 'get_time']),
+		    `native tools ${j(q.body.tools)}`);
+		const mode = q.body.toolConfig && q.body.toolConfig.functionCallingConfig &&
+		    q.body.toolConfig.functionCallingConfig.mode;
+		check(mode === undefined || mode === 'AUTO', `functionCallingConfig ${j(q.body.toolConfig)}`);
+		return;
+	}
 	check(q.body.parallel_tool_calls === true, `parallel_tool_calls ${q.body.parallel_tool_calls}`);
 }
 
@@ -457,6 +540,12 @@ async function jsonObject() {
 	await client.responses.create({ model: 'gemini-mock-text', input: `JSON ${mk}`,
 	    text: { format: { type: 'json_object' } } });
 	const q = await oneUpstream(mk);
+	if (GEMINI_NATIVE) {
+		const gc = q.body.generationConfig || {};
+		check(gc.responseMimeType === 'application/json' && !('response_format' in q.body),
+		    `native generationConfig ${j(gc)}`);
+		return;
+	}
 	check(sameJson(q.body.response_format, { type: 'json_object' }),
 	    `response_format ${j(q.body.response_format)}`);
 }
@@ -541,8 +630,16 @@ async function reasoningSummary(p) {
 	check(r.usage.output_tokens_details.reasoning_tokens === 7,
 	    `reasoning_tokens ${j(r.usage.output_tokens_details)}`);
 	const b = (await oneUpstream(mk)).body;
-	check(b.reasoning_effort === 'low' || (b.reasoning && b.reasoning.effort === 'low'),
-	    `upstream effort ${j({ reasoning_effort: b.reasoning_effort, reasoning: b.reasoning })}`);
+	if (nativeFor(p)) {
+		checkNativeThinking(b, 'low');
+		return;
+	}
+	// Gemini's compat endpoint gets the effort as its own thinking_config
+	const tc = b.extra_body && b.extra_body.google && b.extra_body.google.thinking_config;
+	check(b.reasoning_effort === 'low' || (b.reasoning && b.reasoning.effort === 'low') ||
+	    (tc && (tc.thinking_level === 'low' || tc.thinking_budget === 1024) &&
+	    tc.include_thoughts === true && b.reasoning_effort === undefined),
+	    `upstream effort ${j({ reasoning_effort: b.reasoning_effort, reasoning: b.reasoning, tc })}`);
 }
 
 async function reasoningHidden(p) {

@@ -229,9 +229,14 @@ function checkExpect(up, expect) {
   assert.deepEqual(up.tools.map((t) => t.function.name), expect.tools);
   const text = JSON.stringify(up);
   for (const s of expect.absent) assert.ok(!text.includes(s), `${s} reached the upstream`);
-  for (const k of Object.keys(up)) assert.ok(CHAT_FIELDS.has(k), `non-chat field "${k}" sent upstream`);
+  // Gemini's compat endpoint takes the effort as extra_body.google.thinking_config
+  const tc = up.extra_body && up.extra_body.google && up.extra_body.google.thinking_config;
+  for (const k of Object.keys(up)) assert.ok(CHAT_FIELDS.has(k) || (k === 'extra_body' && tc),
+    `non-chat field "${k}" sent upstream`);
   if (expect.reasoning_effort) assert.ok(up.reasoning_effort === expect.reasoning_effort ||
-    (up.reasoning && up.reasoning.effort === expect.reasoning_effort), `reasoning effort ${up.reasoning_effort}`);
+    (up.reasoning && up.reasoning.effort === expect.reasoning_effort) ||
+    (tc && up.reasoning_effort === undefined && (tc.thinking_level || tc.thinking_budget !== undefined)),
+    `reasoning effort ${up.reasoning_effort} ${JSON.stringify(tc)}`);
   if ('tool_choice' in expect) assert.equal(up.tool_choice, expect.tool_choice);
   if ('parallel_tool_calls' in expect) assert.equal(up.parallel_tool_calls, expect.parallel_tool_calls);
   if (expect.max_tokens) assert.ok(up.max_tokens > 0 && up.max_tokens <= expect.max_tokens, `max_tokens ${up.max_tokens}`);

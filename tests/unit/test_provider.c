@@ -1005,6 +1005,109 @@ test_fuzz_regressions(void)
 	px_buf_free(&out);
 }
 
+/* issue 11: Gemini compat thinking, and thoughts split out of content */
+static void
+test_gemini_thinking(void)
+{
+	static const char req[] = "{\"model\":\"x\",\"messages\":[{\"role\":"
+	    "\"user\",\"content\":\"q\"}],\"stream\":true,"
+	    "\"reasoning_effort\":\"minimal\"}";
+	struct px_upstream_in in;
+	struct px_buf out, tmp;
+	const char *body;
+	size_t len;
+	char err[128];
+	cJSON *root = cJSON_Parse(req), *j;
+
+	px_buf_init(&out, 1 << 16);
+	px_buf_init(&tmp, 1 << 16);
+	memset(&in, 0, sizeof(in));
+	in.body = req;
+	in.len = strlen(req);
+	in.root = root;
+	in.model = "gemini-3.1-pro";
+	in.stream = 1;
+	in.reasoning = "minimal";
+	T_CHECK(gemini()->request(&in, &out, &tmp, &body, &len, err,
+	    sizeof(err)) == PX_OK, "compat request with an effort");
+	j = cJSON_ParseWithLength(body, len);
+	T_CHECK(jpath(j, "reasoning_effort") == NULL, "reasoning_effort gone");
+	T_STREQ(jstr(j, "extra_body.google.thinking_config.thinking_level"),
+	    "low", "3.1 Pro has no minimal: the nearest level");
+	T_CHECK(cJSON_IsTrue(jpath(j,
+	    "extra_body.google.thinking_config.include_thoughts")),
+	    "the client asked for reasoning: summaries");
+	T_STREQ(jstr(j, "model"), "gemini-3.1-pro", "the served model");
+	T_CHECK(cJSON_IsTrue(jpath(j, "stream_options.include_usage")),
+	    "usage for the ledger");
+	cJSON_Delete(j);
+	in.model = "gemini-2.5-flash";
+	in.reasoning = "none";
+	(void)gemini()->request(&in, &out, &tmp, &body, &len, err, sizeof(err));
+	j = cJSON_ParseWithLength(body, len);
+	T_CHECK(jnum(j, "extra_body.google.thinking_config.thinking_budget") ==
+	    0 && jpath(j, "extra_body.google.thinking_config.include_thoughts")
+	    == NULL, "2.5 Flash: none is budget 0, no summaries");
+	cJSON_Delete(j);
+	in.reasoning = "";
+	(void)gemini()->request(&in, &out, &tmp, &body, &len, err, sizeof(err));
+	T_CHECK(strstr(body, "extra_body") == NULL, "no effort: the splice");
+	T_CHECK(!gemini()->thoughts_inline("gemini-2.5-flash", "none") &&
+	    gemini()->thoughts_inline("gemini-2.5-flash", "high") &&
+	    openrouter()->thoughts_inline == NULL, "who gets inline thoughts");
+	cJSON_Delete(root);
+	px_buf_free(&out);
+	px_buf_free(&tmp);
+}
+
+static void
+test_thought_split(void)
+{
+	static const char *ev[] = {
+		"{\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+		"\"content\":\"<tho\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ught>plan "
+		"\\\"a\\\"</tho\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ught>Answer"
+		" <\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+		"\"stop\"}]}",
+	};
+	struct px_stream_fix st;
+	struct px_buf out, content, reasoning;
+	size_t i;
+
+	px_stream_fix_init(&st);
+	st.split_thoughts = 1;
+	px_buf_init(&out, 1 << 16);
+	px_buf_init(&content, 1 << 16);
+	px_buf_init(&reasoning, 1 << 16);
+	(void)px_buf_adds(&content, "");
+	(void)px_buf_adds(&reasoning, "");
+	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		cJSON *j;
+
+		px_buf_reset(&out);
+		if (gemini()->map_event(&st, ev[i], strlen(ev[i]), &out) !=
+		    PX_EV_REWRITE)
+			continue;
+		j = parse_out(&out);
+		if (jstr(j, "choices.0.delta.content") != NULL)
+			(void)px_buf_adds(&content,
+			    jstr(j, "choices.0.delta.content"));
+		if (jstr(j, "choices.0.delta.reasoning_content") != NULL)
+			(void)px_buf_adds(&reasoning,
+			    jstr(j, "choices.0.delta.reasoning_content"));
+		cJSON_Delete(j);
+	}
+	T_STREQ(content.p, "Answer <", "content without the thought; the "
+	    "held-back '<' comes out at the finish");
+	T_STREQ(reasoning.p, "plan \"a\"", "the thought as reasoning_content");
+	px_buf_free(&out);
+	px_buf_free(&content);
+	px_buf_free(&reasoning);
+}
+
 int
 main(void)
 {
@@ -1029,5 +1132,7 @@ main(void)
 	test_models();
 	test_redact_all_keys();
 	test_fuzz_regressions();
+	test_gemini_thinking();
+	test_thought_split();
 	return t_done();
 }
