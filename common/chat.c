@@ -503,6 +503,7 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 		return 0;
 	}
 	px_relay_finish(rl, res);
+	keep_signatures(w);	/* a non-stream body is read while finishing */
 	settle(c, rl, lease, res, &h);
 	if (res->outcome != PX_HTTP_DONE && !c->io->gone)
 		c->lg->note = px_http_outcome_name(res->outcome);

@@ -765,11 +765,32 @@ px_oai_map_event(struct px_stream_fix *st, const char *data, size_t len,
 
 /* --- non-stream bodies --- */
 
+/* A non-stream body's signatures: the first call's of the message, or
+ * any call's that carries one, by the id the client sees. */
+static void
+record_body_sigs(struct px_stream_fix *st, const cJSON *calls)
+{
+	const cJSON *tc;
+
+	if (st->sigs == NULL || !cJSON_IsArray(calls))
+		return;
+	cJSON_ArrayForEach(tc, calls) {
+		const char *id = str_member(tc, "id");
+		const char *sig = str_member(member(member(tc, "extra_content"),
+		    "google"), "thought_signature");
+
+		if (id != NULL && *id != '\0' && sig != NULL && *sig != '\0' &&
+		    strpbrk(id, "\t\n") == NULL)
+			(void)px_buf_printf(st->sigs, "%s\t%s\n", id, sig);
+	}
+}
+
 static void
 fix_body_choice(struct fix *fx, cJSON *choice)
 {
 	const cJSON *calls = member(member(choice, "message"), "tool_calls");
 
+	record_body_sigs(fx->st, calls);
 	split_thoughts(fx, member(choice, "message"), 1);
 	fix_finish(fx, choice, cJSON_IsArray(calls) &&
 	    cJSON_GetArraySize(calls) > 0);

@@ -557,11 +557,9 @@ void
 px_relay_probe(struct px_worker *w, const struct px_lease *lease,
     struct px_http_result *res)
 {
-	const struct px_provider *prov = px_provider_get(lease->provider);
+	const struct px_provider *prov = px_adapter(lease->group);
 	struct px_http_req hr;
-	char url[1200];
-
-	char auth[600];
+	char url[1200], auth[600];
 	const char *hdrs[2] = { auth, NULL };
 
 	snprintf(url, sizeof(url), "%s%s", lease->group->base_url,
