@@ -159,7 +159,7 @@ module.exports = (test) => {
       const lines = fs.readFileSync('/proc/net/tcp', 'utf8').split('\n');
       const hex = port.toString(16).toUpperCase().padStart(4, '0');
       assert.ok(lines.some((l) => l.includes(`00000000:${hex}`) && / 0A /.test(l)), 'bound to 0.0.0.0');
-      assert.match(pool.log(), /every interface/);
+      await h.waitFor(() => /every interface/.test(pool.log()), 5000, 'the pool says so in its log');
     } finally { await stopPool(pool); }
   });
 
