@@ -421,6 +421,18 @@ confirm_key(struct chat *c, const struct px_lease *lease, struct px_hint *h)
 	}
 }
 
+/* Did the client ask to see reasoning: an effort other than none, or a
+ * dialect's own request for summaries or thinking blocks? */
+static int
+reasoning_asked(const struct chat *c)
+{
+	const char *e = c->rq.reasoning;
+
+	if (c->ds != NULL && (c->ds->flags & PX_DF_REASONING))
+		return 1;
+	return e != NULL && e[0] != '\0' && strcmp(e, "none") != 0;
+}
+
 static void
 relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 {
@@ -436,6 +448,7 @@ relay_init(struct chat *c, struct px_relay *rl, const struct px_lease *lease)
 	rl->fix.model = lease->model;
 	rl->fix.split_thoughts = rl->prov->thoughts_inline != NULL &&
 	    rl->prov->thoughts_inline(lease->model, c->rq.reasoning);
+	rl->fix.hide_reasoning = !reasoning_asked(c);
 	px_buf_reset(&w->sigs);
 	rl->fix.sigs = lease->provider == PX_PROV_GEMINI ? &w->sigs : NULL;
 	rl->extra = c->extra;

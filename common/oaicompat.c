@@ -32,6 +32,7 @@
 static const char K_TOOL_CALLS[] = "\"tool_calls\"";
 static const char K_ERROR[] = "\"error\"";
 static const char K_FINISH[] = "\"finish_reason\"";
+static const char K_REASONING[] = "\"reasoning";	/* _content, _details */
 static const char K_USAGE[] = "\"usage\"";
 
 /* --- byte scans: the allocation-free fast path --- */
@@ -108,7 +109,8 @@ needs_parse(const struct px_stream_fix *st, const char *d, size_t len,
 {
 	*finish = has_value_start(d, len, K_FINISH, '"');
 	if (contains(d, len, K_TOOL_CALLS) || contains(d, len, K_ERROR) ||
-	    st->split_thoughts)
+	    st->split_thoughts ||
+	    (st->hide_reasoning && contains(d, len, K_REASONING)))
 		return 1;
 	if (*finish && st->ntools > 0)
 		return 1;
@@ -586,11 +588,32 @@ split_thoughts(struct fix *fx, cJSON *msg, int finish)
 	px_buf_free(&r);
 }
 
+/* Reasoning the client did not ask for is not shown (OpenRouter sends
+ * it for reasoning models by default). */
+static void
+hide_reasoning(struct fix *fx, cJSON *msg)
+{
+	static const char *const keys[] = {
+		"reasoning", "reasoning_content", "reasoning_details"
+	};
+	size_t i;
+
+	if (!fx->st->hide_reasoning || !cJSON_IsObject(msg))
+		return;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (member(msg, keys[i]) == NULL)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(msg, keys[i]);
+		fx->changed = 1;
+	}
+}
+
 static void
 fix_stream_choice(struct fix *fx, cJSON *choice)
 {
 	cJSON *calls = member(member(choice, "delta"), "tool_calls"), *tc;
 
+	hide_reasoning(fx, member(choice, "delta"));
 	split_thoughts(fx, member(choice, "delta"),
 	    str_member(choice, "finish_reason") != NULL);
 	if (cJSON_IsArray(calls)) {
@@ -639,7 +662,8 @@ body_fast_path(struct px_stream_fix *st, const char *body, size_t len)
 	cJSON *u;
 
 	if (contains(body, len, K_TOOL_CALLS) || contains(body, len, K_ERROR) ||
-	    st->split_thoughts)
+	    st->split_thoughts ||
+	    (st->hide_reasoning && contains(body, len, K_REASONING)))
 		return 0;
 	if (!px_json_find(body, len, "usage", &off, &vlen))
 		return 1;
@@ -791,6 +815,7 @@ fix_body_choice(struct fix *fx, cJSON *choice)
 	const cJSON *calls = member(member(choice, "message"), "tool_calls");
 
 	record_body_sigs(fx->st, calls);
+	hide_reasoning(fx, member(choice, "message"));
 	split_thoughts(fx, member(choice, "message"), 1);
 	fix_finish(fx, choice, cJSON_IsArray(calls) &&
 	    cJSON_GetArraySize(calls) > 0);

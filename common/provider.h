@@ -46,6 +46,8 @@ struct px_stream_fix {
 	long     reasoning_tokens;	/* completion_tokens_details, 0 none */
 	unsigned char sig_seen[PX_MAX_TOOL_CALLS];	/* a signature of call
 					 * k was recorded (the first wins) */
+	int      hide_reasoning;	/* in: the client did not ask for
+					 * reasoning: drop reasoning fields */
 	int      split_thoughts;	/* in: the request asked Gemini's
 					 * compat endpoint for thoughts, which
 					 * come inline in content */

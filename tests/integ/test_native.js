@@ -1122,4 +1122,27 @@ module.exports = (test) => {
       });
     }
   }, { timeout: 40000 });
+
+  test('native: compat Gemini thoughts asked through reasoning_effort arrive as reasoning_content, split out of content', async (ctx) => {
+    const body = { model: 'gemini-2.5-flash-mock-reasoning', reasoning_effort: 'low',
+      messages: [{ role: 'user', content: 'think' }] };
+    const s = await h.stream(ctx.proxy.port, CHAT, Object.assign({ stream: true }, body));
+    assert.equal(s.status, 200);
+    const deltas = s.events.filter((e) => e.json && e.json.choices && e.json.choices[0])
+      .map((e) => e.json.choices[0].delta || {});
+    const content = deltas.map((d) => d.content || '').join('');
+    const reasoning = deltas.map((d) => d.reasoning_content || '').join('');
+    assert.equal(reasoning, 'Thinking about the answer.');
+    assert.equal(content, 'Hello from Gemini!');
+    const up = (await ctx.mock.requests()).filter((q) => q.path.endsWith('/chat/completions')).pop();
+    assert.equal(up.body.reasoning_effort, undefined, 'the effort went as thinking_config');
+    assert.equal(up.body.extra_body.google.thinking_config.thinking_budget, 1024);
+    assert.equal(up.body.extra_body.google.thinking_config.include_thoughts, true);
+    const r = await h.request(ctx.proxy.port, 'POST', CHAT, { body });
+    assert.equal(r.json.choices[0].message.content, 'Hello from Gemini!');
+    assert.equal(r.json.choices[0].message.reasoning_content, 'Thinking about the answer.');
+    const plain = await h.request(ctx.proxy.port, 'POST', CHAT, { body: { model: body.model,
+      messages: body.messages } });
+    assert.ok(!('reasoning_content' in plain.json.choices[0].message), 'not asked: not shown');
+  });
 };

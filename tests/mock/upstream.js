@@ -686,10 +686,21 @@ async function scHang(ctx) {
 
 const REASONING = ['Thinking about', ' the answer.'];
 
+// Does a Gemini compat request ask for thought summaries
+// (extra_body.google.thinking_config.include_thoughts, provider-apis-2026
+// §2.1)? Then, as the real endpoint does, they come inline in content,
+// wrapped in <thought>...</thought>, the tag split across chunks.
+function inlineThoughts(ctx) {
+	const eb = ctx.body && ctx.body.extra_body;
+	const tc = eb && eb.google && eb.google.thinking_config;
+	return ctx.flavour === 'gemini' && !!tc && tc.include_thoughts === true;
+}
+
 // Reasoning before the answer: OpenRouter streams delta.reasoning (next to
-// content ""), Gemini delta.reasoning_content (what splitting its inline
-// thoughts gives); non-stream: message.reasoning / .reasoning_content.
-// Usage adds completion_tokens_details.reasoning_tokens.
+// content ""), Gemini delta.reasoning_content, or inline <thought> text when
+// the request asked for thoughts through extra_body; non-stream:
+// message.reasoning / .reasoning_content / inline. Usage adds
+// completion_tokens_details.reasoning_tokens.
 async function scReasoning(ctx) {
 	const gem = ctx.flavour === 'gemini';
 	const thought = REASONING.join('');
@@ -697,6 +708,8 @@ async function scReasoning(ctx) {
 	const usage = usageFor(ctx, chars(thought) + chars(pieces.join('')));
 	usage.completion_tokens_details = {
 		reasoning_tokens: Math.ceil(chars(thought) / 4) };
+	if (inlineThoughts(ctx))
+		return scInlineThoughts(ctx, thought, pieces, usage);
 	if (!ctx.stream) {
 		const m = assistantMessage(ctx, pieces.join(''));
 		m[gem ? 'reasoning_content' : 'reasoning'] = thought;
@@ -718,6 +731,28 @@ async function scReasoning(ctx) {
 		const c = choiceDelta(ctx, { content: pieces[i] }, null);
 		if (!await event(ctx, chunk(ctx, [c],
 		    contentExtra(ctx, i, pieces.length, usage))))
+			return;
+	}
+	return streamTail(ctx, 'stop', usage);
+}
+
+async function scInlineThoughts(ctx, thought, pieces, usage) {
+	const text = `<thought>${thought}</thought>${pieces.join('')}`;
+	if (!ctx.stream)
+		return finishJson(ctx, 200, completion(ctx,
+		    assistantMessage(ctx, text), 'stop', usage));
+	startStream(ctx);
+	if (!await streamPreamble(ctx))
+		return;
+	// cut every 5 characters: tags straddle chunks
+	const cuts = [];
+	for (let i = 0; i < text.length; i += 5)
+		cuts.push(text.slice(i, i + 5));
+	for (let i = 0; i < cuts.length; i++) {
+		const d = i === 0 ? { role: 'assistant', content: cuts[i] } :
+		    { content: cuts[i] };
+		if (!await event(ctx, chunk(ctx, [choiceDelta(ctx, d, null)],
+		    contentExtra(ctx, i, cuts.length, usage))))
 			return;
 	}
 	return streamTail(ctx, 'stop', usage);

@@ -1108,6 +1108,33 @@ test_thought_split(void)
 	px_buf_free(&reasoning);
 }
 
+/* issue 11: reasoning nobody asked for is not shown */
+static void
+test_hide_reasoning(void)
+{
+	static const char ev[] = "{\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"content\":\"\",\"reasoning\":\"hmm\",\"reasoning_details\":[]}}]}";
+	static const char body[] = "{\"choices\":[{\"index\":0,\"message\":{"
+	    "\"role\":\"assistant\",\"content\":\"A\",\"reasoning\":\"hmm\"},"
+	    "\"finish_reason\":\"stop\"}]}";
+	struct px_stream_fix st;
+	struct px_buf out;
+
+	px_buf_init(&out, 1 << 16);
+	px_stream_fix_init(&st);
+	T_CHECK(openrouter()->map_event(&st, ev, strlen(ev), &out) ==
+	    PX_EV_PASS, "asked (default): relayed as it is");
+	st.hide_reasoning = 1;
+	T_CHECK(openrouter()->map_event(&st, ev, strlen(ev), &out) ==
+	    PX_EV_REWRITE && strstr(out.p, "reasoning") == NULL,
+	    "not asked: the reasoning fields are gone");
+	px_buf_reset(&out);
+	T_CHECK(openrouter()->map_body(&st, body, strlen(body), &out) ==
+	    PX_EV_REWRITE && strstr(out.p, "hmm") == NULL &&
+	    strstr(out.p, "\"A\"") != NULL, "and from a body");
+	px_buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -1134,5 +1161,6 @@ main(void)
 	test_fuzz_regressions();
 	test_gemini_thinking();
 	test_thought_split();
+	test_hide_reasoning();
 	return t_done();
 }
