@@ -10,13 +10,30 @@
  *
  * Lateness of event k = arrival(k) - (arrival(event 0) + k * interval):
  * the upstream sends on an absolute schedule, so anything above zero was
- * added on the way. Events are recognised by "x_seq":k in a data: line.
+ * added on the way. Events are recognised by "x_seq":k in a data: line
+ * (chat streams: the proxy relays the upstream's chunk as it is).
+ *
+ * Client dialects (issue 10) re-encode every upstream chunk, so x_seq is
+ * gone: there the event k is the dialect's delta event that carries the
+ * upstream chunk's text "tok%04d" (Responses: a response.output_text.delta
+ * line, Messages: a content_block_delta line). Lifecycle events (created,
+ * in_progress, output_item.added, content_part.added / message_start,
+ * content_block_start, and the closing ones) are not counted: events and
+ * lateness are per relayed upstream chunk on every route, so figures per
+ * event compare across routes. First-event time is request start (connect)
+ * to the delta of upstream event 0, which on a dialect route comes right
+ * after the lifecycle preamble the proxy writes when it commits. A stream
+ * is complete on data: [DONE] (chat), response.completed (Responses) or
+ * message_stop (Messages) with every event seen.
  *
  * usage:
  *   loadclient port                       print a free 127.0.0.1 port
  *   loadclient stream -p PORT -u PATH -b BODYFILE -k KEY -n N -d SECONDS
  *       -r RAMP_S -e EVENTS -i INTERVAL_MS [-w FROM,TO] [-m PID=LABEL]...
- *   loadclient seq -p PORT -u PATH -b BODYFILE -k KEY -c COUNT
+ *       [-a x-api-key]
+ *   loadclient seq -p PORT -u PATH -b BODYFILE -k KEY -c COUNT [-a x-api-key]
+ * -a x-api-key: send the key as Anthropic clients do (x-api-key and
+ * anthropic-version headers) instead of Authorization: Bearer.
  * Output: key=value lines on stdout.
  */
 #define _GNU_SOURCE
@@ -42,7 +59,7 @@
 struct opts {
 	int         port, n, events, interval_ms, count;
 	double      dur_s, ramp_s, win_from, win_to;
-	const char *path, *bodyfile, *key;
+	const char *path, *bodyfile, *key, *auth;
 	int         nmon;
 	int         mon_pid[MAX_MON];
 	const char *mon_label[MAX_MON];
@@ -234,10 +251,22 @@ build_request(const struct opts *o)
 	}
 	blen = fread(body, 1, (1 << 20) - 1, f);
 	fclose(f);
-	hn = snprintf(hd, sizeof(hd), "POST %s HTTP/1.0\r\nHost: 127.0.0.1:%d"
-	    "\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
-	    "Accept: text/event-stream\r\nContent-Length: %zu\r\n\r\n",
-	    o->path, o->port, o->key, blen);
+	if (o->auth != NULL && strcmp(o->auth, "x-api-key") == 0)
+		hn = snprintf(hd, sizeof(hd), "POST %s HTTP/1.0\r\nHost: "
+		    "127.0.0.1:%d\r\nx-api-key: %s\r\nanthropic-version: "
+		    "2023-06-01\r\nContent-Type: application/json\r\n"
+		    "Accept: text/event-stream\r\nContent-Length: %zu\r\n\r\n",
+		    o->path, o->port, o->key, blen);
+	else
+		hn = snprintf(hd, sizeof(hd), "POST %s HTTP/1.0\r\nHost: "
+		    "127.0.0.1:%d\r\nAuthorization: Bearer %s\r\nContent-Type: "
+		    "application/json\r\nAccept: text/event-stream\r\n"
+		    "Content-Length: %zu\r\n\r\n", o->path, o->port, o->key,
+		    blen);
+	if (hn < 0 || (size_t)hn >= sizeof(hd)) {
+		free(body);
+		return -1;
+	}
 	g.req = malloc((size_t)hn + blen);
 	if (g.req == NULL) {
 		free(body);
@@ -288,21 +317,52 @@ stream_end(struct stream *s, int ep, const struct opts *o, int64_t now)
 	s->t_next_start = now;
 }
 
+static int
+has_prefix(const char *line, size_t n, const char *pfx, size_t k)
+{
+	return n >= k && memcmp(line, pfx, k) == 0;
+}
+
+#define PFX(l, n, lit) has_prefix((l), (n), (lit), sizeof(lit) - 1)
+
+/*
+ * Upstream event number carried by a data: line, or -1 (not an event, or
+ * a dialect's lifecycle event). Sets s->done on a stream's last event.
+ */
+static int
+event_seq(struct stream *s, const char *line, size_t n)
+{
+	const char *p;
+
+	if (PFX(line, n, "data: {\"type\":\"")) {	/* a client dialect */
+		if (PFX(line, n, "data: {\"type\":\"response.completed\"") ||
+		    PFX(line, n, "data: {\"type\":\"message_stop\"")) {
+			s->done = 1;
+			return -1;
+		}
+		if (!PFX(line, n, "data: {\"type\":\"response.output_text.delta\"")
+		    && !PFX(line, n, "data: {\"type\":\"content_block_delta\""))
+			return -1;
+		p = memmem(line, n, "\":\"tok", 6);
+		return p != NULL && p + 10 <= line + n ? atoi(p + 6) : -1;
+	}
+	if (PFX(line, n, "data: [DONE]")) {
+		s->done = 1;
+		return -1;
+	}
+	p = memmem(line, n, "\"x_seq\":", 8);
+	return p != NULL ? atoi(p + 8) : -1;
+}
+
 static void
 on_event_line(struct stream *s, const struct opts *o, const char *line,
     size_t n, int64_t now, int64_t t_run0)
 {
-	const char *p = memmem(line, n, "\"x_seq\":", 8);
 	double late, rel;
-	int k;
+	int k = event_seq(s, line, n);
 
-	if (n >= 12 && memcmp(line, "data: [DONE]", 12) == 0) {
-		s->done = 1;
+	if (k < 0)
 		return;
-	}
-	if (p == NULL)
-		return;
-	k = atoi(p + 8);
 	if (k == 0) {
 		s->t_ev0 = now;
 		dpush(&g.ttfe, (double)(now - s->t_start) / 1000.0);
@@ -627,7 +687,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	o->key = "none";
 	o->path = "/";
 	o->win_from = -1;
-	while ((opt = getopt(argc, argv, "p:u:b:k:n:d:r:e:i:w:m:c:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:u:b:k:n:d:r:e:i:w:m:c:a:")) != -1) {
 		switch (opt) {
 		case 'p': o->port = atoi(optarg); break;
 		case 'u': o->path = optarg; break;
@@ -639,6 +699,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 		case 'e': o->events = atoi(optarg); break;
 		case 'i': o->interval_ms = atoi(optarg); break;
 		case 'c': o->count = atoi(optarg); break;
+		case 'a': o->auth = optarg; break;
 		case 'w':
 			if (sscanf(optarg, "%lf,%lf", &o->win_from,
 			    &o->win_to) != 2)
@@ -676,8 +737,8 @@ main(int argc, char **argv)
 	    build_request(&o) != 0) {
 		fprintf(stderr, "usage: loadclient port | stream -p PORT -u PATH "
 		    "-b BODY -k KEY -n N -d S -r RAMP -e EVENTS -i MS "
-		    "[-w FROM,TO] [-m PID=LABEL]... | seq -p PORT -u PATH "
-		    "-b BODY -k KEY -c COUNT\n");
+		    "[-w FROM,TO] [-m PID=LABEL]... [-a x-api-key] | seq -p PORT "
+		    "-u PATH -b BODY -k KEY -c COUNT [-a x-api-key]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "seq") == 0)

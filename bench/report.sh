@@ -56,6 +56,8 @@ path_name() {
 	np) echo "4. nginx → aiproxy" ;;
 	lp0) echo "3. lighttpd → aiproxy, upstream and client at nice 0" ;;
 	lpperf) echo "3. lighttpd → aiproxy under perf" ;;
+	lpr) echo "3. lighttpd → aiproxy, Responses (\`/v1/responses\`)" ;;
+	lpm) echo "3. lighttpd → aiproxy, Messages (\`/v1/messages\`)" ;;
 	esac
 }
 
@@ -352,6 +354,82 @@ sec_ledger() {
 	echo "| 4 (total) | $(fmt ledger.p4.r %.0f) | $(fmt ledger.p4.rs %.0f) |"
 }
 
+# Client dialects (issue 10) beside the chat path; the issue 15 target.
+sec_dialects() {
+	local c d hdr="" cols="" r v ok concs=""
+	for c in $TP_CONCS; do
+		[ "$c" = 1 ] && continue
+		concs="$concs $c"
+		hdr="$hdr non-stream req/s c=$c |"
+		cols="$cols---|"
+	done
+	echo "Path 3 with each route's own request: the same lighttpd, to twin responders of path 3's (same binary, configuration and threads: 64 non-stream, $T512 for the streams; ledger on, its own state directory) so that path 3's memory figures stay the chat path's, and the same canned upstream. Requests: chat \`{\"model\",\"messages\",\"stream\"}\` with Bearer; Responses \`{\"model\",\"input\":\"…\",\"stream\"}\` with Bearer; Messages \`{\"model\",\"max_tokens\":256,\"messages\",\"stream\"}\` with \`x-api-key\` and \`anthropic-version\` (as Claude Code sends them). The proxy translates both dialects to a chat request and each upstream chunk back into the dialect's events."
+	echo
+	echo "- **CPU per relayed upstream event**: the stream step of section 3 (N = 512, 64 events 20 ms apart), proxy CPU from \`/proc/PID/stat\` over the steady window divided by the upstream events that reached the client in it (the method of section 4). Each dialect's run follows the chat run of the same round ($DL_RUNS of the $RUNS rounds), and its **ratio** is to that chat run (median of the per-round ratios). A dialect writes more bytes and events than chat for the same upstream chunk (Responses: an \`output_text.delta\` event per chunk plus lifecycle events at the start and end; Messages: a \`content_block_delta\` per chunk, likewise), but the count is of upstream chunks, so the figures compare per unit of upstream work."
+	echo "- **Non-stream req/s**: wrk, ${TP_DUR} s per run, right after the chat run (path 3) of each round of section 2; the upstream's chat completion comes back as a Responses object or a Messages object."
+	echo "- **Allocations per event**: bench/mallocount.so as in section 7, worker threads, 64-event minus 1-event stream, after each route's own warm-up."
+	echo
+	echo "| path | proxy CPU per relayed upstream event (µs) | ratio to chat (same round) |$hdr non-stream ratio to chat, c=64 | proxy CPU per non-stream request, c=64 (µs) | allocations per event |"
+	echo "|---|---|---|$cols---|---|---|"
+	for d in lp $DIALECTS; do
+		if [ "$d" = lp ]; then
+			printf '| 3. lighttpd → aiproxy, chat (`/v1/chat/completions`) | %s | 1.00 |' \
+			    "$(fmt st.lp.i20.n512.us_per_event.proxy %.1f)"
+		else
+			printf '| %s | %s | %s |' "$(path_name $d)" \
+			    "$(fmt st.$d.i20.n512.us_per_event.proxy %.1f)" \
+			    "$(fmt st.$d.i20.n512.ratio_to_chat %.2f)"
+		fi
+		for c in $concs; do
+			printf ' %s |' "$(fmt tp.json.$d.c$c.rps %.0f)"
+		done
+		if [ "$d" = lp ]; then
+			printf ' 1.00 | %s | %s |\n' "$(fmt tp.json.lp.c64.proxy_us %.1f)" \
+			    "$(fmt mc.per_event %.2f)"
+		else
+			printf ' %s | %s | %s |\n' "$(fmt tp.json.$d.c64.ratio_to_chat %.2f)" \
+			    "$(fmt tp.json.$d.c64.proxy_us %.1f)" \
+			    "$(fmt mc.$d.per_event %.2f)"
+		fi
+	done
+	echo
+	r=""
+	for d in $DIALECTS; do
+		v=$(med st.$d.i20.n512.ratio_to_chat)
+		ok="met"
+		num_le "$v" 1.2 || ok="**not met**"
+		r="$r${r:+; }$(path_name $d | sed 's/.*, //') $(fmt st.$d.i20.n512.ratio_to_chat %.2f "×") ($ok)"
+	done
+	echo "Target (issue 15), proxy CPU per event within 1.2× of chat: $r."
+	r=""
+	for d in $DIALECTS; do
+		ok="met"
+		v=$(stat3 mc.$d.per_event)
+		# every run at exactly 0
+		{ [ "$(echo "$v" | cut -d' ' -f4)" != 0 ] &&
+		    num_le "$(echo "$v" | cut -d' ' -f3)" 0 &&
+		    num_ge "$(echo "$v" | cut -d' ' -f2)" 0; } || ok="**not met**"
+		r="$r${r:+; }$(path_name $d | sed 's/.*, //') $(fmt mc.$d.per_event %.2f) ($ok)"
+	done
+	echo "Target (issue 10), translated paths allocate per event only in reused scratch, 0 per event after warm-up: $r."
+	echo
+	echo "The stream runs themselves (lateness and first event as in section 3; on a dialect route the event k is the delta event carrying upstream chunk k, found by its text \`tokKKKK\`, so lateness is the same measure as on the chat route; the first event is the delta of upstream chunk 0, which arrives right after the lifecycle events the proxy writes when it commits, \`response.created\` … \`content_part.added\` or \`message_start\`, \`content_block_start\`; a stream counts as complete on \`response.completed\` or \`message_stop\` with all 64 deltas):"
+	echo
+	st_head
+	for d in lp $DIALECTS; do st_row $d 512 20; done
+	echo
+	echo "Idle RSS after the load runs of section 2, 64 threads: chat responder $(fmt rss.idle64.LP_J %.0f " kB"), the dialects' twin (which served the Responses and Messages non-stream runs at the same concurrencies) $(fmt rss.idle64.LD_J %.0f " kB")."
+	echo
+	echo "Allocations by route (worker threads, as in section 7):"
+	echo
+	echo "| route | 1-event stream | 64-event stream | difference per extra event | non-stream request |"
+	echo "|---|---|---|---|---|"
+	echo "| chat | $(fmt mc.stream1 %.0f) | $(fmt mc.stream64 %.0f) | $(fmt mc.per_event %.2f) | $(fmt mc.json %.0f) |"
+	for d in $DIALECTS; do
+		echo "| $(path_name $d | sed 's/.*, //') | $(fmt mc.$d.stream1 %.0f) | $(fmt mc.$d.stream64 %.0f) | $(fmt mc.$d.per_event %.2f) | $(fmt mc.$d.json %.0f) |"
+	done
+}
+
 # --- targets -------------------------------------------------------------------
 
 judge() {
@@ -430,6 +508,12 @@ cg.ir_per_req -1 0.03 0 instructions_per_request
 mc.per_event -1 0 0 allocations_per_event
 mc.stream1 -1 0.10 2 allocations_per_stream
 ledger.p1.r 1 0.35 0 ledger_reservations_per_s
+st.lpr.i20.n512.ratio_to_chat -1 0.15 0.05 responses_us_per_event_ratio_to_chat
+st.lpm.i20.n512.ratio_to_chat -1 0.15 0.05 messages_us_per_event_ratio_to_chat
+tp.json.lpr.c64.ratio_to_chat 1 0.20 0 responses_rps_ratio_to_chat_c64
+tp.json.lpm.c64.ratio_to_chat 1 0.20 0 messages_rps_ratio_to_chat_c64
+mc.lpr.per_event -1 0 0 responses_allocations_per_event
+mc.lpm.per_event -1 0 0 messages_allocations_per_event
 "
 
 data_block() {
@@ -582,6 +666,10 @@ $(sec_alloc)
 ## 8. Ledger reservations
 
 $(sec_ledger)
+
+## 9. Client dialects beside the chat path (Responses, Messages)
+
+$(sec_dialects)
 
 ## Regressions
 

@@ -11,7 +11,10 @@
  *
  * The model name picks the script: "...-eN-iMS..." sends N events MS ms
  * apart (defaults from -n and -i). Each event is an OpenAI chunk of about
- * 195 bytes carrying "x_seq":k so a client can time it; the last one has
+ * 195 bytes carrying "x_seq":k so a client can time it, and the content
+ * "tokKKKK " (k, 4 digits), which the proxy's client dialects (Responses,
+ * Messages) carry over into their delta events where x_seq is dropped, so
+ * those streams can be timed too; the last one has
  * finish_reason "stop", then a usage chunk (when the request asked for
  * stream_options.include_usage) and [DONE].
  *
