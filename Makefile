@@ -157,7 +157,7 @@ clean:
 	rm -rf build cgi/aiproxy
 
 # --- bench (issue 6): measurements on 127.0.0.1, writes BENCHMARKS.md --------
-# QUICK=1 for a smoke run under 2 minutes; needs wrk nginx-light lighttpd
+# QUICK=1 for a smoke run of about 3 minutes; needs wrk nginx-light lighttpd
 # valgrind linux-perf strace.
 # make bench [QUICK=1]: side-by-side measurements into BENCHMARKS.md
 BENCH_PKGS = wrk nginx-light valgrind linux-perf strace
