@@ -481,20 +481,27 @@ record_sig(struct px_stream_fix *st, const cJSON *tc, int k)
 {
 	const char *sig = str_member(member(member(tc, "extra_content"),
 	    "google"), "thought_signature");
-	char id[64];
+	const char *up = str_member(tc, "id");
+	char id[200];
 
-	if (sig == NULL || *sig == '\0' || st->sigs == NULL)
-		return;
-	if (str_member(tc, "id") == NULL &&
-	    str_member(member(tc, "function"), "name") == NULL)
+	if (sig == NULL || *sig == '\0' || st->sigs == NULL ||
+	    strpbrk(sig, "\t\n") != NULL)
+		return;	/* a record is "<id>\t<signature>\n" */
+	if (up == NULL && str_member(member(tc, "function"), "name") == NULL)
 		k = 0;
 	if (k < 0 || (unsigned)k >= st->ntools || st->sig_seen[k])
 		return;
-	st->sig_seen[k] = 1;
-	if (st->up_id[k][0] != '\0')
+	/* the id the client sees: the upstream's whole (up_id keeps only a
+	 * prefix for matching), else the one the fix made up */
+	if (up != NULL && *up != '\0')
+		snprintf(id, sizeof(id), "%s", up);
+	else if (st->up_id[k][0] != '\0')
 		snprintf(id, sizeof(id), "%s", st->up_id[k]);
 	else
 		snprintf(id, sizeof(id), "call_%s%d", st->id_prefix, k);
+	if (strpbrk(id, "\t\n") != NULL || strlen(id) >= sizeof(id) - 1)
+		return;
+	st->sig_seen[k] = 1;
 	(void)px_buf_printf(st->sigs, "%s\t%s\n", id, sig);
 }
 
@@ -804,7 +811,7 @@ record_body_sigs(struct px_stream_fix *st, const cJSON *calls)
 		    "google"), "thought_signature");
 
 		if (id != NULL && *id != '\0' && sig != NULL && *sig != '\0' &&
-		    strpbrk(id, "\t\n") == NULL)
+		    strpbrk(id, "\t\n") == NULL && strpbrk(sig, "\t\n") == NULL)
 			(void)px_buf_printf(st->sigs, "%s\t%s\n", id, sig);
 	}
 }

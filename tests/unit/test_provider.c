@@ -1135,6 +1135,40 @@ test_hide_reasoning(void)
 	px_buf_free(&out);
 }
 
+/* fuzz findings on signature records: a long id is recorded whole (the
+ * client sees it whole), a tab or newline never enters a record */
+static void
+test_sig_records(void)
+{
+	static const char longid[] = "{\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"tool_calls\":[{\"id\":\"function-call-0123456789abcdef0123456789"
+	    "abcdef0123456789\",\"type\":\"function\",\"function\":{\"name\":"
+	    "\"f\",\"arguments\":\"{}\"},\"extra_content\":{\"google\":{"
+	    "\"thought_signature\":\"SIG1\"}}}]}}]}";
+	static const char tab[] = "{\"choices\":[{\"index\":0,\"delta\":{"
+	    "\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":"
+	    "{\"name\":\"f\",\"arguments\":\"{}\"},\"extra_content\":{\"google\":"
+	    "{\"thought_signature\":\"A\\tB\"}}}]}}]}";
+	struct px_stream_fix st;
+	struct px_buf out, sigs;
+
+	px_buf_init(&out, 1 << 16);
+	px_buf_init(&sigs, 1 << 16);
+	px_stream_fix_init(&st);
+	st.sigs = &sigs;
+	(void)gemini()->map_event(&st, longid, strlen(longid), &out);
+	T_CHECK(sigs.p != NULL && strcmp(sigs.p, "function-call-0123456789"
+	    "abcdef0123456789abcdef0123456789\tSIG1\n") == 0,
+	    "a long id is recorded whole");
+	px_stream_fix_init(&st);
+	px_buf_reset(&sigs);
+	st.sigs = &sigs;
+	(void)gemini()->map_event(&st, tab, strlen(tab), &out);
+	T_CHECK(sigs.len == 0, "a signature with a tab is not recorded");
+	px_buf_free(&out);
+	px_buf_free(&sigs);
+}
+
 int
 main(void)
 {
@@ -1162,5 +1196,6 @@ main(void)
 	test_gemini_thinking();
 	test_thought_split();
 	test_hide_reasoning();
+	test_sig_records();
 	return t_done();
 }
