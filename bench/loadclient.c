@@ -26,6 +26,12 @@
  * is complete on data: [DONE] (chat), response.completed (Responses) or
  * message_stop (Messages) with every event seen.
  *
+ * Native Gemini upstream (issue 11): the proxy builds the chat chunks
+ * itself from Gemini events, so x_seq is gone there too; a chat chunk
+ * without x_seq is timed by its delta content "tok%04d" (the upstream
+ * puts the marker in each event's text part). A finish-only chunk
+ * carries no text and is not counted; completion is data: [DONE].
+ *
  * usage:
  *   loadclient port                       print a free 127.0.0.1 port
  *   loadclient stream -p PORT -u PATH -b BODYFILE -k KEY -n N -d SECONDS
@@ -351,7 +357,11 @@ event_seq(struct stream *s, const char *line, size_t n)
 		return -1;
 	}
 	p = memmem(line, n, "\"x_seq\":", 8);
-	return p != NULL ? atoi(p + 8) : -1;
+	if (p != NULL)
+		return atoi(p + 8);
+	/* a chat chunk the proxy made itself (native Gemini upstream) */
+	p = memmem(line, n, "\"content\":\"tok", 14);
+	return p != NULL && p + 18 <= line + n ? atoi(p + 14) : -1;
 }
 
 static void

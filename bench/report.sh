@@ -58,6 +58,7 @@ path_name() {
 	lpperf) echo "3. lighttpd → aiproxy under perf" ;;
 	lpr) echo "3. lighttpd → aiproxy, Responses (\`/v1/responses\`)" ;;
 	lpm) echo "3. lighttpd → aiproxy, Messages (\`/v1/messages\`)" ;;
+	lpn) echo "3. lighttpd → aiproxy, native Gemini upstream (\`\"api\": \"native\"\`)" ;;
 	esac
 }
 
@@ -430,6 +431,65 @@ sec_dialects() {
 	done
 }
 
+# The native Gemini upstream path (issue 11) beside the OpenAI-compatible
+# one: the same chat request, the proxy translating to Gemini's own API.
+sec_native() {
+	local c d hdr="" cols="" concs="" v
+	for c in $TP_CONCS; do
+		[ "$c" = 1 ] && continue
+		concs="$concs $c"
+		hdr="$hdr non-stream req/s c=$c |"
+		cols="$cols---|"
+	done
+	echo "Path 3 with the same chat request (\`/v1/chat/completions\`, Bearer) to twin responders (same binary, threads and ledger settings as path 3's: 64 non-stream, $T512 for the streams) whose configuration has one \`gemini\` entry with \`\"api\": \"native\"\` and \`base_url\` the canned upstream's \`/v1beta\` prefix. The proxy translates the chat request into a \`generateContent\` body, calls \`{base_url}/models/{model}:streamGenerateContent?alt=sse\` (or \`:generateContent\`) with \`x-goog-api-key\`, and turns each Gemini event back into chat chunks (one cJSON parse of each event, chunks built and printed with cJSON). The OpenAI-compatible path is path 3 itself (an \`openrouter\` entry, \`\"api\": \"openai\"\` by default): its upstream chunks are relayed as they are."
+	echo
+	echo "- **Canned upstream, native routes**: bench/upstream.c answers \`…/models/MODEL:streamGenerateContent?alt=sse\` with Gemini events on the same absolute schedule (MODEL picks events and interval as on the chat route), each a whole \`GenerateContentResponse\` of about the chat chunk's size: one text part \`tokKKKK \`, interim \`usageMetadata\`, the last with \`\"finishReason\":\"STOP\"\` and the full usage, \`\\r\\n\\r\\n\`-separated, no \`[DONE]\`. Non-stream \`:generateContent\` gets a canned body with the chat completion's text and usage, from nginx \`return 200\` under \`/v1beta/\` as the compat path's non-stream answer comes from nginx (bench/upstream.c answers it too: the allocation count uses it)."
+	echo "- **CPU per relayed upstream event**: as in section 9: N = 512, 64 events 20 ms apart, proxy CPU from \`/proc/PID/stat\` over the steady window divided by the upstream events that reached the client in it. The native run follows the chat run (and the dialects' runs) of the same round ($DL_RUNS of the $RUNS rounds); its **ratio** is to that round's compat run (median of the per-round ratios). The load client times the proxy's chat chunks by their text \`tokKKKK\` (the translated chunks have no \`x_seq\`), so events and lateness mean the same on both paths; the finish chunk the proxy adds carries no text and is not counted."
+	echo "- **Non-stream req/s**: wrk, ${TP_DUR} s per run, right after the compat run (path 3) and the dialects' runs of each round of section 2."
+	echo "- **Allocations per event**: bench/mallocount.so as in section 7 (worker threads, 64-event minus 1-event stream, after warm-up) in a responder of its own with the native configuration against bench/upstream.c. The zero-allocation target is the compat path's; the native path is reported as measured."
+	echo
+	echo "| path | proxy CPU per relayed upstream event (µs) | ratio to compat (same round) |$hdr non-stream ratio to compat, c=64 | proxy CPU per non-stream request, c=64 (µs) | allocations per event |"
+	echo "|---|---|---|$cols---|---|---|"
+	for d in lp lpn; do
+		if [ "$d" = lp ]; then
+			printf '| 3. lighttpd → aiproxy, OpenAI-compatible upstream (relayed chunks) | %s | 1.00 |' \
+			    "$(fmt st.lp.i20.n512.us_per_event.proxy %.1f)"
+		else
+			printf '| %s | %s | %s |' "$(path_name $d)" \
+			    "$(fmt st.$d.i20.n512.us_per_event.proxy %.1f)" \
+			    "$(fmt st.$d.i20.n512.ratio_to_chat %.2f)"
+		fi
+		for c in $concs; do
+			printf ' %s |' "$(fmt tp.json.$d.c$c.rps %.0f)"
+		done
+		if [ "$d" = lp ]; then
+			printf ' 1.00 | %s | %s |\n' "$(fmt tp.json.lp.c64.proxy_us %.1f)" \
+			    "$(fmt mc.per_event %.2f)"
+		else
+			printf ' %s | %s | %s |\n' "$(fmt tp.json.$d.c64.ratio_to_chat %.2f)" \
+			    "$(fmt tp.json.$d.c64.proxy_us %.1f)" \
+			    "$(fmt mc.$d.per_event %.2f)"
+		fi
+	done
+	echo
+	v=$(med mc.lpn.per_event)
+	echo "Allocations per event: compat $(fmt mc.per_event %.2f) (the zero-allocation target, section 7); native $(fmt mc.lpn.per_event %.2f) (no target: each Gemini event is parsed into a cJSON tree and each chat chunk built as one and printed, so it allocates per event by design)."
+	echo
+	echo "The stream runs themselves (as in section 3; on the native path the event k is the chat chunk with the text of Gemini event k):"
+	echo
+	st_head
+	for d in lp lpn; do st_row $d 512 20; done
+	echo
+	echo "Idle RSS after the load runs of section 2, 64 threads: compat responder $(fmt rss.idle64.LP_J %.0f " kB"), native twin (which served the native non-stream runs) $(fmt rss.idle64.LN_J %.0f " kB")."
+	echo
+	echo "Allocations by upstream path (worker threads, as in section 7):"
+	echo
+	echo "| upstream path | 1-event stream | 64-event stream | difference per extra event | non-stream request |"
+	echo "|---|---|---|---|---|"
+	echo "| OpenAI-compatible | $(fmt mc.stream1 %.0f) | $(fmt mc.stream64 %.0f) | $(fmt mc.per_event %.2f) | $(fmt mc.json %.0f) |"
+	echo "| native Gemini | $(fmt mc.lpn.stream1 %.0f) | $(fmt mc.lpn.stream64 %.0f) | $(fmt mc.lpn.per_event %.2f) | $(fmt mc.lpn.json %.0f) |"
+}
+
 # --- targets -------------------------------------------------------------------
 
 judge() {
@@ -514,6 +574,9 @@ tp.json.lpr.c64.ratio_to_chat 1 0.20 0 responses_rps_ratio_to_chat_c64
 tp.json.lpm.c64.ratio_to_chat 1 0.20 0 messages_rps_ratio_to_chat_c64
 mc.lpr.per_event -1 0 0 responses_allocations_per_event
 mc.lpm.per_event -1 0 0 messages_allocations_per_event
+st.lpn.i20.n512.ratio_to_chat -1 0.15 0.05 native_us_per_event_ratio_to_compat
+tp.json.lpn.c64.ratio_to_chat 1 0.20 0 native_rps_ratio_to_compat_c64
+mc.lpn.per_event -1 0.05 0.5 native_allocations_per_event
 "
 
 data_block() {
@@ -670,6 +733,10 @@ $(sec_ledger)
 ## 9. Client dialects beside the chat path (Responses, Messages)
 
 $(sec_dialects)
+
+## 10. Native Gemini upstream beside the OpenAI-compatible path
+
+$(sec_native)
 
 ## Regressions
 

@@ -12,13 +12,19 @@
 # stay the chat path's); their stream runs are interleaved with the chat
 # runs at N=512 and their non-stream wrk runs with the chat ones, so CPU per
 # event and req/s compare side by side.
+# Native Gemini upstream (issue 11): path lpn, the chat route through the
+# same lighttpd to twin responders whose config has one gemini entry with
+# "api": "native" (base_url the canned upstreams' /v1beta prefix: nginx for
+# non-stream, bench/upstream.c for streams), run in the same rounds as the
+# dialects, so the native path's CPU per relayed upstream event, req/s and
+# allocations per event sit beside the OpenAI-compatible path's (lp).
 # Never: port 80, system services, a process left behind, or an unbounded
 # loop: every loop has a count, every client a timeout, the run a deadline.
 #
 # QUICK=1: a smoke run under 3 minutes (1 s load runs, c=1 and c=64 only,
-# streams at N=512 on two paths and one run per client dialect, no step
-# scan). BENCH_OUT=FILE writes the
-# report elsewhere; BENCH_KEEP=1 keeps the temp dir (logs, raw results);
+# streams at N=512 on two paths and one run per client dialect and of the
+# native Gemini path, no step scan). BENCH_OUT=FILE writes the report
+# elsewhere; BENCH_KEEP=1 keeps the temp dir (logs, raw results);
 # BENCH_REPORT_FROM=DIR re-renders the report of such a kept run.
 set -u
 
@@ -41,7 +47,7 @@ if [ "$QUICK" = 1 ]; then
 	DL_RUNS=1
 else
 	TP_DUR=2; TP_DUR1=4; TP_CONCS="1 16 64"; ST_PATHS="direct mp lp np"
-	SCAN="1000 768 640"; ST_TAIL=4; CG_REQ=200; LEDGER_S=1.5; DEADLINE=960
+	SCAN="1000 768 640"; ST_TAIL=4; CG_REQ=200; LEDGER_S=1.5; DEADLINE=1020
 	DO_EXTRA=1; DL_RUNS=$RUNS
 fi
 # Client dialects beside the chat path (lighttpd -> aiproxy, responders
@@ -50,6 +56,9 @@ fi
 # DL_RUNS: how many of the N=512 chat rounds (the last ones) also run each
 # dialect's stream right after the chat run of the round.
 DIALECTS="lpr lpm"
+# The native Gemini upstream path (chat route, responders LN_J and LN_S),
+# run wherever the dialects run, right after them.
+NATIVE="lpn"
 
 if [ -n "${BENCH_REPORT_FROM:-}" ]; then	# re-render a kept run's report
 	T=$BENCH_REPORT_FROM
@@ -292,6 +301,9 @@ build() {
 # --- configuration files -------------------------------------------------------
 
 CHAT_JSON='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the bench upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
+# Gemini's generateContent answer for the same text (bench/upstream.c's
+# GEMINI_JSON, byte for byte), served by nginx under /v1beta/.
+GEMINI_JSON='{"candidates":[{"content":{"parts":[{"text":"Hello from the bench upstream."}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":7,"totalTokenCount":16},"modelVersion":"bench","responseId":"bench"}'
 
 # The request bodies of one route: PREFIX (b- chat, b-r- Responses, b-m-
 # Messages) and the text in front of / after the model of each body.
@@ -342,6 +354,28 @@ EOF
 	    die "config $1 rejected"
 }
 
+# NAME UPSTREAM_PORT: one gemini entry over the native API, the bench's
+# model ids listed (so they route to it), base_url the upstream's /v1beta.
+write_native_config() {
+	cat >"$T/cfg-$1.json" <<EOF
+{
+  "access_key": "$KEY",
+  "state_dir": "$T/state-$1",
+  "provider_keys": [
+    {"provider": "gemini", "api": "native",
+     "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
+     "max_request_day": 1000000000, "max_token_min": 1000000000,
+     "max_request_min": 1000000000,
+     "models": ["bench", "bench-e8-i0", "bench-e64-i20", "bench-e64-i40",
+         "bench-e1-i20", "bench-e4-i20"],
+     "base_url": "http://127.0.0.1:$2/v1beta"}
+  ]
+}
+EOF
+	"$BIN" --check-config "$T/cfg-$1.json" >/dev/null ||
+	    die "config $1 rejected"
+}
+
 nginx_common() {	# NAME: the lines every nginx instance shares
 	local u=""
 	[ "$(id -u)" = 0 ] && u="user root;"
@@ -380,6 +414,10 @@ write_nginx_up() {	# the non-stream canned upstream: return 200
 		location / {
 			default_type application/json;
 			return 200 '$CHAT_JSON';
+		}
+		location /v1beta/ {
+			default_type application/json;
+			return 200 '$GEMINI_JSON';
 		}
 	}
 }
@@ -445,6 +483,8 @@ $(lighttpd_fcgi /pj/ "$T/lp-j.sock" "$BIN" "$T/cfg-j.json" 64)
 $(lighttpd_fcgi /ps/ "$T/lp-s.sock" "$BIN" "$T/cfg-s.json" "$1")
 $(lighttpd_fcgi /dj/ "$T/ld-j.sock" "$BIN" "$T/cfg-dj.json" 64)
 $(lighttpd_fcgi /ds/ "$T/ld-s.sock" "$BIN" "$T/cfg-ds.json" "$1")
+$(lighttpd_fcgi /nj/ "$T/ln-j.sock" "$BIN" "$T/cfg-nj.json" 64)
+$(lighttpd_fcgi /ns/ "$T/ln-s.sock" "$BIN" "$T/cfg-ns.json" "$1")
 )
 EOF
 }
@@ -458,7 +498,11 @@ EOF
 #!/bin/sh
 MALLOCOUNT_FILE=$T/mallocount LD_PRELOAD=$T/bin/mallocount.so exec "$BIN"
 EOF
-	chmod 755 "$T/cg-wrap.sh" "$T/mc-wrap.sh"
+	cat >"$T/mcn-wrap.sh" <<EOF
+#!/bin/sh
+MALLOCOUNT_FILE=$T/mallocount-n LD_PRELOAD=$T/bin/mallocount.so exec "$BIN"
+EOF
+	chmod 755 "$T/cg-wrap.sh" "$T/mc-wrap.sh" "$T/mcn-wrap.sh"
 	cat >"$T/lighttpd-aux.conf" <<EOF
 server.port = $P_AUX
 server.bind = "127.0.0.1"
@@ -469,6 +513,7 @@ server.modules += ( "mod_fastcgi" )
 fastcgi.server = (
 $(lighttpd_fcgi /cg/ "$T/cg.sock" "$T/cg-wrap.sh" "$T/cfg-cg.json" 4)
 $(lighttpd_fcgi /mc/ "$T/mc.sock" "$T/mc-wrap.sh" "$T/cfg-mc.json" 1)
+$(lighttpd_fcgi /mcn/ "$T/mcn.sock" "$T/mcn-wrap.sh" "$T/cfg-mcn.json" 1)
 )
 EOF
 }
@@ -488,6 +533,10 @@ start_lighttpd() {	# THREADS_FOR_/ps/
 	    die "no lighttpd-spawned proxy (dj)"
 	LD_S=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-ds.json") ||
 	    die "no lighttpd-spawned proxy (ds)"
+	LN_J=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-nj.json") ||
+	    die "no lighttpd-spawned proxy (nj)"
+	LN_S=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-ns.json") ||
+	    die "no lighttpd-spawned proxy (ns)"
 }
 
 start_pool() {	# j|s THREADS
@@ -509,6 +558,9 @@ start_all() {
 	write_proxy_config ds "$P_SSE"
 	write_proxy_config cg "$P_JSON"	# callgrind and malloc counting:
 	write_proxy_config mc "$P_SSE"	# fresh ledgers, repeatable counts
+	write_native_config nj "$P_JSON"	# native Gemini: twins of j, s
+	write_native_config ns "$P_SSE"
+	write_native_config mcn "$P_SSE"	# its malloc counting
 	write_nginx_up
 	start nginx-up nginx -e "$T/ngx-up/error.log" -c "$T/nginx-up.conf"
 	wait_tcp "$P_JSON"
@@ -535,6 +587,8 @@ url_of() {
 	np/sse) echo "http://127.0.0.1:$P_NGX/ps/v1/chat/completions" ;;
 	lpr/json|lpm/json) echo "http://127.0.0.1:$P_LTD/dj$(dl_route "$1")" ;;
 	lpr/sse|lpm/sse) echo "http://127.0.0.1:$P_LTD/ds$(dl_route "$1")" ;;
+	lpn/json) echo "http://127.0.0.1:$P_LTD/nj/v1/chat/completions" ;;
+	lpn/sse) echo "http://127.0.0.1:$P_LTD/ns/v1/chat/completions" ;;
 	esac
 }
 
@@ -555,6 +609,8 @@ wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
 	lp/sse) fp=${PID[lighttpd]}; pp=$LP_S ;;
 	lpr/json|lpm/json) fp=${PID[lighttpd]}; pp=$LD_J ;;
 	lpr/sse|lpm/sse) fp=${PID[lighttpd]}; pp=$LD_S ;;
+	lpn/json) fp=${PID[lighttpd]}; pp=$LN_J ;;
+	lpn/sse) fp=${PID[lighttpd]}; pp=$LN_S ;;
 	np/json) fp=$NGX_W; pp=$NP_J ;;
 	np/sse) fp=$NGX_W; pp=$NP_S ;;
 	esac
@@ -602,6 +658,11 @@ warm_up() {
 		    wrk -t2 -c64 -d1s -s "$ROOT/bench/wrk.lua" \
 		    -H "x-api-key: $KEY" "$(url_of "$p" json)" >/dev/null 2>&1
 	done
+	for p in $NATIVE; do	# its twin responder, likewise
+		BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 \
+		    -c64 -d1s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" json)" \
+		    >/dev/null 2>&1
+	done
 }
 
 # loadclient seq: PORT URLPATH BODY COUNT [AUTH]; prints the ok count
@@ -638,9 +699,10 @@ throughput_phase() {
 					p50[$p]=${W_p50_us:-nan}; p99[$p]=${W_p99_us:-nan}
 					rps[$p]=${W_rps:-0}
 				done
-				# client dialects, non-stream, beside lp
+				# client dialects and the native upstream path,
+				# non-stream, beside lp
 				if [ "$kind" = json ] && [ "$c" != 1 ]; then
-					for p in $DIALECTS; do
+					for p in $DIALECTS $NATIVE; do
 						wrk_run json "$p" "$c" "$r"
 						rps[$p]=${W_rps:-0}
 						[ "${rps[lp]%.*}" -gt 0 ] 2>/dev/null &&
@@ -663,6 +725,7 @@ throughput_phase() {
 			rec_smaps "smaps.idle64.$p" "${!p}"
 		done
 		rec "rss.idle64.LD_J" "$(rss_kb "$LD_J")"
+		rec "rss.idle64.LN_J" "$(rss_kb "$LN_J")"
 		rec "rss.idle64.lighttpd" "$(rss_kb "${PID[lighttpd]}")"
 		rec "rss.idle64.nginx" "$(rss_kb "$NGX_W")"
 		smaps_files "$LP_J" >"$T/files-LP_J.txt"
@@ -717,6 +780,7 @@ st_run() {
 	mp) mons="$mons -m ${PID[lighttpd]}=front" ;;
 	lp) mons="$mons -m ${PID[lighttpd]}=front -m $LP_S=proxy" ;;
 	lpr|lpm) mons="$mons -m ${PID[lighttpd]}=front -m $LD_S=proxy" ;;
+	lpn) mons="$mons -m ${PID[lighttpd]}=front -m $LN_S=proxy" ;;
 	np) mons="$mons -m $NGX_W=front -m $NP_S=proxy" ;;
 	esac
 	f=$T/st-${ST_LABEL:-$path}-i$iv-n$n-$tag.txt
@@ -769,9 +833,10 @@ st_repeat() {	# PATH N INTERVAL COUNT: ST_ALL=1 when every run passed
 }
 
 # The chat path through lighttpd -> aiproxy at N=512, RUNS runs, and in the
-# last DL_RUNS of those rounds each client dialect right after the chat run
-# (same N, events and interval): CPU per relayed upstream event of each
-# route side by side, and its ratio to the chat run of the same round.
+# last DL_RUNS of those rounds each client dialect and then the native
+# Gemini upstream path right after the chat run (same N, events and
+# interval): CPU per relayed upstream event of each side by side, and its
+# ratio to the chat run (OpenAI-compatible upstream) of the same round.
 st_lp_dialects() {
 	local i d chat
 	for i in $(seq "$RUNS"); do
@@ -779,7 +844,7 @@ st_lp_dialects() {
 		st_run lp 512 20 "r$i"
 		chat=$(kv "$ST_FILE" us_per_event.proxy)
 		[ "$i" -gt $((RUNS - DL_RUNS)) ] || continue
-		for d in $DIALECTS; do
+		for d in $DIALECTS $NATIVE; do
 			st_run "$d" 512 20 "r$i"
 			num_pos "$chat" && rec "st.$d.i20.n512.ratio_to_chat" \
 			    "$(calc "$(kv "$ST_FILE" us_per_event.proxy) / $chat")"
@@ -860,7 +925,7 @@ stream_proxies() {	# THREADS: restart the stream proxies, warm, idle RSS
 		    -c 2 >/dev/null
 	done
 	rec "rss.idle$1.lp" "$(rss_kb "$LP_S")"
-	for p in $DIALECTS; do
+	for p in $DIALECTS $NATIVE; do
 		lc_route "$P_LTD" "$(url_path "$p" sse)" "$T/$(dl_pfx "$p")s4.json" \
 		    2 "$(dl_auth "$p")" >/dev/null
 	done
@@ -904,14 +969,14 @@ streams_phase() {
 
 # --- 3. callgrind instructions and allocations per event ------------------------
 
-# "all worker" allocation counts from the shim's shared page
+# "all worker" allocation counts from the shim's shared page ([FILE])
 mc_read() {
-	od -An -t u8 -N 48 -v "$T/mallocount" | tr -s ' \n' ' ' |
+	od -An -t u8 -N 48 -v "${1:-$T/mallocount}" | tr -s ' \n' ' ' |
 	    awk '{ print $1, $5 }'
 }
 
 cg_phase() {
-	local cg mc i f ir a b c d
+	local cg mc mcn i f ir a b c d
 	say "callgrind and malloc counting"
 	write_lighttpd_aux
 	start lighttpd-aux lighttpd -D -f "$T/lighttpd-aux.conf"
@@ -919,6 +984,7 @@ cg_phase() {
 	sleep 0.5
 	cg=$(child_with_cfg "${PID[lighttpd-aux]}" "$T/cfg-cg.json")
 	mc=$(child_with_cfg "${PID[lighttpd-aux]}" "$T/cfg-mc.json")
+	mcn=$(child_with_cfg "${PID[lighttpd-aux]}" "$T/cfg-mcn.json")
 	lc() {	# BODY COUNT PREFIX [PATH]: PATH a dialect's, chat by default
 		lc_route "$P_AUX" "/$3$(dl_route "${4:-lp}")" "$1" "$2" \
 		    "$(dl_auth "${4:-lp}")"
@@ -957,6 +1023,7 @@ cg_phase() {
 		done
 		mc_dialects
 	fi
+	[ -n "$mcn" ] && mc_native
 	stop lighttpd-aux
 }
 
@@ -981,6 +1048,27 @@ mc_dialects() {
 			rec "mc.$d.per_event" "$(calc "(${c#* } - ${b#* } - (${b#* } - ${a#* })) / 63")"
 			rec "mc.$d.json" $((${e#* } - ${c#* }))
 		done
+	done
+}
+
+# The same counts on the native Gemini upstream path (its own responder
+# and counter page: a native entry, base_url bench/upstream.c's /v1beta,
+# which also answers generateContent). Each event is parsed with cJSON
+# there, so the count per event is reported as measured, with no target.
+mc_native() {
+	local i a b c e f=$T/mallocount-n
+	lc "$T/b-s20.json" 1 mcn >/dev/null
+	lc "$T/b-s1.json" 2 mcn >/dev/null
+	lc "$T/b-json.json" 2 mcn >/dev/null
+	for i in $(seq "$DL_RUNS"); do
+		a=$(mc_read "$f"); lc "$T/b-s1.json" 1 mcn >/dev/null
+		b=$(mc_read "$f"); lc "$T/b-s20.json" 1 mcn >/dev/null
+		c=$(mc_read "$f"); lc "$T/b-json.json" 1 mcn >/dev/null
+		e=$(mc_read "$f")
+		rec mc.lpn.stream1 $((${b#* } - ${a#* }))
+		rec mc.lpn.stream64 $((${c#* } - ${b#* }))
+		rec mc.lpn.per_event "$(calc "(${c#* } - ${b#* } - (${b#* } - ${a#* })) / 63")"
+		rec mc.lpn.json $((${e#* } - ${c#* }))
 	done
 }
 
@@ -1031,9 +1119,12 @@ wrk nginx-light lighttpd valgrind linux-perf strace"
 	ledger_phase
 	report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 	say "wrote $OUT"
-	# the client dialects' table and verdicts, for a glance at the terminal
-	sed -n '/^## 9\./,/^## Regressions/p' "$OUT" |
+	# the client dialects' and the native path's tables and verdicts, for
+	# a glance at the terminal
+	sed -n '/^## 9\./,/^## 10\./p' "$OUT" |
 	    grep -E '^\| (path|3\.)|^Target' | head -n 6 >&2
+	sed -n '/^## 10\./,/^## Regressions/p' "$OUT" |
+	    grep -E '^\| (path|3\.)' | head -n 3 >&2
 	[ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$T/results.kept"
 	return 0
 }

@@ -18,6 +18,16 @@
  * finish_reason "stop", then a usage chunk (when the request asked for
  * stream_options.include_usage) and [DONE].
  *
+ * Native Gemini (issue 11): under any prefix, POST .../models/MODEL:
+ * streamGenerateContent?alt=sse and .../models/MODEL:generateContent take
+ * the script from MODEL in the URL (the body has no model and no "stream").
+ * The stream is Gemini's: each event a whole GenerateContentResponse with
+ * one text part "tokKKKK " (the same marker, so the load client times the
+ * chat chunks the proxy makes of it), interim usageMetadata on every
+ * event, the last with finishReason "STOP" and the full usageMetadata,
+ * events separated by CRLF CRLF, no [DONE] (the response just ends). The
+ * non-stream answer is a canned generateContent body.
+ *
  * usage: upstream [-p PORT] [-f PORTFILE] [-n EVENTS] [-i INTERVAL_MS]
  */
 #define _GNU_SOURCE
@@ -48,6 +58,13 @@ static const char CHAT_JSON[] =
     "upstream.\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":"
     "9,\"completion_tokens\":7,\"total_tokens\":16}}";
 
+static const char GEMINI_JSON[] =
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hello from "
+    "the bench upstream.\"}],\"role\":\"model\"},\"finishReason\":"
+    "\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":9,"
+    "\"candidatesTokenCount\":7,\"totalTokenCount\":16},\"modelVersion\":"
+    "\"bench\",\"responseId\":\"bench\"}";
+
 struct conn {
 	int      fd;
 	unsigned gen;		/* bumps on close: stale timer entries */
@@ -60,6 +77,7 @@ struct conn {
 	int      streaming;	/* events left to send */
 	int      busy;		/* a response is in progress */
 	int      usage;		/* send a usage chunk before [DONE] */
+	int      native;	/* Gemini native API: its events, no [DONE] */
 	int      nev, next;	/* events in the script, next seq */
 	long     interval_us;
 	int64_t  t0_us;
@@ -274,6 +292,26 @@ event_text(char *dst, size_t cap, int seq, int last)
 	    seq % 10000, last ? "\"stop\"" : "null");
 }
 
+/* A native Gemini event (2026 doc §5.2): text part, interim usage. */
+static int
+event_text_native(char *dst, size_t cap, int seq, int last, int nev)
+{
+	char usage[128];
+
+	if (last)
+		snprintf(usage, sizeof(usage), "\"promptTokenCount\":9,"
+		    "\"candidatesTokenCount\":%d,\"totalTokenCount\":%d", nev,
+		    nev + 9);
+	else
+		snprintf(usage, sizeof(usage), "\"promptTokenCount\":9,"
+		    "\"totalTokenCount\":9");
+	return snprintf(dst, cap, "data: {\"candidates\":[{\"content\":"
+	    "{\"parts\":[{\"text\":\"tok%04d \"}],\"role\":\"model\"},%s"
+	    "\"index\":0}],\"usageMetadata\":{%s},\"modelVersion\":"
+	    "\"bench\",\"responseId\":\"bench-r\"}\r\n\r\n", seq % 10000,
+	    last ? "\"finishReason\":\"STOP\"," : "", usage);
+}
+
 static void
 send_tail(struct conn *c)
 {
@@ -283,6 +321,10 @@ send_tail(struct conn *c)
 	    "9,\"completion_tokens\":64,\"total_tokens\":73}}\n\n";
 	static const char done[] = "data: [DONE]\n\n";
 
+	if (c->native) {	/* Gemini: the response just ends */
+		end_response(c);
+		return;
+	}
 	if (c->usage)
 		(void)body_add(c, usage, sizeof(usage) - 1);
 	(void)body_add(c, done, sizeof(done) - 1);
@@ -308,7 +350,8 @@ send_event(struct conn *c, int64_t now)
 
 	note_late(now - (c->t0_us + (int64_t)seq * c->interval_us));
 	st_events++;
-	n = event_text(ev, sizeof(ev), seq, last);
+	n = c->native ? event_text_native(ev, sizeof(ev), seq, last, c->nev) :
+	    event_text(ev, sizeof(ev), seq, last);
 	if (body_add(c, ev, (size_t)n) != 0) {
 		st_drops++;
 		conn_close(c);
@@ -333,24 +376,32 @@ find(const char *h, size_t n, const char *needle)
 	return memmem(h, n, needle, strlen(needle));
 }
 
-/* Value of "-<flag>NNN" inside the model string, or def. */
+/* The model string of a request: [*m, *q) of the body's "model". */
 static int
-model_param(const char *body, size_t n, char flag, int def)
+body_model(const char *body, size_t n, const char **m, const char **q)
 {
-	const char *m = find(body, n, "\"model\"");
-	const char *end = body + n, *q;
+	const char *p = find(body, n, "\"model\""), *end = body + n;
+
+	if (p == NULL)
+		return -1;
+	p = memchr(p + 7, '"', (size_t)(end - p - 7));
+	if (p == NULL)
+		return -1;
+	*m = p;
+	*q = memchr(p + 1, '"', (size_t)(end - p - 1));
+	return *q == NULL ? -1 : 0;
+}
+
+/* Value of "-<flag>NNN" inside the model string [m, q), or def. */
+static int
+model_param(const char *m, const char *q, char flag, int def)
+{
 	char pat[3] = { '-', flag, '\0' };
 
-	if (m == NULL)
-		return def;
-	m = memchr(m + 7, '"', (size_t)(end - m - 7));
-	if (m == NULL)
-		return def;
-	q = memchr(m + 1, '"', (size_t)(end - m - 1));
-	if (q == NULL)
+	if (m == NULL || q == NULL)
 		return def;
 	m = find(m, (size_t)(q - m), pat);
-	if (m == NULL || m[2] < '0' || m[2] > '9')
+	if (m == NULL || m + 2 >= q || m[2] < '0' || m[2] > '9')
 		return def;
 	return atoi(m + 2);
 }
@@ -371,27 +422,30 @@ body_has(const char *b, size_t n, const char *key, const char *val)
 	return 0;
 }
 
+/* What a request asks for, read before its bytes leave the input buffer. */
+struct ask {
+	int stream, nev, usage, native;
+	long interval_us;
+};
+
 static void
-respond_json(struct conn *c)
+respond_json(struct conn *c, const struct ask *a)
 {
+	const char *body = a->native ? GEMINI_JSON : CHAT_JSON;
+	size_t blen = a->native ? sizeof(GEMINI_JSON) - 1 :
+	    sizeof(CHAT_JSON) - 1;
 	char hd[256];
 	int n;
 
 	n = snprintf(hd, sizeof(hd), "HTTP/1.%d 200 OK\r\nContent-Type: "
 	    "application/json\r\nContent-Length: %zu\r\n%s\r\n",
-	    c->close_after ? 0 : 1, sizeof(CHAT_JSON) - 1,
+	    c->close_after ? 0 : 1, blen,
 	    c->close_after ? "Connection: close\r\n" : "");
 	c->chunked = 0;
 	(void)out_add(c, hd, (size_t)n);
-	(void)out_add(c, CHAT_JSON, sizeof(CHAT_JSON) - 1);
+	(void)out_add(c, body, blen);
 	c->busy = 0;
 }
-
-/* What a request asks for, read before its bytes leave the input buffer. */
-struct ask {
-	int stream, nev, usage;
-	long interval_us;
-};
 
 static void
 respond_stream(struct conn *c, const struct ask *a)
@@ -406,6 +460,7 @@ respond_stream(struct conn *c, const struct ask *a)
 	c->nev = a->nev;
 	c->interval_us = a->interval_us;
 	c->usage = a->usage;
+	c->native = a->native;
 	c->chunked = !c->close_after;
 	c->next = 0;
 	c->t0_us = now_us();
@@ -442,12 +497,44 @@ header(const char *head, size_t n, const char *name)
 	return NULL;
 }
 
+/*
+ * A native Gemini request line "POST .../models/MODEL:METHOD[?...] HTTP":
+ * 0 with the model string [*m, *q) and *stream set, -1 for anything else.
+ */
+static int
+native_route(const char *head, size_t n, const char **m, const char **q,
+    int *stream)
+{
+	const char *eol = memchr(head, '\r', n), *p, *colon;
+
+	if (eol == NULL)
+		return -1;
+	p = find(head, (size_t)(eol - head), "/models/");
+	if (p == NULL)
+		return -1;
+	p += 8;
+	colon = memchr(p, ':', (size_t)(eol - p));
+	if (colon == NULL)
+		return -1;
+	if ((size_t)(eol - colon) > 22 &&
+	    memcmp(colon, ":streamGenerateContent", 22) == 0)
+		*stream = 1;
+	else if ((size_t)(eol - colon) > 16 &&
+	    memcmp(colon, ":generateContent", 16) == 0)
+		*stream = 0;
+	else
+		return -1;
+	*m = p - 1;	/* model_param looks for "-e"/"-i" inside */
+	*q = colon;
+	return 0;
+}
+
 /* Parse one complete request if there is one; 0 when more input is needed. */
 static int
 take_request(struct conn *c)
 {
 	const char *hend = find(c->in, c->inlen, "\r\n\r\n");
-	const char *cl, *cn;
+	const char *cl, *cn, *m, *q;
 	size_t hlen, blen = 0, total;
 	struct ask a;
 
@@ -467,18 +554,26 @@ take_request(struct conn *c)
 	    (cn != NULL && strncasecmp(cn + strspn(cn, " "), "close", 5) == 0);
 	c->busy = 1;
 	st_requests++;
-	a.stream = body_has(c->in + hlen, blen, "\"stream\"", "true");
-	a.nev = model_param(c->in + hlen, blen, 'e', def_events);
-	a.interval_us = 1000L * model_param(c->in + hlen, blen, 'i',
-	    def_interval_ms);
-	a.usage = body_has(c->in + hlen, blen, "\"include_usage\"", "true");
+	if (native_route(c->in, hlen, &m, &q, &a.stream) == 0) {
+		a.native = 1;
+		a.usage = 0;
+	} else {
+		a.native = 0;
+		if (body_model(c->in + hlen, blen, &m, &q) != 0)
+			m = q = NULL;
+		a.stream = body_has(c->in + hlen, blen, "\"stream\"", "true");
+		a.usage = body_has(c->in + hlen, blen, "\"include_usage\"",
+		    "true");
+	}
+	a.nev = model_param(m, q, 'e', def_events);
+	a.interval_us = 1000L * model_param(m, q, 'i', def_interval_ms);
 	/* consume first: responding may flush and look at the next request */
 	memmove(c->in, c->in + total, c->inlen - total);
 	c->inlen -= total;
 	if (a.stream)
 		respond_stream(c, &a);
 	else
-		respond_json(c);
+		respond_json(c, &a);
 	return 1;
 }
 
