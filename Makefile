@@ -79,7 +79,8 @@ UNIT_sigs     = common/thoughtsig.c common/sigcache.c common/store.c \
 DIALECT_MODS  = common/dialect.c common/dialect_chat.c \
                 common/dialect_responses.c common/dialect_responses_decode.c \
                 common/dialect_messages.c common/dialect_messages_decode.c \
-                common/decoder.c common/validate.c common/utf8.c \
+                common/decoder.c common/jsonraw.c common/validate.c \
+                common/utf8.c \
                 common/buf.c common/err.c
 UNIT_dialect  = $(DIALECT_MODS)
 UNIT_dialect_responses = $(DIALECT_MODS)

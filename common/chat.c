@@ -218,9 +218,7 @@ static enum px_err
 restore_signatures(struct chat *c, const struct px_lease *lease)
 {
 	struct px_worker *w = c->w;
-	char *text;
 	int n;
-	enum px_err rc;
 
 	if (lease->provider != PX_PROV_GEMINI || !c->rq.has_tool_history)
 		return PX_OK;
@@ -228,13 +226,8 @@ restore_signatures(struct chat *c, const struct px_lease *lease)
 	    sig_lookup, w);
 	if (n <= 0)
 		return n < 0 ? PX_ENOMEM : PX_OK;
-	text = cJSON_PrintUnformatted(c->rq.root);
-	if (text == NULL)
-		return PX_ENOMEM;
 	px_buf_reset(&w->body);
-	rc = px_buf_adds(&w->body, text);
-	cJSON_free(text);
-	return rc;
+	return px_json_print(c->rq.root, &w->body);
 }
 
 /* What the attempt learnt: the signatures it saw, for the next turn. */
@@ -644,31 +637,50 @@ finish(struct chat *c)
 	px_buf_shrink(&w->scratch, 1u << 20);
 }
 
+/* A request's state, and its body read; 0, or -1 with the reply sent. */
+static int
+begin(struct chat *c, struct px_worker *w, struct px_io *io,
+    struct px_reqlog *lg, enum px_op op)
+{
+	char detail[256];
+	enum px_err rc;
+
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->io = io;
+	c->lg = lg;
+	c->op = op;
+	rc = read_body(w, io, detail, sizeof(detail));
+	if (rc == PX_OK)
+		return 0;
+	px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+	return -1;
+}
+
+/* A body refused before any quota: the reason, in the route's dialect. */
+static void
+refuse(struct chat *c, enum px_err rc, const struct px_verr *verr)
+{
+	px_reply_error(c->io, &c->w->err, rc, verr->msg,
+	    verr->param[0] ? verr->param : NULL, NULL);
+}
+
 void
 px_chat_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 {
 	struct chat c;
 	struct px_verr verr;
-	char detail[256];
-	enum px_err rc;
+	enum px_err rc = PX_OK;
 
-	memset(&c, 0, sizeof(c));
-	c.w = w;
-	c.io = io;
-	c.lg = lg;
-	rc = read_body(w, io, detail, sizeof(detail));
-	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+	if (begin(&c, w, io, lg, PX_OP_CHAT) != 0)
 		goto out;
-	}
 	if (io->dialect != NULL && io->dialect->decode != NULL)
 		rc = decode(&c, &verr);
 	if (rc == PX_OK)
 		rc = px_validate_chat_max(w->body.p, w->body.len,
 		    w->app->cfg->max_json_values, &c.rq, &verr);
 	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, verr.msg,
-		    verr.param[0] ? verr.param : NULL, NULL);
+		refuse(&c, rc, &verr);
 		goto out;
 	}
 	if (c.ds != NULL)
@@ -684,24 +696,14 @@ px_embed_handle(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 {
 	struct chat c;
 	struct px_verr verr;
-	char detail[256];
 	enum px_err rc;
 
-	memset(&c, 0, sizeof(c));
-	c.w = w;
-	c.io = io;
-	c.lg = lg;
-	c.op = PX_OP_EMBED;
-	rc = read_body(w, io, detail, sizeof(detail));
-	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, detail, NULL, NULL);
+	if (begin(&c, w, io, lg, PX_OP_EMBED) != 0)
 		goto out;
-	}
 	rc = px_validate_embed(w->body.p, w->body.len,
 	    w->app->cfg->max_json_values, &c.rq, &c.encoding, &verr);
 	if (rc != PX_OK) {
-		px_reply_error(io, &w->err, rc, verr.msg,
-		    verr.param[0] ? verr.param : NULL, NULL);
+		refuse(&c, rc, &verr);
 		goto out;
 	}
 	serve_logged(&c);

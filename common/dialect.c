@@ -502,10 +502,23 @@ struct chunk {
 	long prompt, completion, total, cached, reasoning_tokens, cache_write;
 };
 
-/* usage.*_details: up to two named counts. */
+/* What the readers below share: the chunk, scratch for strings, and
+ * the call being read. */
+struct rctx {
+	struct chunk *c;
+	struct px_buf *sc;
+	struct tcall *t;
+	long *v1, *v2;		/* read_details: where its two counts go */
+	const char *k1, *k2;
+};
+
+typedef void (*member_fn)(struct rd *r, const char *k, size_t kn,
+    struct rctx *x);
+
+/* The object at r: fn for each member (it reads or skips the value);
+ * anything else is skipped. */
 static void
-read_details(struct rd *r, const char *k1, long *v1, const char *k2,
-    long *v2)
+walk_obj(struct rd *r, member_fn fn, struct rctx *x)
 {
 	const char *k;
 	size_t kn;
@@ -515,158 +528,14 @@ read_details(struct rd *r, const char *k1, long *v1, const char *k2,
 		skip_value(r);
 		return;
 	}
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, k1))
-			*v1 = read_long(r);
-		else if (k2 != NULL && key_is(k, kn, k2))
-			*v2 = read_long(r);
-		else
-			skip_value(r);
-	}
+	while (next_member(r, &first, &k, &kn))
+		fn(r, k, kn, x);
 }
 
+/* The array at r: fn for each element (it reads or skips it). */
 static void
-read_usage(struct rd *r, struct chunk *c)
-{
-	const char *k;
-	size_t kn;
-	int first = 1;
-
-	if (!eat(r, '{')) {
-		skip_value(r);
-		return;
-	}
-	c->have_usage = 1;
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, "prompt_tokens"))
-			c->prompt = read_long(r);
-		else if (key_is(k, kn, "completion_tokens"))
-			c->completion = read_long(r);
-		else if (key_is(k, kn, "total_tokens"))
-			c->total = read_long(r);
-		else if (key_is(k, kn, "prompt_tokens_details"))
-			read_details(r, "cached_tokens", &c->cached,
-			    "cache_write_tokens", &c->cache_write);
-		else if (key_is(k, kn, "completion_tokens_details"))
-			read_details(r, "reasoning_tokens",
-			    &c->reasoning_tokens, NULL, NULL);
-		else
-			skip_value(r);
-	}
-}
-
-static void
-read_function(struct rd *r, struct tcall *t, struct px_buf *sc)
-{
-	const char *k;
-	size_t kn;
-	int first = 1;
-
-	if (!eat(r, '{')) {
-		skip_value(r);
-		return;
-	}
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, "name"))
-			read_str(r, sc, &t->name.off, &t->name.len);
-		else if (key_is(k, kn, "arguments"))
-			read_str(r, sc, &t->args.off, &t->args.len);
-		else
-			skip_value(r);
-	}
-}
-
-static void
-read_call(struct rd *r, struct chunk *c, struct px_buf *sc)
-{
-	struct tcall scratch_call = { .index = -1 }, *t;
-	const char *k;
-	size_t kn;
-	int first = 1;
-
-	t = c->ncalls < CHUNK_CALLS ? &c->calls[c->ncalls++] : &scratch_call;
-	memset(t, 0, sizeof(*t));
-	t->index = -1;
-	if (!eat(r, '{')) {
-		skip_value(r);
-		return;
-	}
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, "index"))
-			t->index = read_long(r);
-		else if (key_is(k, kn, "id"))
-			read_str(r, sc, &t->id.off, &t->id.len);
-		else if (key_is(k, kn, "function"))
-			read_function(r, t, sc);
-		else
-			skip_value(r);
-	}
-}
-
-static void
-read_calls(struct rd *r, struct chunk *c, struct px_buf *sc)
-{
-	int first = 1;
-
-	if (!eat(r, '[')) {
-		skip_value(r);
-		return;
-	}
-	while (next_elem(r, &first))
-		read_call(r, c, sc);
-}
-
-/* delta (stream) or message (body): the same fields. */
-static void
-read_delta(struct rd *r, struct chunk *c, struct px_buf *sc)
-{
-	const char *k;
-	size_t kn;
-	int first = 1;
-
-	if (!eat(r, '{')) {
-		skip_value(r);
-		return;
-	}
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, "content"))
-			read_str(r, sc, &c->content.off, &c->content.len);
-		else if (key_is(k, kn, "reasoning") ||
-		    key_is(k, kn, "reasoning_content"))
-			read_str(r, sc, &c->reasoning.off, &c->reasoning.len);
-		else if (key_is(k, kn, "refusal"))
-			read_str(r, sc, &c->refusal.off, &c->refusal.len);
-		else if (key_is(k, kn, "tool_calls"))
-			read_calls(r, c, sc);
-		else
-			skip_value(r);
-	}
-}
-
-static void
-read_choice(struct rd *r, struct chunk *c, struct px_buf *sc)
-{
-	const char *k;
-	size_t kn;
-	int first = 1;
-
-	if (!eat(r, '{')) {
-		skip_value(r);
-		return;
-	}
-	while (next_member(r, &first, &k, &kn)) {
-		if (key_is(k, kn, "delta") || key_is(k, kn, "message"))
-			read_delta(r, c, sc);
-		else if (key_is(k, kn, "finish_reason"))
-			read_str(r, sc, &c->finish.off, &c->finish.len);
-		else
-			skip_value(r);
-	}
-}
-
-/* Only the first choice counts (the proxy never asks for n > 1). */
-static void
-read_choices(struct rd *r, struct chunk *c, struct px_buf *sc)
+walk_arr(struct rd *r, void (*fn)(struct rd *, struct rctx *, int),
+    struct rctx *x)
 {
 	int first = 1, i = 0;
 
@@ -674,35 +543,168 @@ read_choices(struct rd *r, struct chunk *c, struct px_buf *sc)
 		skip_value(r);
 		return;
 	}
-	while (next_elem(r, &first)) {
-		if (i++ == 0)
-			read_choice(r, c, sc);
-		else
-			skip_value(r);
-	}
+	while (next_elem(r, &first))
+		fn(r, x, i++);
+}
+
+static void
+str_to(struct rd *r, struct rctx *x, struct span *s)
+{
+	read_str(r, x->sc, &s->off, &s->len);
+}
+
+/* usage.*_details: up to two named counts. */
+static void
+m_details(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	if (key_is(k, kn, x->k1))
+		*x->v1 = read_long(r);
+	else if (x->k2 != NULL && key_is(k, kn, x->k2))
+		*x->v2 = read_long(r);
+	else
+		skip_value(r);
+}
+
+static void
+details(struct rd *r, struct rctx *x, const char *k1, long *v1,
+    const char *k2, long *v2)
+{
+	x->k1 = k1;
+	x->v1 = v1;
+	x->k2 = k2;
+	x->v2 = v2;
+	walk_obj(r, m_details, x);
+}
+
+static void
+m_usage(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	struct chunk *c = x->c;
+
+	c->have_usage = 1;
+	if (key_is(k, kn, "prompt_tokens"))
+		c->prompt = read_long(r);
+	else if (key_is(k, kn, "completion_tokens"))
+		c->completion = read_long(r);
+	else if (key_is(k, kn, "total_tokens"))
+		c->total = read_long(r);
+	else if (key_is(k, kn, "prompt_tokens_details"))
+		details(r, x, "cached_tokens", &c->cached,
+		    "cache_write_tokens", &c->cache_write);
+	else if (key_is(k, kn, "completion_tokens_details"))
+		details(r, x, "reasoning_tokens", &c->reasoning_tokens, NULL,
+		    NULL);
+	else
+		skip_value(r);
+}
+
+static void
+m_function(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	if (key_is(k, kn, "name"))
+		str_to(r, x, &x->t->name);
+	else if (key_is(k, kn, "arguments"))
+		str_to(r, x, &x->t->args);
+	else
+		skip_value(r);
+}
+
+static void
+m_call(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	if (key_is(k, kn, "index"))
+		x->t->index = read_long(r);
+	else if (key_is(k, kn, "id"))
+		str_to(r, x, &x->t->id);
+	else if (key_is(k, kn, "function"))
+		walk_obj(r, m_function, x);
+	else
+		skip_value(r);
+}
+
+/* One tool_calls entry; past CHUNK_CALLS in one chunk they are read into
+ * a scratch slot and dropped. */
+static void
+e_call(struct rd *r, struct rctx *x, int i)
+{
+	struct tcall extra = { .index = -1 };
+	struct chunk *c = x->c;
+
+	(void)i;
+	x->t = c->ncalls < CHUNK_CALLS ? &c->calls[c->ncalls++] : &extra;
+	memset(x->t, 0, sizeof(*x->t));
+	x->t->index = -1;
+	walk_obj(r, m_call, x);
+	x->t = NULL;
+}
+
+/* delta (stream) or message (body): the same fields. */
+static void
+m_delta(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	struct chunk *c = x->c;
+
+	if (key_is(k, kn, "content"))
+		str_to(r, x, &c->content);
+	else if (key_is(k, kn, "reasoning") ||
+	    key_is(k, kn, "reasoning_content"))
+		str_to(r, x, &c->reasoning);
+	else if (key_is(k, kn, "refusal"))
+		str_to(r, x, &c->refusal);
+	else if (key_is(k, kn, "tool_calls"))
+		walk_arr(r, e_call, x);
+	else
+		skip_value(r);
+}
+
+static void
+m_choice(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	if (key_is(k, kn, "delta") || key_is(k, kn, "message"))
+		walk_obj(r, m_delta, x);
+	else if (key_is(k, kn, "finish_reason"))
+		str_to(r, x, &x->c->finish);
+	else
+		skip_value(r);
+}
+
+/* Only the first choice counts (the proxy never asks for n > 1). */
+static void
+e_choice(struct rd *r, struct rctx *x, int i)
+{
+	if (i == 0)
+		walk_obj(r, m_choice, x);
+	else
+		skip_value(r);
+}
+
+static void
+m_chunk(struct rd *r, const char *k, size_t kn, struct rctx *x)
+{
+	if (key_is(k, kn, "choices"))
+		walk_arr(r, e_choice, x);
+	else if (key_is(k, kn, "usage"))
+		walk_obj(r, m_usage, x);
+	else
+		skip_value(r);
 }
 
 static int
 read_chunk(const char *json, size_t len, struct chunk *c, struct px_buf *sc)
 {
 	struct rd r = { json, json + len, 0 };
-	const char *k;
-	size_t kn;
-	int first = 1;
+	struct rctx x;
 
 	memset(c, 0, sizeof(*c));
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.sc = sc;
 	c->prompt = c->completion = c->total = -1;
 	px_buf_reset(sc);
-	if (!eat(&r, '{'))
+	ws(&r);
+	if (r.p >= r.end || *r.p != '{')
 		return -1;
-	while (next_member(&r, &first, &k, &kn)) {
-		if (key_is(k, kn, "choices"))
-			read_choices(&r, c, sc);
-		else if (key_is(k, kn, "usage"))
-			read_usage(&r, c);
-		else
-			skip_value(&r);
-	}
+	walk_obj(&r, m_chunk, &x);
 	return r.bad ? -1 : 0;
 }
 

@@ -22,6 +22,7 @@
 #include <cJSON.h>
 
 #include "decoder.h"
+#include "jsonraw.h"
 #include "validate.h"
 
 #define STOP_MAX	4	/* chat "stop": OpenAI takes at most 4 */
@@ -1105,19 +1106,6 @@ decode_root(struct dec *d, const cJSON *root, cJSON *chat)
 	return rc;
 }
 
-static enum px_err
-print_chat(const cJSON *chat, struct px_buf *out)
-{
-	char *s = cJSON_PrintUnformatted(chat);
-	enum px_err rc;
-
-	if (s == NULL)
-		return PX_ENOMEM;
-	rc = px_buf_adds(out, s);
-	cJSON_free(s);
-	return rc;
-}
-
 static size_t
 values_cap(const struct px_dctx *ctx)
 {
@@ -1148,7 +1136,7 @@ decode_mode(const char *body, size_t len, const struct px_dctx *ctx,
 		rc = out != NULL ? decode_root(&d, root, out) : PX_ENOMEM;
 	}
 	if (rc == PX_OK)
-		rc = print_chat(out, chat);
+		rc = px_json_print(out, chat);
 	if (rc == PX_OK) {
 		snprintf(st->id, sizeof(st->id), "msg_%.48s",
 		    ctx->uid != NULL ? ctx->uid : "");

@@ -19,6 +19,7 @@
 #include <cJSON.h>
 
 #include "decoder.h"
+#include "jsonraw.h"
 #include "validate.h"
 
 #define USER_MAX	64	/* chat "user": OpenAI's length limit */
@@ -1374,15 +1375,8 @@ dec_echo(struct dec *d)
 static enum px_err
 dec_print(struct dec *d, struct px_buf *chat)
 {
-	char *s = cJSON_PrintUnformatted(d->chat);
-	enum px_err rc;
-
-	if (s == NULL)
-		return PX_ENOMEM;
 	px_buf_reset(chat);
-	rc = px_buf_add(chat, s, strlen(s));
-	cJSON_free(s);
-	return rc;
+	return px_json_print(d->chat, chat);
 }
 
 /* In canonical-request order: model, messages, tools, tool_choice, ... */

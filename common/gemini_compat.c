@@ -21,6 +21,7 @@
 #include <cJSON.h>
 
 #include "gemini_think.h"
+#include "jsonraw.h"
 
 /* extra_body.google.thinking_config for t (objects made or reused). */
 static int
@@ -80,7 +81,6 @@ px_gemc_request(const struct px_upstream_in *in, struct px_buf *out,
 {
 	struct px_gthink t;
 	cJSON *root;
-	char *text;
 	enum px_err rc = PX_ENOMEM;
 
 	if (in->op != PX_OP_CHAT && in->op != PX_OP_STREAM)
@@ -92,11 +92,9 @@ px_gemc_request(const struct px_upstream_in *in, struct px_buf *out,
 	if (root == NULL)
 		return PX_ENOMEM;
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "reasoning_effort");
-	if (add_thinking(root, &t) == 0 && set_model_usage(root, in) == 0 &&
-	    (text = cJSON_PrintUnformatted(root)) != NULL) {
+	if (add_thinking(root, &t) == 0 && set_model_usage(root, in) == 0) {
 		px_buf_reset(out);
-		rc = px_buf_adds(out, text);
-		cJSON_free(text);
+		rc = px_json_print(root, out);
 	}
 	cJSON_Delete(root);
 	*body = out->p;

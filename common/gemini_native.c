@@ -64,19 +64,6 @@ px_gn_model_id(const char *model)
 	return model != NULL ? model : "";
 }
 
-enum px_err
-px_gn_print(const cJSON *root, struct px_buf *out)
-{
-	char *s = cJSON_PrintUnformatted(root);
-	enum px_err rc;
-
-	if (s == NULL)
-		return PX_ENOMEM;
-	rc = px_buf_adds(out, s);
-	cJSON_free(s);
-	return rc;
-}
-
 cJSON *
 px_gn_add(struct px_gn_tree *b, cJSON *obj, const char *key, cJSON *item)
 {

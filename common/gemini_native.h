@@ -78,8 +78,7 @@ const char *px_gn_str(const struct cJSON *obj, const char *key);
 long px_gn_count(const struct cJSON *obj, const char *key);
 /* The model id without a leading "models/" (a client may send it). */
 const char *px_gn_model_id(const char *model);
-/* Append root printed compactly to out; PX_ENOMEM / PX_ETOOBIG. */
-enum px_err px_gn_print(const struct cJSON *root, struct px_buf *out);
+
 
 /*
  * A sticky-error tree builder: every add checks for NULL items and failed

@@ -16,6 +16,7 @@
  * provider-apis-2026.md; each comment states the fact it relies on.
  */
 #include "gemini_native.h"
+#include "jsonraw.h"
 #include "oaicompat.h"
 
 #include <cJSON.h>
@@ -513,7 +514,7 @@ px_gn_map_body(struct px_stream_fix *st, const char *body, size_t len,
 	(void)px_gn_usage(st, root);
 	c = completion_of(st, root, &fail, &code);
 	px_buf_reset(out);
-	if (c != NULL && px_gn_print(c, out) == PX_OK) {
+	if (c != NULL && px_json_print(c, out) == PX_OK) {
 		st->saw_finish = 1;
 		act = PX_EV_REWRITE;
 	} else {

@@ -17,6 +17,7 @@
  * provider-apis-2026.md; each comment states the fact it relies on.
  */
 #include "gemini_native.h"
+#include "jsonraw.h"
 
 #include <cJSON.h>
 #include <stdarg.h>
@@ -638,7 +639,7 @@ px_gn_request(const struct px_upstream_in *in, struct px_buf *out,
 	rc = t.rc != PX_OK ? t.rc : t.b.oom ? PX_ENOMEM : PX_OK;
 	px_buf_reset(out);
 	if (rc == PX_OK)
-		rc = px_gn_print(req, out);
+		rc = px_json_print(req, out);
 	cJSON_Delete(req);
 	px_buf_free(&t.text);
 	*body = out->p;

@@ -16,6 +16,7 @@
  * provider-apis-2026.md; each comment states the fact it relies on.
  */
 #include "gemini_native.h"
+#include "jsonraw.h"
 
 #include <cJSON.h>
 #include <string.h>
@@ -61,7 +62,7 @@ emit(struct ev *e, cJSON *c)
 {
 	if (c != NULL && !e->b.oom) {
 		if ((e->n > 0 && px_buf_addc(e->out, '\n') != PX_OK) ||
-		    px_gn_print(c, e->out) != PX_OK)
+		    px_json_print(c, e->out) != PX_OK)
 			e->b.oom = 1;
 		else
 			e->n++;

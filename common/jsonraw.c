@@ -16,6 +16,8 @@
  */
 #include "jsonraw.h"
 
+#include <cJSON.h>
+
 #include <assert.h>
 #include <string.h>
 
@@ -271,5 +273,18 @@ px_json_set(struct px_buf *out, const char *json, size_t len,
 	}
 	if (rc != PX_OK)
 		px_buf_reset(out);
+	return rc;
+}
+
+enum px_err
+px_json_print(const cJSON *root, struct px_buf *out)
+{
+	char *s = cJSON_PrintUnformatted(root);
+	enum px_err rc;
+
+	if (s == NULL)
+		return PX_ENOMEM;
+	rc = px_buf_add(out, s, strlen(s));
+	cJSON_free(s);
 	return rc;
 }

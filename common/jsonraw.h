@@ -1,6 +1,7 @@
 /*
  * jsonraw.h -- byte-exact edits of a JSON text without re-printing it.
- * Owns: locating a member of the top-level object and splicing a new value
+ * Owns: printing a tree compactly into a buffer, and locating a member of
+ * the top-level object and splicing a new value
  * in, so every other byte the client sent reaches the provider unchanged
  * (number formats, key order, unknown fields).
  * Never: validates the document; callers pass text cJSON already accepted.
@@ -27,5 +28,10 @@ int px_json_find(const char *json, size_t len, const char *key,
  */
 enum px_err px_json_set(struct px_buf *out, const char *json, size_t len,
     const char *key, const char *value);
+
+struct cJSON;
+/* Append root printed compactly (no newlines) to out; PX_ENOMEM when
+ * cJSON cannot print it, the buffer's error when it does not fit. */
+enum px_err px_json_print(const struct cJSON *root, struct px_buf *out);
 
 #endif
