@@ -123,7 +123,7 @@ DEB_PKGS  = cc:build-essential pkg-config libfcgi-dev libfcgi-bin \
             libcurl4-openssl-dev libcjson-dev liblmdb-dev lighttpd \
             ca-certificates
 TEST_PKGS = curl node:nodejs npm:npm apache2 libapache2-mod-fcgid \
-            nginx-light spawn-fcgi lmdb-utils
+            nginx-light spawn-fcgi lmdb-utils clang libclang-rt-14-dev
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -170,4 +170,7 @@ bench: bench-deps all
 
 .PHONY: all deps test-deps test install unit run lint clean unit-bins bench \
         bench-deps
+
+# make fuzz, fuzz-smoke (run by tests/run.sh), fuzz-build, fuzz-deps
+include tests/fuzz/fuzz.mk
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -478,9 +478,10 @@ get_url(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
 	s = dup(c, v->valuestring);
 	if (s == NULL)
 		return;
-	n = strlen(s);
-	if (s[n - 1] == '/')
-		s[n - 1] = '\0';	/* callers append "/chat/completions" */
+	/* callers append "/chat/completions": no trailing '/' at all (the
+	 * host is non-empty, url_ok saw to that, so this stops in time) */
+	for (n = strlen(s); n > 0 && s[n - 1] == '/'; n--)
+		s[n - 1] = '\0';
 	*(char **)field(base, k->off) = s;
 }
 
@@ -1013,6 +1014,9 @@ snippet(const char *text, size_t len, size_t pos, char *out)
 {
 	size_t n = 0;
 
+	/* start on a character, not inside one */
+	while (pos > 0 && pos < len && ((unsigned char)text[pos] & 0xc0) == 0x80)
+		pos--;
 	while (pos + n < len && n < SNIPPET_MAX && text[pos + n] != '\n' &&
 	    text[pos + n] != '\r')
 		n++;

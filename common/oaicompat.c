@@ -495,6 +495,8 @@ record_sig(struct px_stream_fix *st, const cJSON *tc, int k)
 	 * prefix for matching), else the one the fix made up */
 	if (up != NULL && *up != '\0')
 		snprintf(id, sizeof(id), "%s", up);
+	else if (k == 0 && st->first_id[0] != '\0')
+		snprintf(id, sizeof(id), "%s", st->first_id);
 	else if (st->up_id[k][0] != '\0')
 		snprintf(id, sizeof(id), "%s", st->up_id[k]);
 	else
@@ -518,6 +520,9 @@ fix_tool(struct fix *fx, cJSON *tc)
 		    STR(PX_MAX_TOOL_CALLS) " tool calls in one response";
 		return;
 	}
+	if (isnew && k == 0 && str_member(tc, "id") != NULL)
+		snprintf(fx->st->first_id, sizeof(fx->st->first_id), "%s",
+		    str_member(tc, "id"));
 	record_sig(fx->st, tc, k);
 	if (!cJSON_IsNumber(idx) || idx->valuedouble != (double)k) {
 		if (set_number(tc, "index", k) != 0)

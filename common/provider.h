@@ -44,6 +44,8 @@ struct px_stream_fix {
 	const char *model;		/* in: the model served (chunk "model") */
 	long     prompt_tokens, completion_tokens, total_tokens;
 	long     reasoning_tokens;	/* completion_tokens_details, 0 none */
+	char     first_id[200];		/* the response's first call id,
+					 * whole (up_id keeps a prefix) */
 	unsigned char sig_seen[PX_MAX_TOOL_CALLS];	/* a signature of call
 					 * k was recorded (the first wins) */
 	int      hide_reasoning;	/* in: the client did not ask for

@@ -76,11 +76,14 @@ on_translated(struct px_relay *rl, const char *data, size_t len)
 	struct px_buf *out = &rl->w->out;
 	enum px_err rc;
 
+	int many = 0;	/* a REWRITE may hold several chunks, one a line */
+
 	px_buf_reset(out);
 	switch (rl->prov->map_event(&rl->fix, data, len, out)) {
 	case PX_EV_REWRITE:
 		data = out->p;
 		len = out->len;
+		many = 1;
 		break;
 	case PX_EV_DROP:
 		return 0;
@@ -88,10 +91,10 @@ on_translated(struct px_relay *rl, const char *data, size_t len)
 		keep_error(rl, out->p, out->len);
 		return 1;	/* stop reading; finish decides */
 	case PX_EV_PASS:
-		break;
+		break;	/* the upstream's own data: one chunk, any newlines */
 	}
 	for (rc = PX_OK; rc == PX_OK && len > 0; ) {
-		const char *nl = memchr(data, '\n', len);
+		const char *nl = many ? memchr(data, '\n', len) : NULL;
 		size_t n = nl != NULL ? (size_t)(nl - data) : len;
 
 		rc = px_dialect_chunk(rl->ds, data, n, &rl->w->scratch,

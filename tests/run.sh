@@ -1,5 +1,6 @@
 #!/bin/bash
-# run.sh -- the whole test suite: C unit tests, then the integration suite
+# run.sh -- the whole test suite: C unit tests, the fuzz targets for a few
+# seconds each, then the integration suite
 # (real lighttpd + the mock upstream + the official openai client), then
 # every deployment recipe behind its real server (lighttpd, Apache, nginx).
 # Usage: tests/run.sh BUILD_DIR [unit]. Prints "N passed, N failed" last and
@@ -44,6 +45,11 @@ for t in "$B"/unit/test_*; do
 done
 
 if [ "$only" != unit ]; then
+	# every fuzz target for a few seconds, from its seeds and past
+	# findings, so the targets keep building and no finding comes back
+	make -s fuzz-smoke 2>&1 | tee "$out/fuzz.log" | \
+	    grep -E '^(not ok|ok - fuzz_|[0-9]+ passed)'
+	count "$out/fuzz.log" fuzz
 	node tests/integ/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/integ.log"
 	count "$out/integ.log" integration
 	# every recipe in deploy/ behind its real server (issue 5)

@@ -47,8 +47,11 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_S) $(FUZZ_TARGETS)
 
+# (from the seeds each time, in its own directory: a steady few seconds per
+# target, and the corpora of long runs stay as they are)
 fuzz-smoke: fuzz-build
-	sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SMOKE_S) $(FUZZ_TARGETS)
+	FUZZ_FRESH=1 FUZZ_WORKDIR=$(FUZZ_B)/corpus-smoke \
+	    sh tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SMOKE_S) $(FUZZ_TARGETS)
 
 # harnesses: the project's warnings, fatal
 # (fuzz-deps first: an order-only prerequisite, so -j cannot race it)

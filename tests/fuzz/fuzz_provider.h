@@ -124,46 +124,14 @@ fz_check_sigs(const struct px_buf *sigs, const struct fz_ids *ids)
 	for (; p < e; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		tab = memchr(p, '\t', (size_t)(nl - p));
-		if (!(tab != NULL && tab > p && nl - tab > 1 &&
-		    memchr(tab + 1, '\t', (size_t)(nl - tab - 1)) == NULL)) {
-#ifndef FZ_STRICT_SIGS
-			/*
-			 * TEMPORARY WORKAROUND for a known finding (tests/
-			 * fuzz/crashes/provider_event-sig-record-tab.bin):
-			 * oaicompat.c's record_sig() writes ids and
-			 * signatures holding TAB or LF unchecked (the native
-			 * adapter skips them). Noted once; -DFZ_STRICT_SIGS
-			 * checks it. Drop once fixed.
-			 */
-			FZ_NOTE_ONCE("known finding: malformed signature "
-			    "record: %.*s", (int)(nl - p), p);
-			return;
-#endif
-			FZ_CHECK(0, "a signature record is <id> TAB <signature>");
-		}
+		FZ_CHECK(tab != NULL && tab > p && nl - tab > 1 &&
+		    memchr(tab + 1, '\t', (size_t)(nl - tab - 1)) == NULL,
+		    "a signature record is <id> TAB <signature>");
 		idn = (size_t)(tab - p);
 		for (k = 0; k < ids->n; k++) {
 			if (strlen(ids->v[k]) == idn &&
 			    memcmp(ids->v[k], p, idn) == 0)
 				break;
-#ifndef FZ_STRICT_SIGS
-			/*
-			 * TEMPORARY WORKAROUND for a known finding (tests/
-			 * fuzz/crashes/provider_event-sig-id-truncated.bin):
-			 * oaicompat.c records the signature under up_id, the
-			 * upstream id cut to 47 bytes, while the client sees
-			 * the whole id (Gemini's "function-call-<uuid>" ids
-			 * have 50). Noted once; -DFZ_STRICT_SIGS checks it.
-			 */
-			if (idn == sizeof(((struct px_stream_fix *)0)->up_id[0])
-			    - 1 && strlen(ids->v[k]) > idn &&
-			    memcmp(ids->v[k], p, idn) == 0) {
-				FZ_NOTE_ONCE("known finding: signature "
-				    "recorded under a cut id %.*s", (int)idn,
-				    p);
-				break;
-			}
-#endif
 		}
 		if (k == ids->n && ids->n < FZ_MAX_IDS) {
 			fprintf(stderr, "record id %.*s; ids shown:", (int)idn,

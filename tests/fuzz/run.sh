@@ -4,7 +4,9 @@
 #   (make fuzz / make fuzz-smoke call it; see tests/fuzz/README.md)
 # Each target fuzzes a working copy of its seeds, BUILD_DIR/corpus-work/T
 # (tests/fuzz/corpus/T is only read; the working corpus grows across runs,
-# FUZZ_FRESH=1 starts it again from the seeds). A crash, leak, timeout or
+# FUZZ_FRESH=1 starts it again from the seeds; FUZZ_WORKDIR=DIR works in
+# DIR/T instead, as make fuzz-smoke does so that make test always starts
+# from the seeds and keeps the long runs' corpora). A crash, leak, timeout or
 # broken invariant fails the target; its input is left in
 # BUILD_DIR/artifacts/T/ and its path printed. FUZZ_JOBS=N runs N targets
 # at once; FUZZ_ARGS adds libFuzzer flags. Inputs of past findings,
@@ -42,7 +44,7 @@ dict_of() {
 run_one() {
 	t=$1
 	bin=$B/fuzz_$t
-	work=$B/corpus-work/$t
+	work=${FUZZ_WORKDIR:-$B/corpus-work}/$t
 	art=$B/artifacts/$t
 	log=$B/logs/$t.log
 	res=$B/logs/$t.result

@@ -673,6 +673,17 @@ test_warnings(void)
 	cfg = load_q(WDOC(STRONG, "http://localhost/x"));
 	T_CHECK(cfg != NULL && cfg->warnings.n == 0, "localhost is fine");
 	px_config_free(cfg);
+	cfg = load_q(WDOC(STRONG, "https://h.example/v1//"));
+	T_CHECK(cfg != NULL && strcmp(cfg->providers[0].base_url,
+	    "https://h.example/v1") == 0, "every trailing '/' dropped (fuzz)");
+	px_config_free(cfg);
+	{
+		struct px_cfg_errors e;
+
+		T_CHECK(px_config_parse("{\xc3\xa9}", 4, "f.json", &cfg, &e) ==
+		    PX_ECONFIG && e.n == 1 && strstr(e.msg[0], "near '\xc3\xa9}'")
+		    != NULL, "a snippet starts on a character (fuzz)");
+	}
 	cfg = load_q(WDOC(STRONG, "http://localhost.evil.example/x"));
 	T_CHECK(warned(cfg, "plain http://"), "a name that starts localhost");
 	px_config_free(cfg);

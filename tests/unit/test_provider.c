@@ -1165,6 +1165,24 @@ test_sig_records(void)
 	st.sigs = &sigs;
 	(void)gemini()->map_event(&st, tab, strlen(tab), &out);
 	T_CHECK(sigs.len == 0, "a signature with a tab is not recorded");
+	{	/* a metadata-only delta: the signature is the first call's */
+		static const char call[] = "{\"choices\":[{\"index\":0,"
+		    "\"delta\":{\"tool_calls\":[{\"id\":\"function-call-f3b9ecb3"
+		    "-d55f-4076-98c8-b13e9d1c0e01\",\"type\":\"function\","
+		    "\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}}]}";
+		static const char meta[] = "{\"choices\":[{\"index\":0,"
+		    "\"delta\":{\"tool_calls\":[{\"extra_content\":{\"google\":"
+		    "{\"thought_signature\":\"CrIC\"}}}]}}]}";
+
+		px_stream_fix_init(&st);
+		px_buf_reset(&sigs);
+		st.sigs = &sigs;
+		(void)gemini()->map_event(&st, call, strlen(call), &out);
+		(void)gemini()->map_event(&st, meta, strlen(meta), &out);
+		T_CHECK(sigs.p != NULL && strcmp(sigs.p, "function-call-f3b9ecb3-"
+		    "d55f-4076-98c8-b13e9d1c0e01\tCrIC\n") == 0,
+		    "a metadata-only signature, under the first call's whole id");
+	}
 	px_buf_free(&out);
 	px_buf_free(&sigs);
 }
