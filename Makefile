@@ -55,6 +55,7 @@ UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
 UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/gemini_compat.c common/thoughts.c common/gemini_think.c \
+                common/retryhint.c \
                 common/oaicompat.c common/provider_openrouter.c \
                 common/provider_gemini.c common/provider_gemini_native.c \
                 $(GEMINI_NATIVE) common/jsonraw.c common/config.c \
@@ -64,6 +65,7 @@ GEMINI_NATIVE = common/gemini_native.c common/gemini_native_request.c \
                 common/gemini_native_reply.c \
                 common/gemini_native_stream.c common/gemini_native_embed.c
 UNIT_native   = $(GEMINI_NATIVE) common/gemini_compat.c common/thoughts.c \
+                common/retryhint.c \
                 common/gemini_think.c common/oaicompat.c \
                 common/provider_openrouter.c common/provider_gemini.c \
                 common/provider_gemini_native.c common/jsonraw.c \

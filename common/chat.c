@@ -312,7 +312,7 @@ classify(const struct chat *c, const struct px_relay *rl,
 	in.body = c->w->resp.p;
 	in.body_len = c->w->resp.len;
 	in.now_ms = px_ledger_now_ms();
-	px_hint_read(&in, h);
+	rl->prov->classify(&in, h);
 	if (h->fault == PX_FAULT_NONE && rl->failed)
 		h->fault = PX_FAULT_UPSTREAM;	/* an error event mid-stream */
 }
@@ -408,7 +408,7 @@ confirm_key(struct chat *c, const struct px_lease *lease, struct px_hint *h)
 	in.body = w->probe.p;
 	in.body_len = w->probe.len;
 	in.now_ms = now;
-	if (px_hint_probe(&in, &ph)) {
+	if (px_adapter(lease->group)->probe_says(&in, &ph)) {
 		h->fault = ph.fault;
 		snprintf(h->reason, sizeof(h->reason), "%s", ph.reason);
 	}

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "retryhint.h"
 #include "thoughts.h"
 
 #define PX_MAX_TOOL_CALLS 128	/* per response; beyond it the stream fails */
@@ -155,6 +156,15 @@ struct px_provider {
 	 */
 	enum px_err (*embed_reply)(const char *json, size_t len,
 	    const char *model, const char *encoding, struct px_buf *out);
+	/*
+	 * Classification hooks for this upstream's error shapes: what a reply
+	 * says about the key (retryhint.h: status, headers, the error body's
+	 * facts), and how to read a key probe's answer. Every adapter so far
+	 * speaks Google's or OpenRouter's shapes, which px_hint_read and
+	 * px_hint_probe read by key family.
+	 */
+	void (*classify)(const struct px_hint_in *in, struct px_hint *out);
+	int (*probe_says)(const struct px_hint_in *in, struct px_hint *out);
 	/* Does a request with this reasoning effort get thought summaries
 	 * inline in content (to split out: px_stream_fix.split_thoughts)?
 	 * NULL: never. */

@@ -26,5 +26,7 @@ const struct px_provider px_provider_gemini = {
 	.map_event        = px_oai_map_event,
 	.map_body         = px_oai_map_body,
 	.map_error        = px_oai_map_error,
+	.classify         = px_hint_read,
+	.probe_says       = px_hint_probe,
 	.parse_models     = px_oai_parse_models,
 };

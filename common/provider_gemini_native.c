@@ -24,6 +24,8 @@ const struct px_provider px_provider_gemini_native = {
 	.map_event        = px_gn_map_event,
 	.map_body         = px_gn_map_body,
 	.map_error        = px_oai_map_error,
+	.classify         = px_hint_read,
+	.probe_says       = px_hint_probe,
 	.parse_models     = px_gn_parse_models,
 	.embed_reply      = px_gn_embed_reply,
 };
