@@ -17,10 +17,11 @@ HARDEN   = -fstack-protector-strong -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 \
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(HARDEN) $(SAN_$(SAN)) -Icommon \
              -isystem /usr/include/cjson -pthread -MMD -MP
-LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -pthread
+LDLIBS   = -lfcgi -lcurl -lcjson -llmdb -lhiredis -pthread
 
 # Every module, explicitly; each external library has one owning file:
-# fcgiapp.h -> fcgi_io.c, curl.h -> upstream.c, lmdb.h -> store.c.
+# fcgiapp.h -> fcgi_io.c, curl.h -> upstream.c, lmdb.h -> store.c,
+# hiredis.h -> redis.c.
 COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/sse.c common/utf8.c common/validate.c common/jsonraw.c \
          common/oaicompat.c common/provider_openrouter.c \
@@ -30,8 +31,9 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/gemini_native_reply.c \
          common/gemini_native_stream.c common/gemini_native_embed.c \
          common/gemini_compat.c common/thoughts.c \
-         common/router.c common/ring.c \
-         common/keysel.c common/store.c common/ledger.c common/sigcache.c \
+         common/router.c common/redisurl.c \
+         $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
+         common/sigcache.c \
          common/thoughtsig.c \
          common/retryhint.c \
          common/reply.c common/fcgi_io.c common/listenaddr.c \
@@ -44,14 +46,23 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/app.c \
          common/server.c
 
+# The ledger without its Redis backend's connection (unit tests add it).
+LEDGER_MODS = common/win.c common/ledger_rec.c common/keysel.c \
+              common/store.c common/ledger.c common/ledger_lmdb.c \
+              common/ledger_migrate.c common/usage.c
+LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
+              common/log.c common/config.c common/redisurl.c common/utf8.c \
+              common/buf.c common/err.c
+
 # Unit tests: name -> the modules it links (pure modules only).
-UNITS = buf err sse config validate jsonraw provider router ring keysel ledger \
+UNITS = buf err sse config validate jsonraw provider router win keysel ledger \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
         native
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
-UNIT_config   = common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_config   = common/config.c common/redisurl.c common/utf8.c common/buf.c \
+                common/err.c
 UNIT_validate = common/validate.c common/utf8.c common/buf.c common/err.c
 UNIT_jsonraw  = common/jsonraw.c common/buf.c common/err.c
 UNIT_provider = common/gemini_compat.c common/thoughts.c common/gemini_think.c \
@@ -70,11 +81,12 @@ UNIT_native   = $(GEMINI_NATIVE) common/gemini_compat.c common/thoughts.c \
                 common/provider_openrouter.c common/provider_gemini.c \
                 common/provider_gemini_native.c common/jsonraw.c \
                 common/config.c common/utf8.c common/buf.c common/err.c
-UNIT_router   = common/router.c common/config.c common/utf8.c common/buf.c common/err.c
-UNIT_ring     = common/ring.c
-UNIT_keysel   = common/keysel.c common/ring.c
+UNIT_router   = common/router.c common/config.c common/redisurl.c \
+                common/utf8.c common/buf.c common/err.c
+UNIT_win      = common/win.c
+UNIT_keysel   = common/keysel.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
-UNIT_ledger   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_ledger   = $(LEDGER_UNIT)
 UNIT_listen   = common/listenaddr.c
 UNIT_sigs     = common/thoughtsig.c common/sigcache.c common/store.c \
                 common/buf.c common/err.c
@@ -87,10 +99,10 @@ DIALECT_MODS  = common/dialect.c common/dialect_chat.c \
 UNIT_dialect  = $(DIALECT_MODS)
 UNIT_dialect_responses = $(DIALECT_MODS)
 UNIT_dialect_messages  = $(DIALECT_MODS)
-UNIT_health   = common/ledger.c common/store.c common/ring.c common/keysel.c common/config.c common/utf8.c common/buf.c common/err.c
+UNIT_health   = $(LEDGER_UNIT)
 
 B      ?= build/rel
-OBJS    = $(COMMON:%.c=$(B)/%.o)
+OBJS    = $(COMMON:%.c=$(B)/%.o) $(B)/gen/ledger_lua.o
 
 all: cgi/aiproxy
 
@@ -104,8 +116,20 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# ledger.lua compiled in as one C string (ledger_lua.h): each line quoted,
+# backslashes and quotes escaped.
+$(B)/gen/ledger_lua.c: common/ledger.lua
+	@mkdir -p $(dir $@)
+	{ echo '#include "ledger_lua.h"'; echo 'const char px_ledger_lua[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(B)/gen/ledger_lua.o: $(B)/gen/ledger_lua.c
+	$(CC) $(ALL_CFLAGS) -Icommon -c -o $@ $<
+
 define unit_rule
-$(B)/unit/test_$(1): tests/unit/test_$(1).c $$(UNIT_$(1):%.c=$(B)/%.o)
+$(B)/unit/test_$(1): tests/unit/test_$(1).c $$(UNIT_$(1):%.c=$(B)/%.o) \
+    $$(if $$(findstring ledger_redis,$$(UNIT_$(1))),$(B)/gen/ledger_lua.o)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$(filter %.c %.o,$$^) $$(LDLIBS)
 endef
@@ -122,10 +146,12 @@ $(B)/blackhole: tests/integ/blackhole.c
 # deps: what building and `make run` need; test-deps adds the test tools.
 # CMD:PKG installs PKG only when CMD is missing (see tests/deps.sh).
 DEB_PKGS  = cc:build-essential pkg-config libfcgi-dev libfcgi-bin \
-            libcurl4-openssl-dev libcjson-dev liblmdb-dev lighttpd \
+            libcurl4-openssl-dev libcjson-dev liblmdb-dev libhiredis-dev \
+            lighttpd \
             ca-certificates
 TEST_PKGS = curl node:nodejs npm:npm apache2 libapache2-mod-fcgid \
-            nginx-light spawn-fcgi lmdb-utils clang libclang-rt-14-dev
+            nginx-light spawn-fcgi lmdb-utils clang libclang-rt-14-dev \
+            redis-server
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 

@@ -21,6 +21,7 @@
 #include "ledger.h"
 #include "reply.h"
 #include "upstream.h"
+#include "usage.h"
 
 #define SSE_LINE_CAP   (1u << 20)	/* one SSE line or event */
 #define UP_BUF_MAX     (64u << 20)	/* upstream body or rewritten request */
@@ -281,6 +282,24 @@ refuse(struct px_worker *w, struct px_io *io, struct px_reqlog *lg)
 	    "WWW-Authenticate: Bearer\r\n");
 }
 
+/* GET /v1/usage: a snapshot of the ledger, rendered (usage.c). */
+static void
+usage_handle(struct px_worker *w, struct px_io *io)
+{
+	const struct px_snapshot *sn;
+	enum px_err e;
+
+	e = px_ledger_snapshot(w->app->ledger, w->ls, px_ledger_now_ms(), &sn);
+	if (e == PX_OK)
+		e = px_usage_render(sn, &w->out);
+	if (e == PX_EUNAVAIL)
+		px_reply_unavailable(io, &w->err);
+	else if (e != PX_OK)
+		px_reply_error(io, &w->err, e, NULL, NULL, NULL);
+	else
+		px_reply_json(io, 200, NULL, w->out.p, w->out.len);
+}
+
 static void
 dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
     struct px_reqlog *lg)
@@ -310,7 +329,7 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 	case ROUTE_EMBED:     px_embed_handle(w, io, lg); break;
 	case ROUTE_MODELS:    px_models_handle(w, io, NULL, lg); break;
 	case ROUTE_MODEL:     px_models_handle(w, io, arg, lg); break;
-	case ROUTE_USAGE:     px_usage_handle(w, io, lg); break;
+	case ROUTE_USAGE:     usage_handle(w, io); break;
 	case ROUTE__MAX:      break;
 	}
 }

@@ -554,7 +554,9 @@ reply_unreserved(struct chat *c, enum px_err rc, int64_t retry_ms,
 {
 	struct px_worker *w = c->w;
 
-	if (rc == PX_ERATE && px_ledger_not_entitled(w->ls))
+	if (rc == PX_EUNAVAIL)	/* the ledger, not an upstream */
+		px_reply_unavailable(c->io, &w->err);
+	else if (rc == PX_ERATE && px_ledger_not_entitled(w->ls))
 		reply_not_entitled(w, c->io, retry_ms);
 	else if (rc == PX_ERATE && (c->nattempts == 0 || res->status == 429))
 		reply_rate_limited(w, c->io, retry_ms);

@@ -21,6 +21,7 @@
 #include <cJSON.h>
 
 #include "buf.h"
+#include "redisurl.h"
 #include "utf8.h"
 
 #define ENV_PREFIX	"env:"
@@ -36,7 +37,8 @@ enum cfg_type {
 	CFG_NESTR,	/* non-empty string -> char * */
 	CFG_URL,	/* http(s) URL, one trailing '/' dropped -> char * */
 	CFG_PROVIDER,	/* provider name -> enum px_provider_id */
-	CFG_API,	/* "openai" or "native" -> enum px_api */
+	CFG_ENUM,	/* one of .names -> its index, in an enum field */
+	CFG_ENVSTR,	/* non-empty string, "env:NAME" resolved -> char * */
 	CFG_LONG,	/* integer min..max -> long */
 	CFG_SIZE,	/* integer min..max -> size_t */
 	CFG_UINT,	/* integer min..max -> unsigned */
@@ -65,17 +67,22 @@ struct cfg_key {
 	double def;		/* numbers and CFG_PROVIDER: preset value */
 	const char *sdef;	/* strings: default copied when absent */
 	const struct cfg_key *sub;	/* CFG_OBJARR: table for each element */
+	const char *const *names;	/* CFG_ENUM: the values, NULL-ended */
 	size_t elsize;		/* CFG_OBJARR: element size */
 };
 
 #define PO(f) offsetof(struct px_provider_cfg, f)
 #define TO(f) offsetof(struct px_config, f)
 
+static const char *const api_names[] = { "openai", "native", NULL };
+static const char *const backend_names[] = { "lmdb", "redis", NULL };
+
 /* provider_keys[i]; .def = PX_PROV__MAX marks "no valid provider yet". */
 static const struct cfg_key prov_keys[] = {
 	{ .name = "provider", .type = CFG_PROVIDER, .flags = CFG_REQUIRED,
 	  .off = PO(provider), .def = PX_PROV__MAX },
-	{ .name = "api", .type = CFG_API, .off = PO(api), .def = PX_API_OPENAI },
+	{ .name = "api", .type = CFG_ENUM, .off = PO(api), .def = PX_API_OPENAI,
+	  .names = api_names },
 	{ .name = "key", .type = CFG_KEYS,
 	  .flags = CFG_REQUIRED | CFG_NONEMPTY | CFG_SECRET,
 	  .off = PO(keys), .noff = PO(nkeys) },
@@ -113,6 +120,15 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "state_durable", .type = CFG_BOOL, .off = TO(state_durable) },
 	{ .name = "state_map_mb", .type = CFG_LONG, .off = TO(state_map_mb),
 	  .min = 1, .max = 65536, .def = 64 },
+	{ .name = "state_backend", .type = CFG_ENUM, .off = TO(state_backend),
+	  .def = PX_BACKEND_LMDB, .names = backend_names },
+	{ .name = "redis_url", .type = CFG_NESTR, .off = TO(redis_url) },
+	{ .name = "redis_password", .type = CFG_ENVSTR, .flags = CFG_SECRET,
+	  .off = TO(redis_password) },
+	{ .name = "redis_prefix", .type = CFG_NESTR, .off = TO(redis_prefix),
+	  .sdef = "aiproxy:" },
+	{ .name = "redis_timeout_ms", .type = CFG_LONG,
+	  .off = TO(redis_timeout_ms), .min = 10, .max = 60000, .def = 250 },
 	{ .name = "max_body_bytes", .type = CFG_SIZE, .off = TO(max_body_bytes),
 	  .min = 1024, .max = 1073741824, .def = 4194304 },
 	{ .name = "threads", .type = CFG_UINT, .off = TO(threads),
@@ -317,6 +333,19 @@ describe(const cJSON *v, unsigned flags, char *out, size_t n)
 	snprintf(out, n, "%s", word);
 }
 
+/* "\"a\", \"b\" or \"c\"" */
+static void
+enum_list(const char *const *names, char *out, size_t n)
+{
+	size_t i, at = 0;
+
+	out[0] = '\0';
+	for (i = 0; names[i] != NULL && at < n; i++)
+		at += (size_t)snprintf(out + at, n - at, "%s\"%s\"",
+		    i == 0 ? "" : names[i + 1] == NULL ? " or " : ", ",
+		    names[i]);
+}
+
 /* What a row accepts, for "expected ...". */
 static void
 expect(const struct cfg_key *k, char *out, size_t n)
@@ -334,8 +363,8 @@ expect(const struct cfg_key *k, char *out, size_t n)
 		snprintf(out, n, "\"%s\" or \"%s\"", provtab[0].name,
 		    provtab[1].name);
 		break;
-	case CFG_API:
-		snprintf(out, n, "\"openai\" or \"native\"");
+	case CFG_ENUM:
+		enum_list(k->names, out, n);
 		break;
 	case CFG_LONG:
 	case CFG_SIZE:
@@ -412,8 +441,8 @@ store_num(const struct cfg_key *k, void *base, double d)
 	case CFG_PROVIDER:
 		*(enum px_provider_id *)p = (enum px_provider_id)d;
 		break;
-	case CFG_API:
-		*(enum px_api *)p = (enum px_api)d;
+	case CFG_ENUM:	/* every enum of config.h is int-sized */
+		*(int *)p = (int)d;
 		break;
 	case CFG_LONG:
 		*(long *)p = (long)d;
@@ -500,15 +529,13 @@ get_provider(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	bad(c, k, v);
 }
 
-static const char *const apis[PX_API__MAX] = { "openai", "native" };
-
 static void
-get_api(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+get_enum(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
 {
 	unsigned i;
 
-	for (i = 0; cJSON_IsString(v) && i < PX_API__MAX; i++) {
-		if (strcmp(v->valuestring, apis[i]) == 0) {
+	for (i = 0; cJSON_IsString(v) && k->names[i] != NULL; i++) {
+		if (strcmp(v->valuestring, k->names[i]) == 0) {
 			store_num(k, base, i);
 			return;
 		}
@@ -725,6 +752,22 @@ get_keys(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
 	}
 }
 
+/* A string that may name an environment variable ("env:NAME"). */
+static void
+get_envstr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const char *s;
+
+	if (!is_nestr(v)) {
+		bad(c, k, v);
+		return;
+	}
+	s = key_secret(c, v->valuestring);
+	if (s != NULL)
+		*(char **)field(base, k->off) = dup(c, s);
+}
+
 static void apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj,
     void *base);
 
@@ -755,7 +798,7 @@ typedef void getter(struct ctx *, const struct cfg_key *, const cJSON *,
 static getter *const getters[CFG__MAX] = {
 	[CFG_NESTR] = get_nestr,	[CFG_URL] = get_url,
 	[CFG_PROVIDER] = get_provider,	[CFG_LONG] = get_int,
-	[CFG_API] = get_api,
+	[CFG_ENUM] = get_enum,		[CFG_ENVSTR] = get_envstr,
 	[CFG_SIZE] = get_int,		[CFG_UINT] = get_int,
 	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
 	[CFG_BOOL] = get_bool,
@@ -874,7 +917,7 @@ apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj, void *base)
 static int
 is_scalar(enum cfg_type t)
 {
-	return t == CFG_PROVIDER || t == CFG_API || t == CFG_LONG ||
+	return t == CFG_PROVIDER || t == CFG_ENUM || t == CFG_LONG ||
 	    t == CFG_SIZE ||
 	    t == CFG_UINT || t == CFG_NUM || t == CFG_BOOL;
 }
@@ -970,6 +1013,34 @@ finish_providers(struct ctx *c, struct px_config *cfg)
 		for (j = 0; j < p->nkeys; j++) {
 			if (p->keys[j].secret != NULL)
 				check_key(c, cfg, i, j);
+		}
+	}
+}
+
+/*
+ * The ledger's backend: Redis needs a URL that parses (redisurl.h) and a
+ * prefix that can only name our own records; Redis settings without the
+ * backend that uses them are a warning (finish_warnings).
+ */
+static void
+finish_backend(struct ctx *c, struct px_config *cfg)
+{
+	struct px_redis_addr a;
+	char why[160];
+	const char *p;
+
+	if (cfg->redis_url != NULL &&
+	    px_redis_url_parse(cfg->redis_url, &a, why, sizeof(why)) != 0)
+		add_err(c, "redis_url: %s", why);
+	if (cfg->state_backend == PX_BACKEND_REDIS && cfg->redis_url == NULL)
+		add_err(c, "redis_url: required when state_backend is "
+		    "\"redis\"");
+	for (p = cfg->redis_prefix; p != NULL && *p != '\0'; p++) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    p - cfg->redis_prefix >= 64) {
+			add_err(c, "redis_prefix: at most 64 printable ASCII "
+			    "characters without spaces");
+			break;
 		}
 	}
 }
@@ -1164,6 +1235,9 @@ finish_warnings(struct px_config *cfg)
 		    "characters, e.g. the output of `openssl rand -hex 24`",
 		    is_placeholder(cfg->access_key) ? "a sample placeholder" :
 		    "too short", PX_ACCESS_KEY_MIN);
+	if (cfg->state_backend != PX_BACKEND_REDIS && cfg->redis_url != NULL)
+		add_warn(cfg, "redis_url: set, but state_backend is not "
+		    "\"redis\": the ledger stays in this host's LMDB");
 	for (i = 0; i < cfg->nproviders; i++) {
 		const char *u = cfg->providers[i].base_url;
 
@@ -1191,6 +1265,7 @@ parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
 	}
 	apply(c, top_keys, root, cfg);
 	finish_providers(c, cfg);
+	finish_backend(c, cfg);
 	if (c->nerr == 0) {
 		finish_secrets(c, cfg);
 		finish_warnings(cfg);

@@ -17,6 +17,10 @@ enum px_provider_id { PX_PROV_OPENROUTER = 0, PX_PROV_GEMINI, PX_PROV__MAX };
  * families) or the provider's native API (gemini only). */
 enum px_api { PX_API_OPENAI = 0, PX_API_NATIVE, PX_API__MAX };
 
+/* Where the ledger keeps its records: this host's LMDB, or a Redis
+ * server that several hosts share. */
+enum px_backend { PX_BACKEND_LMDB = 0, PX_BACKEND_REDIS, PX_BACKEND__MAX };
+
 /* Name as written in config.json ("openrouter", "gemini"). */
 const char *px_provider_name(enum px_provider_id id);
 
@@ -73,6 +77,13 @@ struct px_config {
 					 * config file's directory */
 	int     state_durable;		/* fsync meta pages per commit, default off */
 	long    state_map_mb;		/* LMDB map size, default 64 */
+	enum px_backend state_backend;	/* "lmdb" (default) or "redis" */
+	char   *redis_url;		/* required with "redis" (redisurl.h) */
+	char   *redis_password;		/* optional; "env:NAME" resolved at
+					 * load; never printed */
+	char   *redis_prefix;		/* names in Redis start with it;
+					 * default "aiproxy:" */
+	long    redis_timeout_ms;	/* connect and each call; 250 */
 	size_t  max_body_bytes;		/* default 4 MiB */
 	unsigned threads;		/* workers per process, default 64 */
 	long    connect_timeout_ms;	/* default 10000 */

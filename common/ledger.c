@@ -1,110 +1,23 @@
 /*
- * ledger.c -- quota windows, reservations and usage over the store
- * (see ledger.h). Policy lives here; store.c only moves bytes.
- * Record layout: one fixed-size struct keyrec per key under
- * "key/<provider>/<key id>", and the round-robin cursor of a provider under
- * "rr/<provider>". Records are copied out of the map before use (LMDB
- * values need not be aligned), changed, and put back whole.
- * Load: two short write transactions per request (reserve, settle); a
- * reservation reads every key of the candidate providers once.
+ * ledger.c -- the ledger's policy (ledger.h), over a backend
+ * (ledger_int.h): opening the one the config names, the per-thread
+ * scratch, the public calls, and the pure policy steps the backends apply
+ * inside their atomic step.
+ * Never: touches a store or a socket itself (the backends do), or renders
+ * (usage.c renders snapshots).
  */
-#include "ledger.h"
+#include "ledger_int.h"
 
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clock.h"
-#include "keysel.h"
-#include "ring.h"
 #include "store.h"
 
-#define KEYREC_MAGIC 0x41495058u	/* "AIPX" */
-
-struct keyrec {
-	uint32_t magic;
-	uint32_t version;		/* PX_STORE_SCHEMA when written */
-	struct px_ring rmin;		/* requests, rolling 60 s */
-	struct px_ring tmin;		/* tokens, rolling 60 s */
-	struct px_ring rday;		/* requests, rolling 24 h */
-	uint64_t life_requests;
-	uint64_t life_tokens;
-	uint64_t life_errors;
-	int64_t  cool_until_ms;		/* COOLING: not eligible before */
-	int64_t  probe_at_ms;		/* DISABLED: one probe from then */
-	int64_t  probe_lease_ms;	/* a probe is in flight until then */
-	uint32_t state;			/* enum key_state */
-	uint32_t strikes;		/* 429s without a hint in a row */
-	uint32_t daily;			/* cooling for a per-day quota */
-	uint32_t pad;
-	char     reason[64];
-	uint32_t b_rmin[PX_RING_MINUTE_NB];
-	uint32_t b_tmin[PX_RING_MINUTE_NB];
-	uint32_t b_rday[PX_RING_DAY_NB];
-};
-
-enum key_state { KEY_ACTIVE = 0, KEY_COOLING, KEY_DISABLED };
-
-/*
- * Models a key may not serve until a moment: Gemini's 429 "limit: 0"
- * (the key's project has no quota at all for that model) lasts until the
- * provider's daily reset and says nothing about the key's other models.
- * A small fixed record per key, written only when a mark is made; an
- * expired slot is free again.
- */
-#define ENT_SLOTS 8
-struct entrec {
-	uint32_t magic;		/* written by save_fixed, like a keyrec's */
-	uint32_t version;
-	struct {
-		int64_t until_ms;
-		char    model[120];
-	} e[ENT_SLOTS];
-};
-
-static const char *const key_state_name[] = { "active", "cooling",
-    "disabled" };
-
-/* Cooldowns for 429s without a hint, escalating per repeat. */
-static const int64_t escalate_ms[] = { 10000, 30000, 60000, 300000 };
-
-#define CORRELATE_MS  10000	/* 429s on several keys this close: provider */
-#define RECENT_429    16
-#define PROBE_LEASE_MS 120000	/* one probe at a time, for at most this */
-
-/* Per provider: back-off and the recent 429s that may trigger it. */
-struct provrec {
-	uint32_t magic;
-	uint32_t version;
-	int64_t  backoff_until_ms;
-	uint32_t strikes;
-	uint32_t next;			/* ring position in recent[] */
-	struct { int64_t t; uint32_t key; uint32_t pad; } recent[RECENT_429];
-	char     reason[64];
-};
-
-struct px_ledger {
-	const struct px_config *cfg;
-	struct px_store *st;
-};
-
-/* One key of a provider, as the reservation walk sees it. */
-struct keyref {
-	const struct px_provider_cfg *group;
-	const struct px_key_cfg *key;
-};
-
-struct px_ledger_scratch {
-	int               not_entitled;	/* last reserve: see ledger.h */
-	size_t            cap;		/* keys in the whole config */
-	struct keyref    *refs;
-	struct px_keyview *views;
-	int64_t          *free_at;
-	struct keyrec     rec;		/* aligned copy of one record */
-};
+const int64_t px_escalate_ms[PX_ESCALATE_N] = { 10000, 30000, 60000,
+    300000 };
 
 /* --- setup --------------------------------------------------------------- */
 
@@ -124,6 +37,17 @@ px_ledger_estimate(size_t prompt_bytes)
 	return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
 }
 
+static const struct px_ledger_ops *
+ops_for(const struct px_config *cfg)
+{
+	return cfg->state_backend == PX_BACKEND_REDIS ? &px_ledger_redis_ops :
+	    &px_ledger_lmdb_ops;
+}
+
+/*
+ * The LMDB environment is opened for every backend: with Redis it keeps
+ * only this host's caches (thought signatures), and costs nothing else.
+ */
 enum px_err
 px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
     char *detail, size_t cap)
@@ -136,10 +60,14 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 	if (lg == NULL)
 		return PX_ENOMEM;
 	lg->cfg = cfg;
+	lg->ops = ops_for(cfg);
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->state_dir);
 	e = px_store_open(&lg->st, dir, (size_t)cfg->state_map_mb << 20,
 	    cfg->state_durable, detail, cap);
+	if (e == PX_OK)
+		e = lg->ops->open(lg, detail, cap);
 	if (e != PX_OK) {
+		px_store_close(lg->st);
 		free(lg);
 		return e;
 	}
@@ -153,11 +81,18 @@ px_ledger_store(struct px_ledger *lg)
 	return lg != NULL ? lg->st : NULL;
 }
 
+const char *
+px_ledger_backend(const struct px_ledger *lg)
+{
+	return lg->ops->name;
+}
+
 void
 px_ledger_close(struct px_ledger *lg)
 {
 	if (lg == NULL)
 		return;
+	lg->ops->close(lg);
 	px_store_close(lg->st);
 	free(lg);
 }
@@ -189,15 +124,23 @@ struct px_ledger_scratch *
 px_ledger_scratch_new(const struct px_config *cfg)
 {
 	struct px_ledger_scratch *s = calloc(1, sizeof(*s));
-	size_t n = total_keys(cfg) + 1;
+	size_t n = total_keys(cfg) + 1, enc;
 
 	if (s == NULL)
 		return NULL;
+	s->cfg = cfg;
 	s->cap = n;
+	enc = px_win_maxbytes(&px_win_day);
+	if (px_win_maxbytes(&px_win_minute) > enc)
+		enc = px_win_maxbytes(&px_win_minute);
+	s->enccap = enc + PX_ENTREC_MAXBYTES;
 	s->refs = calloc(n, sizeof(*s->refs));
 	s->views = calloc(n, sizeof(*s->views));
 	s->free_at = calloc(n, sizeof(*s->free_at));
-	if (s->refs == NULL || s->views == NULL || s->free_at == NULL) {
+	s->snap.keys = calloc(n, sizeof(*s->snap.keys));
+	s->enc = malloc(s->enccap);
+	if (s->refs == NULL || s->views == NULL || s->free_at == NULL ||
+	    s->snap.keys == NULL || s->enc == NULL) {
 		px_ledger_scratch_free(s);
 		return NULL;
 	}
@@ -209,224 +152,19 @@ px_ledger_scratch_free(struct px_ledger_scratch *s)
 {
 	if (s == NULL)
 		return;
+	if (s->be != NULL && s->be_free != NULL)
+		s->be_free(s->be);
 	free(s->refs);
 	free(s->views);
 	free(s->free_at);
+	free(s->snap.keys);
+	free(s->enc);
 	free(s);
 }
 
-/* --- records ------------------------------------------------------------- */
-
-/*
- * dst = a + b ["/" c], truncated to cap. Built by hand: it runs for every
- * key of every reservation, where snprintf showed up in the profile.
- */
-static void
-store_key(char *dst, size_t cap, const char *a, const char *b, const char *c)
-{
-	const char *parts[4] = { a, b, c != NULL ? "/" : "", c != NULL ? c : "" };
-	size_t n = 0, i, k;
-
-	for (i = 0; i < 4; i++) {
-		k = strlen(parts[i]);
-		if (k > cap - 1 - n)
-			k = cap - 1 - n;
-		memcpy(dst + n, parts[i], k);
-		n += k;
-	}
-	dst[n] = '\0';
-}
-
-static void
-rec_key(char *dst, size_t cap, enum px_provider_id p, const char *id)
-{
-	store_key(dst, cap, "key/", px_provider_name(p), id);
-}
-
-/*
- * Copy the fixed-size record under key into r (size bytes, starting with
- * magic and version); all zero when absent or written by something else.
- */
-static void
-load_fixed(struct px_store_txn *tx, const char *key, void *r, size_t size)
-{
-	const void *v;
-	size_t len;
-	uint32_t head[2];
-
-	if (px_store_get(tx, key, &v, &len) && len == size) {
-		memcpy(r, v, size);
-		memcpy(head, r, sizeof(head));
-		if (head[0] == KEYREC_MAGIC && head[1] == PX_STORE_SCHEMA)
-			return;
-	}
-	memset(r, 0, size);
-}
-
-static enum px_err
-save_fixed(struct px_store_txn *tx, const char *key, void *r, size_t size)
-{
-	const uint32_t head[2] = { KEYREC_MAGIC, PX_STORE_SCHEMA };
-
-	memcpy(r, head, sizeof(head));
-	return px_store_put(tx, key, r, size);
-}
-
-static void
-rec_load(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    struct keyrec *r)
-{
-	char k[64];
-
-	rec_key(k, sizeof(k), p, id);
-	load_fixed(tx, k, r, sizeof(*r));
-}
-
-/*
- * Read-only view of the key's record: the record in the map itself when
- * it is aligned for struct keyrec (records this size live on LMDB
- * overflow pages, which are), else a copy in *scratch. Valid until the
- * record is written or the transaction ends. Saves copying ~10 KiB per
- * key on every reservation.
- */
-static const struct keyrec *
-rec_view(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    struct keyrec *scratch)
-{
-	char k[64];
-	const void *v;
-	size_t len;
-	const struct keyrec *r;
-
-	rec_key(k, sizeof(k), p, id);
-	if (px_store_get(tx, k, &v, &len) && len == sizeof(*r) &&
-	    (uintptr_t)v % _Alignof(struct keyrec) == 0) {
-		r = v;
-		if (r->magic == KEYREC_MAGIC && r->version == PX_STORE_SCHEMA)
-			return r;
-	}
-	rec_load(tx, p, id, scratch);
-	return scratch;
-}
-
-static enum px_err
-rec_save(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    struct keyrec *r)
-{
-	char k[64];
-
-	rec_key(k, sizeof(k), p, id);
-	return save_fixed(tx, k, r, sizeof(*r));
-}
-
-static uint32_t
-cursor_load(struct px_store_txn *tx, enum px_provider_id p)
-{
-	char k[32];
-	const void *v;
-	size_t len;
-	uint32_t c = UINT32_MAX;	/* nothing picked yet: start at 0 */
-
-	store_key(k, sizeof(k), "rr/", px_provider_name(p), NULL);
-	if (px_store_get(tx, k, &v, &len) && len == sizeof(c))
-		memcpy(&c, v, sizeof(c));
-	return c;
-}
-
-static enum px_err
-cursor_save(struct px_store_txn *tx, enum px_provider_id p, uint32_t c)
-{
-	char k[32];
-
-	store_key(k, sizeof(k), "rr/", px_provider_name(p), NULL);
-	return px_store_put(tx, k, &c, sizeof(c));
-}
-
-static void
-prov_load(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
-{
-	char k[32];
-
-	store_key(k, sizeof(k), "prov/", px_provider_name(p), NULL);
-	load_fixed(tx, k, r, sizeof(*r));
-}
-
-static enum px_err
-prov_save(struct px_store_txn *tx, enum px_provider_id p, struct provrec *r)
-{
-	char k[32];
-
-	store_key(k, sizeof(k), "prov/", px_provider_name(p), NULL);
-	return save_fixed(tx, k, r, sizeof(*r));
-}
-
-/* Collect the keys of provider p, in config order. */
-static void
-ent_key(char *dst, size_t cap, enum px_provider_id p, const char *id)
-{
-	char pn[8];
-
-	snprintf(pn, sizeof(pn), "%d", (int)p);
-	store_key(dst, cap, "ent", pn, id);
-}
-
-static void
-ent_load(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    struct entrec *r)
-{
-	char k[96];
-
-	ent_key(k, sizeof(k), p, id);
-	load_fixed(tx, k, r, sizeof(*r));	/* zeroed when absent */
-}
-
-/* Until when key id may not serve model (0: it may). Gemini only. */
-static int64_t
-ent_until(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    const char *model, int64_t now)
-{
-	struct entrec r;
-	size_t i;
-
-	if (p != PX_PROV_GEMINI)
-		return 0;
-	ent_load(tx, p, id, &r);
-	for (i = 0; i < ENT_SLOTS; i++)
-		if (r.e[i].until_ms > now &&
-		    strncmp(r.e[i].model, model, sizeof(r.e[i].model)) == 0)
-			return r.e[i].until_ms;
-	return 0;
-}
-
-/* Mark (key id, model) until until_ms: its own slot, a free or expired
- * one, else the one that ends first. */
-static enum px_err
-ent_mark(struct px_store_txn *tx, enum px_provider_id p, const char *id,
-    const char *model, int64_t until, int64_t now)
-{
-	struct entrec r;
-	size_t i, use = 0;
-	char k[96];
-
-	ent_load(tx, p, id, &r);
-	for (i = 0; i < ENT_SLOTS; i++) {
-		if (strncmp(r.e[i].model, model, sizeof(r.e[i].model)) == 0) {
-			use = i;
-			break;
-		}
-		if (r.e[i].until_ms <= now ||
-		    r.e[i].until_ms < r.e[use].until_ms)
-			use = i;
-	}
-	r.e[use].until_ms = until;
-	snprintf(r.e[use].model, sizeof(r.e[use].model), "%s", model);
-	ent_key(k, sizeof(k), p, id);
-	return save_fixed(tx, k, &r, sizeof(r));
-}
-
-static size_t
-keys_of(const struct px_config *cfg, enum px_provider_id p,
-    struct keyref *refs, size_t cap)
+size_t
+px_ledger_keys_of(const struct px_config *cfg, enum px_provider_id p,
+    struct px_keyref *refs, size_t cap)
 {
 	size_t i, j, n = 0;
 
@@ -444,154 +182,50 @@ keys_of(const struct px_config *cfg, enum px_provider_id p,
 	return n;
 }
 
-/* --- reservation ---------------------------------------------------------- */
+int
+px_ledger_has_provider(const struct px_config *cfg, enum px_provider_id p)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		if (cfg->providers[i].provider == p)
+			return 1;
+	return 0;
+}
+
+/*
+ * dst = <kind>/<provider>[/<id>] (see ledger_rec.h), "m" and "d" with the
+ * scope "k/" in front of the provider. Built by hand: it runs for every
+ * key of every reservation, where snprintf showed in the profile.
+ */
+void
+px_ledger_recname(char *dst, size_t cap, char kind, enum px_provider_id p,
+    const char *id)
+{
+	const char *scope = kind == 'm' || kind == 'd' ? "/k/" : "/";
+	const char *parts[5] = { scope, px_provider_name(p), id != NULL ?
+	    "/" : "", id != NULL ? id : "", "" };
+	size_t n = 0, i, k;
+
+	dst[n++] = kind;
+	if (kind == 'r')	/* the cursor: "rr/<p>" */
+		dst[n++] = 'r';
+	for (i = 0; i < 4; i++) {
+		k = strlen(parts[i]);
+		if (k > cap - 1 - n)
+			k = cap - 1 - n;
+		memcpy(dst + n, parts[i], k);
+		n += k;
+	}
+	dst[n] = '\0';
+}
+
+/* --- the public calls ------------------------------------------------------ */
 
 static int64_t
 max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
-}
-
-struct reserve {
-	const struct px_config *cfg;
-	struct px_ledger_scratch *s;
-	const struct px_candidate *c;
-	size_t   nc;
-	uint32_t tokens;
-	int64_t  now;
-	struct px_lease *lease;
-	const struct px_key_cfg *const *exclude;
-	size_t   nexclude;
-	int64_t  backoff;	/* the provider being walked backs off until */
-	int64_t  earliest;	/* soonest moment some key has room */
-	int      fits;		/* the estimate fits some key's token limit */
-	size_t   ci;		/* the candidate being walked */
-	size_t   nkeys;		/* keys looked at */
-	size_t   nent;		/* ... held back only by a "limit: 0" mark */
-};
-
-static int
-excluded(const struct reserve *x, const struct px_key_cfg *k)
-{
-	size_t i;
-
-	for (i = 0; i < x->nexclude; i++)
-		if (x->exclude[i] == k)
-			return 1;
-	return 0;
-}
-
-/* When the key's health lets it serve again (now if it can). */
-static int64_t
-health_free_at(const struct keyrec *r, int64_t now)
-{
-	switch (r->state) {
-	case KEY_COOLING:
-		return max64(now, r->cool_until_ms);
-	case KEY_DISABLED:
-		return max64(now, max64(r->probe_at_ms, r->probe_lease_ms));
-	default:
-		return now;
-	}
-}
-
-/* Fill views[i] and free_at[i] for key i of provider p, as of now. */
-static void
-view_key(struct reserve *x, struct px_store_txn *tx, enum px_provider_id p,
-    size_t i)
-{
-	struct px_ledger_scratch *s = x->s;
-	const struct px_provider_cfg *g = s->refs[i].group;
-	int64_t ent = ent_until(tx, p, s->refs[i].key->id, x->c[x->ci].model,
-	    x->now);
-	const struct keyrec *r = rec_view(tx, p, s->refs[i].key->id, &s->rec);
-	uint64_t rmin, rday, tmin;
-	int64_t t;
-
-	rmin = px_ring_sum_at(&r->rmin, r->b_rmin, &px_ring_minute, x->now);
-	rday = px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day, x->now);
-	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, x->now);
-	s->views[i].eligible = rmin + 1 <= (uint64_t)g->max_request_min &&
-	    rday + 1 <= (uint64_t)g->max_request_day &&
-	    tmin + x->tokens <= (uint64_t)g->max_token_min &&
-	    health_free_at(r, x->now) <= x->now && x->backoff <= x->now &&
-	    !excluded(x, s->refs[i].key) && ent == 0;
-	x->nkeys++;
-	x->nent += ent != 0 && !excluded(x, s->refs[i].key);
-	s->views[i].req_day = rday;
-	s->views[i].max_req_day = (uint64_t)g->max_request_day;
-	t = px_ring_free_at(&r->rmin, r->b_rmin, &px_ring_minute, x->now, 1,
-	    (uint64_t)g->max_request_min);
-	t = max64(t, px_ring_free_at(&r->rday, r->b_rday, &px_ring_day,
-	    x->now, 1, (uint64_t)g->max_request_day));
-	t = max64(t, px_ring_free_at(&r->tmin, r->b_tmin, &px_ring_minute,
-	    x->now, x->tokens, (uint64_t)g->max_token_min));
-	/* an excluded key still tells the client when to come back */
-	t = max64(t, max64(health_free_at(r, x->now), x->backoff));
-	t = max64(t, ent);
-	s->free_at[i] = t;
-	if (x->tokens <= (uint64_t)g->max_token_min)
-		x->fits = 1;
-	if (t < x->earliest)
-		x->earliest = t;
-}
-
-/* Book one request and the token estimate on key i; move the cursor. */
-static enum px_err
-take(struct reserve *x, struct px_store_txn *tx, size_t ci, size_t i)
-{
-	struct px_ledger_scratch *s = x->s;
-	enum px_provider_id p = x->c[ci].provider;
-	struct keyrec *r = &s->rec;
-	enum px_err e;
-
-	rec_load(tx, p, s->refs[i].key->id, r);
-	px_ring_add(&r->rmin, r->b_rmin, &px_ring_minute, x->now, 1);
-	px_ring_add(&r->rday, r->b_rday, &px_ring_day, x->now, 1);
-	px_ring_add(&r->tmin, r->b_tmin, &px_ring_minute, x->now, x->tokens);
-	r->life_requests++;
-	if (r->state == KEY_DISABLED)	/* this request is the probe */
-		r->probe_lease_ms = x->now + PROBE_LEASE_MS;
-	e = rec_save(tx, p, s->refs[i].key->id, r);
-	if (e == PX_OK)
-		e = cursor_save(tx, p, (uint32_t)i);
-	if (e != PX_OK)
-		return e;
-	x->lease->model = x->c[ci].model;
-	x->lease->provider = p;
-	x->lease->group = s->refs[i].group;
-	x->lease->key = s->refs[i].key;
-	x->lease->t_ms = x->now;
-	x->lease->tokens = x->tokens;
-	return PX_OK;
-}
-
-static enum px_err
-reserve_txn(struct px_store_txn *tx, void *ctx)
-{
-	struct reserve *x = ctx;
-	size_t ci, i, n;
-	long pick;
-
-	x->earliest = INT64_MAX;
-	x->fits = 0;
-	for (ci = 0; ci < x->nc; ci++) {
-		enum px_provider_id p = x->c[ci].provider;
-
-		struct provrec pr;
-
-		x->ci = ci;
-		prov_load(tx, p, &pr);
-		x->backoff = pr.backoff_until_ms;
-		n = keys_of(x->cfg, p, x->s->refs, x->s->cap);
-		for (i = 0; i < n; i++)
-			view_key(x, tx, p, i);
-		pick = px_keysel_pick(x->s->views, n,
-		    x->cfg->model_usage_gap_percentage, cursor_load(tx, p));
-		if (pick >= 0)
-			return take(x, tx, ci, (size_t)pick);
-	}
-	return PX_ERATE;	/* aborts: nothing was written */
 }
 
 enum px_err
@@ -609,271 +243,28 @@ px_ledger_reserve_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_key_cfg *const *exclude, size_t nexclude, int64_t now_ms,
     struct px_lease *lease, int64_t *retry_ms)
 {
-	struct reserve x;
+	struct px_resv r;
 	enum px_err e;
 
-	memset(&x, 0, sizeof(x));
-	x.exclude = exclude;
-	x.nexclude = nexclude;
-	x.cfg = lg->cfg;
-	x.s = s;
-	x.c = c;
-	x.nc = nc;
-	x.tokens = tokens;
-	x.now = now_ms;
-	x.lease = lease;
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.nc = nc;
+	r.tokens = tokens;
+	r.exclude = exclude;
+	r.nexclude = nexclude;
+	r.now = now_ms;
+	r.lease = lease;
 	*retry_ms = 0;
 	s->not_entitled = 0;
-	e = px_store_run(lg->st, 1, reserve_txn, &x);
+	e = lg->ops->reserve(lg, s, &r);
 	if (e != PX_ERATE)
 		return e;
 	/* every key left was one without quota for the model */
-	s->not_entitled = x.nent > 0 && x.nent + x.nexclude >= x.nkeys;
-	if (!x.fits)
+	s->not_entitled = r.nent > 0 && r.nent + r.nexclude >= r.nkeys;
+	if (!r.fits)
 		return PX_EBADREQ;
-	*retry_ms = x.earliest == INT64_MAX ? 1 : max64(1, x.earliest - now_ms);
+	*retry_ms = r.earliest == INT64_MAX ? 1 : max64(1, r.earliest - r.now);
 	return PX_ERATE;
-}
-
-/* --- settling ------------------------------------------------------------- */
-
-struct settle {
-	const struct px_config *cfg;
-	struct px_ledger_scratch *s;
-	const struct px_lease *lease;
-	enum px_settle how;
-	long  tokens;
-	const struct px_verdict *v;
-	int64_t now;
-};
-
-static void
-book_tokens(struct keyrec *r, const struct px_lease *l, long used,
-    int64_t now)
-{
-	uint64_t u = (uint64_t)used;
-
-	if (u < l->tokens)
-		px_ring_sub(&r->tmin, r->b_tmin, &px_ring_minute, l->t_ms,
-		    (uint32_t)(l->tokens - u));
-	else	/* booked now, later than it happened: errs on the safe side */
-		px_ring_add(&r->tmin, r->b_tmin, &px_ring_minute, now,
-		    u - l->tokens > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)(u - l->tokens));
-	r->life_tokens += u;
-}
-
-static void
-set_reason(char *dst, size_t cap, const char *why)
-{
-	snprintf(dst, cap, "%s", why != NULL ? why : "");
-}
-
-static void
-healthy(struct keyrec *r)
-{
-	r->state = KEY_ACTIVE;
-	r->strikes = 0;
-	r->daily = 0;
-	r->cool_until_ms = r->probe_at_ms = r->probe_lease_ms = 0;
-	r->reason[0] = '\0';
-}
-
-/* Index of the lease's key among its provider's keys (refs filled). */
-static uint32_t
-key_index(const struct settle *x, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (x->s->refs[i].key == x->lease->key)
-			return (uint32_t)i;
-	return 0;
-}
-
-/* Is recent[i] a 429 inside the correlation span? */
-static int
-in_span(const struct provrec *pr, size_t i, int64_t now)
-{
-	return pr->recent[i].t != 0 && now - pr->recent[i].t <= CORRELATE_MS;
-}
-
-/* Distinct keys with a 429 in the span (the first entry of each). */
-static size_t
-distinct_429(const struct provrec *pr, int64_t now, int *first)
-{
-	size_t i, j, n = 0;
-
-	for (i = 0; i < RECENT_429; i++) {
-		first[i] = in_span(pr, i, now);
-		for (j = 0; j < i && first[i]; j++)
-			if (in_span(pr, j, now) && pr->recent[j].key ==
-			    pr->recent[i].key)
-				first[i] = 0;
-		n += (size_t)first[i];
-	}
-	return n;
-}
-
-/*
- * Note a (non-daily) 429 on the provider; if several keys got one within
- * CORRELATE_MS, the throttle is the provider's (an IP or account limit):
- * back off the provider and return 1, with pr holding the keys involved,
- * so that none of them is blamed.
- */
-static int
-provider_429(struct settle *x, struct px_store_txn *tx, int64_t until,
-    struct provrec *pr, int *first)
-{
-	enum px_provider_id p = x->lease->provider;
-	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), distinct;
-
-	prov_load(tx, p, pr);
-	pr->recent[pr->next % RECENT_429].t = x->now;
-	pr->recent[pr->next % RECENT_429].key = key_index(x, n);
-	pr->next = (pr->next + 1) % RECENT_429;
-	distinct = distinct_429(pr, x->now, first);
-	if (distinct < 2 || distinct * 2 < n) {
-		(void)prov_save(tx, p, pr);
-		return 0;
-	}
-	if (until <= x->now)
-		until = x->now + escalate_ms[pr->strikes < 3 ? pr->strikes : 3];
-	pr->strikes++;
-	pr->backoff_until_ms = max64(pr->backoff_until_ms, until);
-	set_reason(pr->reason, sizeof(pr->reason), "429 on several keys");
-	(void)prov_save(tx, p, pr);
-	return 1;
-}
-
-/*
- * Pardon the keys whose recent 429 turned out to be the provider's: only
- * those in the span, and never a key cooling for a daily quota.
- */
-static void
-pardon_recent(struct settle *x, struct px_store_txn *tx,
-    const struct provrec *pr, const int *first)
-{
-	enum px_provider_id p = x->lease->provider;
-	size_t n = keys_of(x->cfg, p, x->s->refs, x->s->cap), i;
-	struct keyrec *r = &x->s->rec;
-
-	for (i = 0; i < RECENT_429; i++) {
-		const struct keyref *k;
-
-		if (!first[i] || pr->recent[i].key >= n)
-			continue;
-		k = &x->s->refs[pr->recent[i].key];
-		if (k->key == x->lease->key)
-			continue;
-		rec_load(tx, p, k->key->id, r);
-		if (r->state != KEY_COOLING || r->daily)
-			continue;
-		healthy(r);
-		(void)rec_save(tx, p, k->key->id, r);
-	}
-	rec_load(tx, p, x->lease->key->id, r);	/* the caller's record */
-}
-
-static void
-rate_limited(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
-{
-	const struct px_verdict *v = x->v;
-	int64_t until = v->until_ms > x->now ? v->until_ms : 0;
-
-	struct provrec pr;
-	int first[RECENT_429];
-
-	if (!v->daily && provider_429(x, tx, until, &pr, first)) {
-		pardon_recent(x, tx, &pr, first);
-		healthy(r);
-		return;
-	}
-	if (until == 0) {
-		until = x->now + escalate_ms[r->strikes < 3 ? r->strikes : 3];
-		r->strikes++;
-	}
-	r->state = KEY_COOLING;
-	r->daily = (uint32_t)(v->daily != 0);
-	r->cool_until_ms = until;
-	set_reason(r->reason, sizeof(r->reason), v->reason);
-}
-
-/* A success ends the provider's back-off escalation (read-mostly). */
-static void
-provider_healthy(struct settle *x, struct px_store_txn *tx)
-{
-	struct provrec pr;
-
-	prov_load(tx, x->lease->provider, &pr);
-	if (pr.strikes == 0)
-		return;
-	pr.strikes = 0;
-	(void)prov_save(tx, x->lease->provider, &pr);
-}
-
-/* Key health after the attempt (see px_verdict in ledger.h). */
-static void
-judge(struct settle *x, struct px_store_txn *tx, struct keyrec *r)
-{
-	const struct px_verdict *v = x->v;
-
-	switch (v != NULL ? v->fault : PX_FAULT_NONE) {
-	case PX_FAULT_NONE:
-		if (x->how == PX_SETTLE_DONE) {
-			healthy(r);
-			provider_healthy(x, tx);
-		}
-		break;
-	case PX_FAULT_RATE:
-		rate_limited(x, tx, r);
-		break;
-	case PX_FAULT_AUTH:
-		r->state = KEY_DISABLED;
-		r->probe_at_ms = x->now + x->cfg->key_reprobe_s * 1000;
-		r->probe_lease_ms = 0;
-		set_reason(r->reason, sizeof(r->reason), v->reason);
-		break;
-	case PX_FAULT_ENTITLEMENT:
-		(void)ent_mark(tx, x->lease->provider, x->lease->key->id,
-		    x->lease->model, v->until_ms, x->now);
-		break;
-	case PX_FAULT_UPSTREAM:
-	case PX_FAULT_CLIENT:
-	case PX_FAULT__MAX:
-		if (r->state == KEY_DISABLED)
-			r->probe_lease_ms = 0;	/* probe inconclusive */
-		break;
-	}
-	if (v != NULL && v->fault != PX_FAULT_NONE)
-		r->life_errors++;
-}
-
-static enum px_err
-settle_txn(struct px_store_txn *tx, void *ctx)
-{
-	struct settle *x = ctx;
-	const struct px_lease *l = x->lease;
-	struct keyrec *r = &x->s->rec;
-
-	rec_load(tx, l->provider, l->key->id, r);
-	judge(x, tx, r);	/* may visit other records: loads r last */
-	px_ring_advance(&r->rmin, r->b_rmin, &px_ring_minute, x->now);
-	px_ring_advance(&r->tmin, r->b_tmin, &px_ring_minute, x->now);
-	px_ring_advance(&r->rday, r->b_rday, &px_ring_day, x->now);
-	if (x->how == PX_SETTLE_DONE)
-		book_tokens(r, l, x->tokens >= 0 ? x->tokens : (long)l->tokens,
-		    x->now);
-	else
-		px_ring_sub(&r->tmin, r->b_tmin, &px_ring_minute, l->t_ms,
-		    l->tokens);
-	if (x->how == PX_SETTLE_RELEASE_ALL) {
-		px_ring_sub(&r->rmin, r->b_rmin, &px_ring_minute, l->t_ms, 1);
-		px_ring_sub(&r->rday, r->b_rday, &px_ring_day, l->t_ms, 1);
-		if (r->life_requests > 0)
-			r->life_requests--;
-	}
-	return rec_save(tx, l->provider, l->key->id, r);
 }
 
 enum px_err
@@ -881,9 +272,9 @@ px_ledger_settle_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_lease *lease, enum px_settle how, long tokens,
     const struct px_verdict *v, int64_t now_ms)
 {
-	struct settle x = { lg->cfg, s, lease, how, tokens, v, now_ms };
+	struct px_settle_req q = { lease, how, tokens, v, now_ms };
 
-	return px_store_run(lg->st, 1, settle_txn, &x);
+	return lg->ops->settle(lg, s, &q);
 }
 
 enum px_err
@@ -897,214 +288,330 @@ px_ledger_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
 	    failed ? &v : NULL, now_ms);
 }
 
-/* --- /v1/usage ------------------------------------------------------------ */
-
-struct usage {
-	const struct px_config *cfg;
-	struct px_ledger_scratch *s;
-	int64_t now;
-	struct px_buf *out;
-	enum px_err err;	/* first failed append: the JSON is cut short */
-};
-
-/* Keep the first append error; later appends must not paper over it. */
+/* Per-provider ranges and totals of a filled key list. */
 static void
-note(struct usage *u, enum px_err e)
-{
-	if (u->err == PX_OK)
-		u->err = e;
-}
-
-static int
-has_provider(const struct px_config *cfg, enum px_provider_id p)
+snap_providers(struct px_snapshot *sn, const struct px_config *cfg)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->nproviders; i++)
-		if (cfg->providers[i].provider == p)
+	for (i = 0; i < sn->nkeys; i++) {
+		struct px_snap_provider *p = &sn->prov[sn->keys[i].provider];
+
+		if (p->nkeys == 0)
+			p->first = i;
+		p->nkeys++;
+		p->req_day += sn->keys[i].req_day;
+		p->capacity += (uint64_t)sn->keys[i].group->max_request_day;
+	}
+	for (i = 0; i < PX_PROV__MAX; i++)
+		sn->prov[i].present = px_ledger_has_provider(cfg,
+		    (enum px_provider_id)i);
+}
+
+enum px_err
+px_ledger_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s,
+    int64_t now_ms, const struct px_snapshot **out)
+{
+	struct px_snap_key *keys = s->snap.keys;
+	enum px_err e;
+
+	memset(&s->snap, 0, sizeof(s->snap));
+	s->snap.keys = keys;
+	s->snap.backend = lg->ops->name;
+	s->snap.now_ms = now_ms;
+	e = lg->ops->snapshot(lg, s, now_ms);
+	if (e != PX_OK)
+		return e;
+	snap_providers(&s->snap, lg->cfg);
+	*out = &s->snap;
+	return PX_OK;
+}
+
+/* --- policy: choosing ------------------------------------------------------- */
+
+int64_t
+px_pol_health_free_at(const struct px_health *h, int64_t now)
+{
+	switch (h->state) {
+	case PX_KEY_COOLING:
+		return max64(now, h->cool_until_ms);
+	case PX_KEY_DISABLED:
+		return max64(now, max64(h->probe_at_ms, h->probe_lease_ms));
+	default:
+		return now;
+	}
+}
+
+int64_t
+px_pol_ent_until(const struct px_entrec *e, const char *model, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		if (e->e[i].until_ms > now &&
+		    strncmp(e->e[i].model, model, PX_ENT_MODEL - 1) == 0)
+			return e->e[i].until_ms;
+	return 0;
+}
+
+static int
+excluded(const struct px_resv *r, const struct px_key_cfg *k)
+{
+	size_t i;
+
+	for (i = 0; i < r->nexclude; i++)
+		if (r->exclude[i] == k)
 			return 1;
 	return 0;
 }
 
-/* Requests in the last 24 h of every key of p, and their capacity. */
-static void
-provider_totals(struct usage *u, struct px_store_txn *tx,
-    enum px_provider_id p, uint64_t *req, uint64_t *capacity)
+void
+px_pol_view(struct px_ledger_scratch *s, struct px_resv *r, size_t i,
+    const struct px_entrec *e, int64_t backoff)
 {
-	const struct keyrec *r;
-	size_t i, n = keys_of(u->cfg, p, u->s->refs, u->s->cap);
+	const struct px_provider_cfg *g = s->refs[i].group;
+	int64_t now = r->now, t, ent = px_pol_ent_until(e, r->c[r->ci].model,
+	    now);
+	uint64_t rmin, rday, tmin;
+	int out = excluded(r, s->refs[i].key);
 
-	*req = *capacity = 0;
-	for (i = 0; i < n; i++) {
-		r = rec_view(tx, p, u->s->refs[i].key->id, &u->s->rec);
-		*req += px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day,
-		    u->now);
-		*capacity += (uint64_t)u->s->refs[i].group->max_request_day;
-	}
+	rmin = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_REQ);
+	tmin = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_TOK);
+	rday = px_win_sum_at(&s->wd, &px_win_day, now, PX_WIN_REQ);
+	s->views[i].eligible = rmin + 1 <= (uint64_t)g->max_request_min &&
+	    rday + 1 <= (uint64_t)g->max_request_day &&
+	    tmin + r->tokens <= (uint64_t)g->max_token_min &&
+	    px_pol_health_free_at(&s->h, now) <= now && backoff <= now &&
+	    !out && ent == 0;
+	r->nkeys++;
+	r->nent += ent != 0 && !out;
+	s->views[i].req_day = rday;
+	s->views[i].max_req_day = (uint64_t)g->max_request_day;
+	t = px_win_free_at(&s->wm, &px_win_minute, now, PX_WIN_REQ, 1,
+	    (uint64_t)g->max_request_min);
+	t = max64(t, px_win_free_at(&s->wd, &px_win_day, now, PX_WIN_REQ, 1,
+	    (uint64_t)g->max_request_day));
+	t = max64(t, px_win_free_at(&s->wm, &px_win_minute, now, PX_WIN_TOK,
+	    r->tokens, (uint64_t)g->max_token_min));
+	/* an excluded key still tells the client when to come back */
+	t = max64(t, max64(px_pol_health_free_at(&s->h, now), backoff));
+	t = max64(t, ent);
+	s->free_at[i] = t;
+	if (r->tokens <= (uint64_t)g->max_token_min)
+		r->fits = 1;
+	if (t < r->earliest)
+		r->earliest = t;
 }
 
-static void
-overview(struct usage *u, struct px_store_txn *tx)
+void
+px_pol_take(struct px_ledger_scratch *s, const struct px_resv *r)
 {
-	uint64_t req, capacity;
-	int p, first = 1;
+	const uint32_t one[1] = { 1 }, mv[2] = { 1, r->tokens };
 
-	note(u, px_buf_adds(u->out, "\"overview\":{"));
-	for (p = 0; p < PX_PROV__MAX; p++) {
-		if (!has_provider(u->cfg, (enum px_provider_id)p))
-			continue;
-		provider_totals(u, tx, (enum px_provider_id)p, &req, &capacity);
-		note(u, px_buf_printf(u->out, "%s\"%s\":{\"total_requests\":%llu,"
-		    "\"total_capacity\":%llu,\"usage_percentage\":%.2f}",
-		    first ? "" : ",", px_provider_name((enum px_provider_id)p),
-		    (unsigned long long)req, (unsigned long long)capacity,
-		    px_keysel_usage_pct(req, capacity)));
-		first = 0;
-	}
-	note(u, px_buf_addc(u->out, '}'));
+	px_win_add(&s->wm, &px_win_minute, r->now, mv);
+	px_win_add(&s->wd, &px_win_day, r->now, one);
+	s->h.life_requests++;
+	if (s->h.state == PX_KEY_DISABLED)	/* this request is the probe */
+		s->h.probe_lease_ms = r->now + PX_PROBE_LEASE_MS;
 }
 
-/* "2026-11-26T06:00:00Z" (quoted) or null for t <= 0. */
-static enum px_err
-add_time(struct px_buf *b, int64_t t_ms)
-{
-	time_t t = (time_t)(t_ms / 1000);
-	struct tm tm;
-	char iso[32];
-
-	if (t_ms <= 0 || gmtime_r(&t, &tm) == NULL)
-		return px_buf_adds(b, "null");
-	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return px_buf_printf(b, "\"%s\"", iso);
-}
-
-/* state, reason and until of a key as of now (cooldowns end lazily). */
-static void
-add_health(struct usage *u, const struct keyrec *r)
-{
-	uint32_t st = r->state <= KEY_DISABLED ? r->state : KEY_ACTIVE;
-	int64_t until = st == KEY_COOLING ? r->cool_until_ms :
-	    st == KEY_DISABLED ? r->probe_at_ms : 0;
-
-	if (st == KEY_COOLING && until <= u->now)
-		st = KEY_ACTIVE;
-	note(u, px_buf_printf(u->out, ",\"state\":\"%s\",\"reason\":",
-	    key_state_name[st]));
-	if (st == KEY_ACTIVE) {
-		note(u, px_buf_adds(u->out, "null,\"until\":null"));
-		return;
-	}
-	note(u, px_buf_addc(u->out, '"'));
-	note(u, px_buf_add_json_str(u->out, r->reason, strlen(r->reason)));
-	note(u, px_buf_adds(u->out, "\",\"until\":"));
-	note(u, add_time(u->out, until));
-}
-
-/* "not_entitled":{"<model>":"<until>",...} of a key's live marks. */
-static void
-add_entitlement(struct usage *u, struct px_store_txn *tx,
-    enum px_provider_id p, const char *id)
-{
-	struct entrec r;
-	size_t i;
-	int first = 1;
-
-	note(u, px_buf_adds(u->out, ",\"not_entitled\":{"));
-	if (p == PX_PROV_GEMINI)
-		ent_load(tx, p, id, &r);
-	for (i = 0; p == PX_PROV_GEMINI && i < ENT_SLOTS; i++) {
-		if (r.e[i].until_ms <= u->now)
-			continue;
-		note(u, px_buf_printf(u->out, "%s\"", first ? "" : ","));
-		note(u, px_buf_add_json_str(u->out, r.e[i].model,
-		    strnlen(r.e[i].model, sizeof(r.e[i].model))));
-		note(u, px_buf_adds(u->out, "\":"));
-		note(u, add_time(u->out, r.e[i].until_ms));
-		first = 0;
-	}
-	note(u, px_buf_addc(u->out, '}'));
-}
-
-static void
-key_detail(struct usage *u, struct px_store_txn *tx, enum px_provider_id p,
+void
+px_pol_lease(const struct px_ledger_scratch *s, struct px_resv *r, size_t ci,
     size_t i)
 {
-	const struct keyref *k = &u->s->refs[i];
-	const struct keyrec *r = rec_view(tx, p, k->key->id, &u->s->rec);
-	uint64_t rmin, rday, tmin;
-
-	rmin = px_ring_sum_at(&r->rmin, r->b_rmin, &px_ring_minute, u->now);
-	rday = px_ring_sum_at(&r->rday, r->b_rday, &px_ring_day, u->now);
-	tmin = px_ring_sum_at(&r->tmin, r->b_tmin, &px_ring_minute, u->now);
-	note(u, px_buf_printf(u->out, "%s\"%s\":{\"requests\":%llu,"
-	    "\"usage_percentage\":%.2f,\"rate_limit_windows\":{\"req_min\":"
-	    "%llu,\"req_day\":%llu},\"tokens_min\":%llu,"
-	    "\"lifetime_requests\":%llu,\"lifetime_tokens\":%llu,"
-	    "\"errors\":%llu,\"rate_limits\":{\"max_request_day\":%ld,"
-	    "\"max_token_min\":%ld,\"max_request_min\":%ld}",
-	    i ? "," : "", k->key->id, (unsigned long long)rday,
-	    px_keysel_usage_pct(rday, (uint64_t)k->group->max_request_day),
-	    (unsigned long long)rmin, (unsigned long long)rday,
-	    (unsigned long long)tmin, (unsigned long long)r->life_requests,
-	    (unsigned long long)r->life_tokens,
-	    (unsigned long long)r->life_errors, k->group->max_request_day,
-	    k->group->max_token_min, k->group->max_request_min));
-	add_health(u, r);
-	add_entitlement(u, tx, p, k->key->id);
-	note(u, px_buf_addc(u->out, '}'));
+	r->lease->model = r->c[ci].model;
+	r->lease->provider = r->c[ci].provider;
+	r->lease->group = s->refs[i].group;
+	r->lease->key = s->refs[i].key;
+	r->lease->t_ms = r->now;
+	r->lease->tokens = r->tokens;
 }
 
+/* --- policy: settling -------------------------------------------------------- */
+
+/* The estimate replaced by the real count: taken back from the bucket it
+ * was booked in, or the excess booked now, later than it happened (errs
+ * on the safe side). */
 static void
-provider_detail(struct usage *u, struct px_store_txn *tx,
-    enum px_provider_id p)
+book_tokens(struct px_ledger_scratch *s, const struct px_lease *l,
+    uint64_t used, int64_t now)
 {
-	size_t i, n = keys_of(u->cfg, p, u->s->refs, u->s->cap);
-	const struct px_provider_cfg *g = u->s->refs[0].group;
-	struct provrec pr;
+	uint32_t mv[2] = { 0, 0 };
 
-	note(u, px_buf_printf(u->out, "\"%s\":{\"keys\":{", px_provider_name(p)));
-	for (i = 0; i < n; i++)
-		key_detail(u, tx, p, i);
-	/* the seed shows one limit set per provider: the first entry's;
-	 * every key also carries its own under keys.<id>.rate_limits */
-	note(u, px_buf_printf(u->out, "},\"rate_limits\":{\"max_request_day\":%ld,"
-	    "\"max_token_min\":%ld,\"max_request_min\":%ld},"
-	    "\"backoff_until\":",
-	    g->max_request_day, g->max_token_min, g->max_request_min));
-	prov_load(tx, p, &pr);
-	note(u, add_time(u->out, pr.backoff_until_ms > u->now ?
-	    pr.backoff_until_ms : 0));
-	note(u, px_buf_addc(u->out, '}'));
-}
-
-static enum px_err
-usage_txn(struct px_store_txn *tx, void *ctx)
-{
-	struct usage *u = ctx;
-	int p, first = 1;
-
-	px_buf_reset(u->out);	/* the transaction may run again */
-	u->err = PX_OK;
-	note(u, px_buf_addc(u->out, '{'));
-	overview(u, tx);
-	note(u, px_buf_adds(u->out, ",\"details\":{"));
-	for (p = 0; p < PX_PROV__MAX; p++) {
-		if (!has_provider(u->cfg, (enum px_provider_id)p))
-			continue;
-		if (!first)
-			note(u, px_buf_addc(u->out, ','));
-		provider_detail(u, tx, (enum px_provider_id)p);
-		first = 0;
+	if (used < l->tokens) {
+		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_TOK,
+		    (uint32_t)(l->tokens - used));
+	} else if (used > l->tokens) {
+		mv[1] = used - l->tokens > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)(used - l->tokens);
+		px_win_add(&s->wm, &px_win_minute, now, mv);
 	}
-	note(u, px_buf_adds(u->out, "}}"));
-	return u->err;
+	s->h.life_tokens += used;
 }
 
-enum px_err
-px_ledger_usage_json(struct px_ledger *lg, struct px_ledger_scratch *s,
-    int64_t now_ms, struct px_buf *out)
+void
+px_pol_book(struct px_ledger_scratch *s, const struct px_settle_req *q)
 {
-	struct usage u = { lg->cfg, s, now_ms, out, PX_OK };
+	const struct px_lease *l = q->lease;
 
-	return px_store_run(lg->st, 0, usage_txn, &u);
+	px_win_advance(&s->wm, &px_win_minute, q->now);
+	px_win_advance(&s->wd, &px_win_day, q->now);
+	if (q->how == PX_SETTLE_DONE)
+		book_tokens(s, l, q->tokens >= 0 ? (uint64_t)q->tokens :
+		    l->tokens, q->now);
+	else
+		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_TOK,
+		    l->tokens);
+	if (q->how == PX_SETTLE_RELEASE_ALL) {
+		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_REQ, 1);
+		px_win_sub(&s->wd, &px_win_day, l->t_ms, PX_WIN_REQ, 1);
+		if (s->h.life_requests > 0)
+			s->h.life_requests--;
+	}
+	if (q->v != NULL && q->v->fault != PX_FAULT_NONE)
+		s->h.life_errors++;
+}
+
+void
+px_pol_healthy(struct px_health *h)
+{
+	h->state = PX_KEY_ACTIVE;
+	h->strikes = 0;
+	h->daily = 0;
+	h->cool_until_ms = h->probe_at_ms = h->probe_lease_ms = 0;
+	h->reason[0] = '\0';
+}
+
+/* Is recent[i] a 429 inside the correlation span? */
+static int
+in_span(const struct px_provrec *pr, size_t i, int64_t now)
+{
+	return pr->recent[i].t != 0 && now - pr->recent[i].t <=
+	    PX_CORRELATE_MS;
+}
+
+/* Distinct keys with a 429 in the span (the first entry of each). */
+static size_t
+distinct_429(const struct px_provrec *pr, int64_t now, int *first)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < PX_RECENT_429; i++) {
+		first[i] = in_span(pr, i, now);
+		for (j = 0; j < i && first[i]; j++)
+			if (in_span(pr, j, now) && pr->recent[j].key ==
+			    pr->recent[i].key)
+				first[i] = 0;
+		n += (size_t)first[i];
+	}
+	return n;
+}
+
+int
+px_pol_provider_429(struct px_provrec *pr, uint32_t ki, size_t n,
+    int64_t until, int64_t now, int first[PX_RECENT_429])
+{
+	size_t distinct;
+
+	pr->recent[pr->next % PX_RECENT_429].t = now;
+	pr->recent[pr->next % PX_RECENT_429].key = ki;
+	pr->next = (pr->next + 1) % PX_RECENT_429;
+	distinct = distinct_429(pr, now, first);
+	if (distinct < 2 || distinct * 2 < n)
+		return 0;
+	if (until <= now)
+		until = now + px_escalate_ms[pr->strikes < PX_ESCALATE_N - 1 ?
+		    pr->strikes : PX_ESCALATE_N - 1];
+	pr->strikes++;
+	pr->backoff_until_ms = max64(pr->backoff_until_ms, until);
+	px_rec_set_reason(pr->reason, "429 on several keys");
+	return 1;
+}
+
+void
+px_pol_key_429(struct px_health *h, const struct px_verdict *v, int64_t now)
+{
+	int64_t until = v->until_ms > now ? v->until_ms : 0;
+
+	if (until == 0) {
+		until = now + px_escalate_ms[h->strikes < PX_ESCALATE_N - 1 ?
+		    h->strikes : PX_ESCALATE_N - 1];
+		h->strikes++;
+	}
+	h->state = PX_KEY_COOLING;
+	h->daily = (uint32_t)(v->daily != 0);
+	h->cool_until_ms = until;
+	px_rec_set_reason(h->reason, v->reason);
+}
+
+void
+px_pol_disable(struct px_health *h, const struct px_verdict *v, int64_t now,
+    long reprobe_s)
+{
+	h->state = PX_KEY_DISABLED;
+	h->probe_at_ms = now + reprobe_s * 1000;
+	h->probe_lease_ms = 0;
+	px_rec_set_reason(h->reason, v->reason);
+}
+
+void
+px_pol_ent_mark(struct px_entrec *e, const char *model, int64_t until,
+    int64_t now)
+{
+	size_t i, n = 0, use;
+
+	for (i = 0; i < e->n; i++)	/* expired marks go */
+		if (e->e[i].until_ms > now)
+			e->e[n++] = e->e[i];
+	e->n = (uint32_t)n;
+	for (use = 0; use < e->n; use++)
+		if (strncmp(e->e[use].model, model, PX_ENT_MODEL - 1) == 0)
+			break;
+	if (use == e->n && e->n == PX_ENT_SLOTS) {
+		for (use = 0, i = 1; i < e->n; i++)	/* ends first */
+			if (e->e[i].until_ms < e->e[use].until_ms)
+				use = i;
+	} else if (use == e->n) {
+		e->n++;
+	}
+	e->e[use].until_ms = until;
+	snprintf(e->e[use].model, PX_ENT_MODEL, "%s", model);
+}
+
+/* --- policy: reading ---------------------------------------------------------- */
+
+void
+px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
+    const struct px_keyref *k, const struct px_entrec *e, int64_t now)
+{
+	struct px_snap_key *o = &s->snap.keys[slot];
+	const struct px_health *h = &s->h;
+	size_t i;
+
+	memset(o, 0, sizeof(*o));
+	o->provider = k->group->provider;
+	o->group = k->group;
+	o->key = k->key;
+	o->req_min = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_REQ);
+	o->tok_min = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_TOK);
+	o->req_day = px_win_sum_at(&s->wd, &px_win_day, now, PX_WIN_REQ);
+	o->life_requests = h->life_requests;
+	o->life_tokens = h->life_tokens;
+	o->life_errors = h->life_errors;
+	o->state = (enum px_key_state)h->state;
+	o->until_ms = h->state == PX_KEY_COOLING ? h->cool_until_ms :
+	    h->state == PX_KEY_DISABLED ? h->probe_at_ms : 0;
+	if (o->state == PX_KEY_COOLING && o->until_ms <= now) {
+		o->state = PX_KEY_ACTIVE;	/* cooldowns end lazily */
+		o->until_ms = 0;
+	}
+	if (o->state != PX_KEY_ACTIVE)
+		memcpy(o->reason, h->reason, sizeof(o->reason));
+	for (i = 0; i < e->n; i++) {
+		if (e->e[i].until_ms <= now)
+			continue;
+		o->ent[o->nent].until_ms = e->e[i].until_ms;
+		memcpy(o->ent[o->nent].model, e->e[i].model, PX_ENT_MODEL);
+		o->nent++;
+	}
 }

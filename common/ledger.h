@@ -1,13 +1,18 @@
 /*
  * ledger.h -- the shared quota ledger: exact per-key limits across every
- * responder process and thread, load balancing, and usage counters.
- * Owns: per-key records (three rolling windows, lifetime counters) and the
- * per-provider round-robin cursor in the store; choosing and reserving a
- * key in ONE write transaction (so two threads or processes can never both
- * take the last slot); settling a reservation with the real usage; the
- * numbers behind /v1/usage and Retry-After.
- * Never: network I/O, or a transaction held across an upstream call.
- * Time is always passed in (ms since the epoch), so tests inject it.
+ * responder thread, process and (with Redis) host; load balancing; usage
+ * counters.
+ * Owns: the policy -- choosing and reserving a key in ONE atomic step (so
+ * two threads, processes or hosts can never both take the last slot),
+ * settling a reservation with the real usage and the attempt's verdict,
+ * the numbers behind Retry-After -- over a backend that keeps the records
+ * (LMDB on one host, the default; Redis for several: ledger_int.h), and
+ * the snapshot that /v1/usage and other readers render.
+ * Never: renders anything, or holds a transaction or a backend call
+ * across an upstream call.
+ * Time is passed in (ms since the epoch), so tests inject it. The Redis
+ * backend uses the server's clock instead (hosts may disagree), unless a
+ * test asks for the caller's (AIPROXY_TEST_LEDGER_CALLER_CLOCK, below).
  *
  * Token estimate (README "Limits"): a request reserves ceil(prompt_bytes/4)
  * tokens (at least 1) of max_token_min; when it ends the reservation is
@@ -18,9 +23,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "buf.h"
 #include "config.h"
 #include "err.h"
+#include "ledger_rec.h"
 #include "retryhint.h"
 #include "router.h"
 
@@ -57,7 +62,9 @@ void px_ledger_scratch_free(struct px_ledger_scratch *s);
  * best key of the first provider with room. PX_OK: lease filled.
  * PX_ERATE: no key has room; *retry_ms is the time until the earliest slot
  * frees (>= 1). PX_EBADREQ: the estimate alone exceeds every key's
- * max_token_min. PX_ESTORE: the store failed.
+ * max_token_min. PX_ESTORE: the store failed. PX_EUNAVAIL: the shared
+ * backend (Redis) cannot be reached or timed out; nothing was reserved,
+ * and the request must not go upstream (fail closed).
  */
 enum px_err px_ledger_reserve(struct px_ledger *lg,
     struct px_ledger_scratch *s, const struct px_candidate *c, size_t nc,
@@ -117,9 +124,51 @@ enum px_err px_ledger_reserve_ex(struct px_ledger *lg,
  * the model (a Gemini "limit: 0", marked until the daily reset). */
 int px_ledger_not_entitled(const struct px_ledger_scratch *s);
 
-/* /v1/usage body (the seed's shape plus extra fields) into out. */
-enum px_err px_ledger_usage_json(struct px_ledger *lg,
-    struct px_ledger_scratch *s, int64_t now_ms, struct px_buf *out);
+/* --- snapshot: what readers see ------------------------------------------ */
+
+/* One key as of the snapshot's moment. */
+struct px_snap_key {
+	enum px_provider_id provider;
+	const struct px_provider_cfg *group;	/* its limits */
+	const struct px_key_cfg *key;		/* its id (never show secret) */
+	uint64_t req_min;	/* requests in the rolling minute */
+	uint64_t tok_min;	/* tokens in the rolling minute */
+	uint64_t req_day;	/* requests in the rolling 24 h */
+	uint64_t life_requests, life_tokens, life_errors;
+	enum px_key_state state;	/* a cooldown over by now is ACTIVE */
+	int64_t  until_ms;	/* COOLING: end; DISABLED: next probe; else 0 */
+	char     reason[PX_REASON_MAX];	/* "" when ACTIVE */
+	size_t   nent;		/* live "no quota for this model" marks */
+	struct { int64_t until_ms; char model[PX_ENT_MODEL]; } ent[PX_ENT_SLOTS];
+};
+
+struct px_snap_provider {
+	int      present;	/* the config has keys of it */
+	size_t   first, nkeys;	/* its keys: keys[first .. first+nkeys) */
+	uint64_t req_day;	/* sum over its keys */
+	uint64_t capacity;	/* sum of their max_request_day */
+	int64_t  backoff_until_ms;	/* 0 unless backing off at now */
+};
+
+struct px_snapshot {
+	int64_t  now_ms;	/* the moment (the backend's clock) */
+	const char *backend;	/* "lmdb", "redis" */
+	size_t   nkeys;
+	struct px_snap_key *keys;	/* by provider id, then config order */
+	struct px_snap_provider prov[PX_PROV__MAX];
+};
+
+/*
+ * Every key's windows, states and totals in one consistent read. *out
+ * points into s and stays valid until the next snapshot with s.
+ * PX_ESTORE / PX_EUNAVAIL when the backend failed.
+ */
+enum px_err px_ledger_snapshot(struct px_ledger *lg,
+    struct px_ledger_scratch *s, int64_t now_ms,
+    const struct px_snapshot **out);
+
+/* The backend in use ("lmdb", "redis"). */
+const char *px_ledger_backend(const struct px_ledger *lg);
 
 /* Tokens a request reserves: ceil(prompt_bytes / 4), at least 1. */
 uint32_t px_ledger_estimate(size_t prompt_bytes);

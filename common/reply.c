@@ -89,6 +89,15 @@ px_reply_error(struct px_io *io, struct px_buf *scratch, enum px_err e,
 	    detail != NULL ? detail : ei->msg, param, ei->code, extra);
 }
 
+enum px_err
+px_reply_unavailable(struct px_io *io, struct px_buf *scratch)
+{
+	return px_reply_error_fields(io, scratch, 503, "server_error",
+	    "the shared quota ledger is not answering, so no request goes "
+	    "upstream unaccounted; retry in a moment", NULL,
+	    "service_unavailable", "Retry-After: 1\r\n");
+}
+
 static const char *
 field(const cJSON *o, const char *key)
 {

@@ -31,6 +31,9 @@ enum px_err px_reply_error(struct px_io *io, struct px_buf *scratch,
 enum px_err px_reply_error_fields(struct px_io *io, struct px_buf *scratch,
     int status, const char *type, const char *message, const char *param,
     const char *code, const char *extra);
+/* The shared ledger (Redis) did not answer: 503 service_unavailable with
+ * Retry-After: 1 in the channel's dialect; nothing went upstream. */
+enum px_err px_reply_unavailable(struct px_io *io, struct px_buf *scratch);
 /* An upstream error already turned into OpenAI error JSON (and redacted)
  * by the provider: relayed as it is to chat clients, re-shaped for the
  * channel's dialect otherwise. */

@@ -25,6 +25,7 @@ struct px_store {
 	MDB_dbi  dbi;
 	MDB_dbi  dbs[PX_DB__MAX];
 	int      durable;
+	unsigned schema;	/* as found at open (or written, if new) */
 };
 
 struct px_store_txn {
@@ -45,7 +46,11 @@ fail(char *detail, size_t cap, const char *what, int rc)
 	return PX_ESTORE;
 }
 
-/* Write the schema version on a new environment; refuse a newer one. */
+/*
+ * Read the schema version; refuse a newer one; write the current one on a
+ * new environment. An older one stays as it is until its owner migrates
+ * it (px_store_schema, px_store_set_schema).
+ */
 static enum px_err
 check_schema(struct px_store *st, char *detail, size_t cap)
 {
@@ -68,16 +73,40 @@ check_schema(struct px_store *st, char *detail, size_t cap)
 		    (unsigned)PX_STORE_SCHEMA);
 		return PX_ESTORE;
 	}
-	/* schema 1 is the first: nothing older to migrate from yet */
 	v.mv_size = sizeof(ver);
 	v.mv_data = &ver;
-	rc = have == ver ? 0 : mdb_put(txn, st->dbi, &k, &v, 0);
+	rc = have != 0 ? 0 : mdb_put(txn, st->dbi, &k, &v, 0);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return fail(detail, cap, "schema", rc);
 	}
+	st->schema = have != 0 ? have : ver;
 	rc = mdb_txn_commit(txn);
 	return rc == 0 ? PX_OK : fail(detail, cap, "commit", rc);
+}
+
+unsigned
+px_store_schema(const struct px_store *st)
+{
+	return st->schema;
+}
+
+unsigned
+px_store_schema_txn(struct px_store_txn *tx)
+{
+	const void *v;
+	size_t len;
+	unsigned have = 0;
+
+	if (px_store_get(tx, SCHEMA_KEY, &v, &len) && len == sizeof(have))
+		memcpy(&have, v, sizeof(have));
+	return have;
+}
+
+enum px_err
+px_store_set_schema(struct px_store_txn *tx, unsigned v)
+{
+	return px_store_put(tx, SCHEMA_KEY, &v, sizeof(v));
 }
 
 static enum px_err
@@ -318,6 +347,43 @@ px_store_entries(struct px_store_txn *tx, enum px_store_db db)
 	if (note(tx, mdb_stat(tx->txn, tx->dbs[db], &ms)) != 0)
 		return 0;
 	return ms.ms_entries;
+}
+
+enum px_err
+px_store_del(struct px_store_txn *tx, const char *key)
+{
+	MDB_val k = { strlen(key), (void *)(uintptr_t)key };
+
+	return note(tx, mdb_del(tx->txn, tx->dbi, &k, NULL)) == 0 ?
+	    PX_OK : PX_ESTORE;
+}
+
+size_t
+px_store_names(struct px_store_txn *tx, const char *prefix, char *out,
+    size_t cap, size_t *need)
+{
+	MDB_cursor *cur;
+	MDB_val k = { strlen(prefix), (void *)(uintptr_t)prefix }, v;
+	size_t n = 0, used = 0, plen = k.mv_size;
+	int rc;
+
+	*need = 0;
+	if (note(tx, mdb_cursor_open(tx->txn, tx->dbi, &cur)) != 0)
+		return 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 &&
+	    k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		*need += k.mv_size + 1;
+		if (used + k.mv_size + 1 > cap)
+			continue;
+		memcpy(out + used, k.mv_data, k.mv_size);
+		out[used + k.mv_size] = '\0';
+		used += k.mv_size + 1;
+		n++;
+	}
+	(void)note(tx, rc);
+	mdb_cursor_close(cur);
+	return n;
 }
 
 void

@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include "err.h"
 
-#define PX_STORE_SCHEMA 1	/* bump with a migration in store.c */
+/* 1: raw struct records (main before ledger v2); 2: ledger_rec.h.
+ * Bump with a migration (ledger_migrate.c). */
+#define PX_STORE_SCHEMA 2
 
 struct px_store;
 struct px_store_txn;
@@ -66,6 +68,22 @@ void px_store_delk(struct px_store_txn *tx, enum px_store_db db,
 int px_store_firstk(struct px_store_txn *tx, enum px_store_db db,
     const void **key, size_t *klen);
 size_t px_store_entries(struct px_store_txn *tx, enum px_store_db db);
+
+/* Delete key (absent is fine). */
+enum px_err px_store_del(struct px_store_txn *tx, const char *key);
+/*
+ * The names of the main database starting with prefix, each NUL-ended,
+ * one after another in out[0..cap): how many fit. *need is the room all
+ * of them take (call again with that much when it is larger than cap).
+ */
+size_t px_store_names(struct px_store_txn *tx, const char *prefix,
+    char *out, size_t cap, size_t *need);
+
+/* The schema version found at open (a new environment gets the current
+ * one); the one stored now, inside a transaction; and setting it. */
+unsigned px_store_schema(const struct px_store *st);
+unsigned px_store_schema_txn(struct px_store_txn *tx);
+enum px_err px_store_set_schema(struct px_store_txn *tx, unsigned v);
 
 /* Stale reader slots of killed processes cleared, and (unless durable)
  * the environment synced. Call about once a second and at exit. */

@@ -73,14 +73,12 @@ void px_worker_fini(struct px_worker *w);
 /* Serve one request end to end, including its log line. */
 void px_app_handle(struct px_worker *w, struct px_io *io);
 
-/* Route handlers (chat.c, models.c, usage.c); each replies and fills lg.
+/* Route handlers (chat.c, models.c); each replies and fills lg.
  * px_chat_handle serves every completion route, in io->dialect. */
 void px_chat_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);
 void px_models_handle(struct px_worker *w, struct px_io *io,
     const char *model_id, struct px_reqlog *lg);
-void px_usage_handle(struct px_worker *w, struct px_io *io,
-    struct px_reqlog *lg);
 /* POST /v1/embeddings (chat.c). */
 void px_embed_handle(struct px_worker *w, struct px_io *io,
     struct px_reqlog *lg);

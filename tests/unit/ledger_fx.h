@@ -1,7 +1,11 @@
 /*
  * ledger_fx.h -- the fixture shared by the ledger unit tests: a config
  * written in compact JSON, a ledger on a fresh temporary state directory,
- * and its removal. Included once by each test file (static functions).
+ * and its removal; one fixture, two backends: fx_run runs a suite on
+ * LMDB, then again on Redis (AIPROXY_TEST_REDIS_URL, a redis-server that
+ * tests/run.sh starts), each fixture under its own redis_prefix and with
+ * the caller's clock (AIPROXY_TEST_LEDGER_CALLER_CLOCK) so time stays
+ * injected. Included once by each test file (static functions).
  * Never: leaves a directory behind when a test passes.
  */
 #ifndef PX_LEDGER_FX_H
@@ -19,6 +23,11 @@
 #include "config.h"
 #include "ledger.h"
 #include "tharness.h"
+#include "usage.h"
+
+/* The Redis of this pass, or NULL for LMDB. */
+static const char *fx_redis_url;
+static unsigned fx_seq;
 
 /* Limits written as day, tokens/min, requests/min. */
 #define LIM(d, t, m) "'max_request_day':" #d ",'max_token_min':" #t \
@@ -36,6 +45,7 @@ struct fx {
 	struct px_lease last;		/* lease of the last rsv() */
 	int64_t retry;			/* retry_ms of the last rsv() */
 	struct px_buf raw;		/* text of the last usage() */
+	char prefix[48];		/* redis_prefix of this fixture */
 };
 
 /* --- fixture ------------------------------------------------------------ */
@@ -45,11 +55,15 @@ static inline int
 fx_open(struct fx *f, const char *rest)
 {
 	struct px_cfg_errors e;
-	char text[2048], detail[256];
+	char text[2048], detail[256], be[256] = "";
 	size_t i, n;
 
+	if (fx_redis_url != NULL)
+		snprintf(be, sizeof(be), "'state_backend':'redis',"
+		    "'redis_url':'%s','redis_prefix':'%s',", fx_redis_url,
+		    f->prefix);
 	n = (size_t)snprintf(text, sizeof(text),
-	    "{'access_key':'ak','state_dir':'%s',%s}", f->dir, rest);
+	    "{'access_key':'ak','state_dir':'%s',%s%s}", f->dir, be, rest);
 	if (n >= sizeof(text))
 		return -1;
 	for (i = 0; i < n; i++)
@@ -87,6 +101,8 @@ fx_dir(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
 	px_buf_init(&f->raw, 1u << 20);
+	snprintf(f->prefix, sizeof(f->prefix), "fx%ld-%u:", (long)getpid(),
+	    ++fx_seq);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/px_ledger_fx_XXXXXX");
 	if (mkdtemp(f->dir) != NULL)
 		return 0;
@@ -157,11 +173,34 @@ jget(const cJSON *root, ...)
 static inline cJSON *
 fx_usage(struct fx *f, int64_t now)
 {
-	if (px_ledger_usage_json(f->lg, f->s, now, &f->raw) != PX_OK) {
+	const struct px_snapshot *sn;
+
+	if (px_ledger_snapshot(f->lg, f->s, now, &sn) != PX_OK ||
+	    px_usage_render(sn, &f->raw) != PX_OK) {
 		printf("#   usage failed\n");
 		return NULL;
 	}
 	return cJSON_Parse(f->raw.p);
+}
+
+/* Run suite on LMDB, then on Redis; t_done() of both. */
+static inline int
+fx_run(void (*suite)(void))
+{
+	const char *url = getenv("AIPROXY_TEST_REDIS_URL");
+
+	printf("# backend lmdb\n");
+	suite();
+	T_CHECK(url != NULL && *url != '\0', "AIPROXY_TEST_REDIS_URL names "
+	    "the redis-server of tests/run.sh");
+	if (url == NULL || *url == '\0')
+		return t_done();
+	printf("# backend redis (%s)\n", url);
+	setenv("AIPROXY_TEST_LEDGER_CALLER_CLOCK", "1", 1);
+	fx_redis_url = url;
+	suite();
+	fx_redis_url = NULL;
+	return t_done();
 }
 
 #endif

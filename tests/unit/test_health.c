@@ -31,7 +31,7 @@
 #define T0 INT64_C(1800000000000)	/* 2027-01-15T08:00:00Z */
 #define MIN_MS INT64_C(60000)
 #define HOUR_MS INT64_C(3600000)
-/* The minute-ring bucket of T0 leaves at T0 + 60 100 (ring.h). */
+/* The minute-ring bucket of T0 leaves at T0 + 60 100 (win.h). */
 #define MIN_LEAVE INT64_C(60100)
 #define MAXKEYS 8
 #define ROOMY LIM(1000, 100000, 100)
@@ -814,8 +814,8 @@ exclude_only(void)
 	fx_done(&f);
 }
 
-int
-main(void)
+static void
+suite(void)
 {
 	test_rate_hint();
 	test_escalation();
@@ -832,5 +832,10 @@ main(void)
 	exclude_roomy();
 	exclude_retry();
 	exclude_only();
-	return t_done();
+}
+
+int
+main(void)
+{
+	return fx_run(suite);
 }

@@ -36,7 +36,7 @@
 #define HOUR_MS INT64_C(3600000)
 #define DAY_MS INT64_C(86400000)
 /* A minute-ring bucket leaves 601 x 100 ms after it began, a day-ring
- * bucket 1441 x 60 s after it began (ring.h). */
+ * bucket 1441 x 60 s after it began (win.h). */
 #define MIN_LEAVE INT64_C(60100)
 #define DAY_LEAVE INT64_C(86460000)
 
@@ -789,8 +789,8 @@ test_two_processes(void)
 	fx_done(&f);
 }
 
-int
-main(void)
+static void
+suite(void)
 {
 	test_estimate();
 	test_minute_exact();
@@ -805,5 +805,10 @@ main(void)
 	test_usage_json();
 	test_persistence();
 	test_two_processes();
-	return t_done();
+}
+
+int
+main(void)
+{
+	return fx_run(suite);
 }

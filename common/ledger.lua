@@ -1,0 +1,549 @@
+-- ledger.lua -- the ledger's atomic steps inside Redis (ledger_redis.c
+-- sends them; Redis runs a script without interleaving anything else).
+-- Owns: reserve (choose a key among the candidates and take its slot, one
+-- step), settle (book real usage, apply the verdict), snapshot (every
+-- record at one moment), all on the server's clock (TIME), so hosts whose
+-- clocks disagree share exact windows.
+-- Never: policy of its own. Every rule here restates one of C, which is
+-- the reference: win.c (windows), ledger_rec.c (record bytes), ledger.c
+-- px_pol_* (eligibility, booking, health), keysel.c (the pick). The unit
+-- suite runs every ledger case against both backends to keep them equal.
+-- Lua 5.1 numbers are doubles: every value here (ms times, bucket
+-- numbers, counters) stays far below 2^53, where doubles are exact.
+
+local U32 = 4294967295
+local NEVER = math.huge
+
+-- Caller's clock (a test knob, ledger.h) or the server's.
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- --- windows (win.h) ------------------------------------------------------
+local MIN = { w = 100, nb = 601, ncol = 2, kb = 109, ttl = 70000 }
+local DAY = { w = 60000, nb = 1441, ncol = 1, kb = 100, ttl = 86520000 }
+for _, s in ipairs({ MIN, DAY }) do
+  s.hl = 12 + 8 * s.ncol
+  s.el = 2 + 4 * s.ncol
+  s.fmt = s.ncol == 2 and '<I2I4I4' or '<I2I4'
+end
+
+local function bucket(spec, t)
+  if t < 0 then return 0 end
+  return math.floor(t / spec.w)
+end
+
+local function leave_time(spec, k)
+  return (k + spec.nb) * spec.w
+end
+
+-- A window read lazily from its stored bytes: the header now, entries on
+-- demand. Bytes that are not a window of this kind read as empty.
+local function wopen(spec, s)
+  local w = { spec = spec, s = '', n = 0, head = 0, sum = { 0, 0 } }
+  if not s or #s < spec.hl or s:byte(1) ~= spec.kb or s:byte(2) ~= 1 then
+    return w
+  end
+  local n, head = struct.unpack('<I2i8', s, 3)
+  if n > spec.nb or head < 0 or #s ~= spec.hl + n * spec.el then
+    return w
+  end
+  w.s, w.n, w.head = s, n, head
+  w.sum[1] = struct.unpack('<I8', s, 13)
+  if spec.ncol == 2 then w.sum[2] = struct.unpack('<I8', s, 21) end
+  return w
+end
+
+-- Bucket and values of entry i (1-based, oldest first).
+local function went(w, i)
+  local spec = w.spec
+  local slot, a, b = struct.unpack(spec.fmt, w.s, spec.hl + (i - 1) * spec.el + 1)
+  if spec.ncol == 1 then b = 0 end
+  return w.head - (w.head % spec.nb - slot) % spec.nb, a, b
+end
+
+local function pick_col(col, a, b)
+  if col == 1 then return a end
+  return b
+end
+
+local function wsum(w, now, col)
+  local spec = w.spec
+  local n = bucket(spec, now)
+  local s = w.sum[col]
+  if n <= w.head then return s end
+  local cut = n - spec.nb
+  for i = 1, w.n do
+    local b, x, y = went(w, i)
+    if b > cut then break end
+    s = math.max(0, s - pick_col(col, x, y))
+  end
+  return s
+end
+
+local function wfree(w, now, col, need, limit)
+  if need > limit then return NEVER end
+  local left = wsum(w, now, col)
+  if left + need <= limit then return now end
+  local spec = w.spec
+  local cut = math.max(bucket(spec, now), w.head) - spec.nb
+  for i = 1, w.n do
+    local b, x, y = went(w, i)
+    if b > cut then
+      left = math.max(0, left - pick_col(col, x, y))
+      if left + need <= limit then return leave_time(spec, b) end
+    end
+  end
+  return leave_time(spec, w.head)
+end
+
+-- Every entry into tables, before changing the window.
+local function wload(w)
+  w.b, w.v = {}, {}
+  for i = 1, w.n do
+    local b, x, y = went(w, i)
+    w.b[i] = b
+    w.v[i] = { x, y }
+  end
+end
+
+local function wadvance(w, now)
+  local spec = w.spec
+  local n = bucket(spec, now)
+  if n <= w.head then return end
+  local cut, k = n - spec.nb, 0
+  while k < w.n and w.b[k + 1] <= cut do k = k + 1 end
+  if k > 0 then
+    local nb, nv = {}, {}
+    for i = 1, k do
+      for c = 1, spec.ncol do w.sum[c] = math.max(0, w.sum[c] - w.v[i][c]) end
+    end
+    for i = k + 1, w.n do
+      nb[#nb + 1] = w.b[i]
+      nv[#nv + 1] = w.v[i]
+    end
+    w.b, w.v, w.n = nb, nv, w.n - k
+  end
+  w.head = n
+end
+
+local function wadd(w, now, vals)
+  wadvance(w, now)
+  local spec, i = w.spec, w.n
+  if w.n == 0 or w.b[w.n] ~= w.head then
+    if w.n >= spec.nb then return end
+    w.n = w.n + 1
+    i = w.n
+    w.b[i] = w.head
+    w.v[i] = { 0, 0 }
+  end
+  for c = 1, spec.ncol do
+    local add = math.min(vals[c], U32 - w.v[i][c])
+    w.v[i][c] = w.v[i][c] + add
+    w.sum[c] = w.sum[c] + add
+  end
+end
+
+local function wsub(w, at, col, v)
+  local spec = w.spec
+  local k = bucket(spec, at)
+  if k > w.head or w.head - k >= spec.nb then return end
+  for i = w.n, 1, -1 do
+    if w.b[i] < k then return end
+    if w.b[i] == k then
+      v = math.min(v, w.v[i][col])
+      w.v[i][col] = w.v[i][col] - v
+      w.sum[col] = math.max(0, w.sum[col] - v)
+      local zero = true
+      for c = 1, spec.ncol do
+        if w.v[i][c] ~= 0 then zero = false end
+      end
+      if zero then
+        table.remove(w.b, i)
+        table.remove(w.v, i)
+        w.n = w.n - 1
+      end
+      return
+    end
+  end
+end
+
+local function wencode(w)
+  local spec = w.spec
+  local parts = { struct.pack('<BBI2i8', spec.kb, 1, w.n, w.head) }
+  for c = 1, spec.ncol do parts[#parts + 1] = struct.pack('<I8', w.sum[c]) end
+  for i = 1, w.n do
+    parts[#parts + 1] = struct.pack(spec.fmt, w.b[i] % spec.nb, w.v[i][1], w.v[i][2])
+  end
+  return table.concat(parts)
+end
+
+local function wsave(key, w)
+  redis.call('SET', key, wencode(w), 'PX', w.spec.ttl)
+end
+
+-- --- health, provider, marks, cursor (ledger_rec.h) ---------------------
+local function hdecode(s)
+  local h = { state = 0, daily = 0, strikes = 0, cool = 0, probe_at = 0,
+    lease = 0, lreq = 0, ltok = 0, lerr = 0, reason = '' }
+  if not s or #s < 57 or s:byte(1) ~= 104 or s:byte(2) ~= 1 or s:byte(3) > 2 then
+    return h
+  end
+  local rlen = s:byte(57)
+  if #s ~= 57 + rlen then return h end
+  h.state, h.daily, h.strikes, h.cool, h.probe_at, h.lease, h.lreq, h.ltok,
+    h.lerr = struct.unpack('<BBI4i8i8i8I8I8I8', s, 3)
+  h.reason = s:sub(58, 57 + rlen)
+  return h
+end
+
+local function hsave(key, h)
+  local r = h.reason:sub(1, 63)
+  redis.call('SET', key, struct.pack('<BBBBI4i8i8i8I8I8I8B', 104, 1, h.state,
+    h.daily, h.strikes, h.cool, h.probe_at, h.lease, h.lreq, h.ltok, h.lerr,
+    #r) .. r)
+end
+
+local function pdecode(s)
+  local p = { next = 0, strikes = 0, backoff = 0, t = {}, k = {}, reason = '' }
+  for i = 1, 16 do
+    p.t[i] = 0
+    p.k[i] = 0
+  end
+  if not s or #s < 209 or s:byte(1) ~= 112 or s:byte(2) ~= 1 or s:byte(3) >= 16 then
+    return p
+  end
+  local rlen = s:byte(209)
+  if #s ~= 209 + rlen then return p end
+  p.next = s:byte(3)
+  p.strikes, p.backoff = struct.unpack('<I4i8', s, 5)
+  for i = 1, 16 do p.t[i], p.k[i] = struct.unpack('<i8I4', s, 17 + 12 * (i - 1)) end
+  p.reason = s:sub(210, 209 + rlen)
+  return p
+end
+
+-- Kept while a back-off or a remembered 429 can still matter.
+local function psave(key, p, now)
+  local parts = { struct.pack('<BBBBI4i8', 112, 1, p.next, 0, p.strikes, p.backoff) }
+  for i = 1, 16 do parts[#parts + 1] = struct.pack('<i8I4', p.t[i], p.k[i]) end
+  local r = p.reason:sub(1, 63)
+  parts[#parts + 1] = string.char(#r) .. r
+  redis.call('SET', key, table.concat(parts), 'PX',
+    math.max(p.backoff - now, 0) + 600000)
+end
+
+local function edecode(s)
+  local e = {}
+  if not s or #s < 3 or s:byte(1) ~= 101 or s:byte(2) ~= 1 or s:byte(3) > 8 then
+    return e
+  end
+  local pos = 4
+  for i = 1, s:byte(3) do
+    if #s - pos + 1 < 9 then return {} end
+    local u = struct.unpack('<i8', s, pos)
+    local l = s:byte(pos + 8)
+    if l >= 120 or pos + 8 + l > #s then return {} end
+    e[i] = { u = u, m = s:sub(pos + 9, pos + 8 + l) }
+    pos = pos + 9 + l
+  end
+  if pos ~= #s + 1 then return {} end
+  return e
+end
+
+local function esave(key, e, now)
+  local parts, last = { struct.pack('<BBB', 101, 1, #e) }, now
+  for i = 1, #e do
+    parts[#parts + 1] = struct.pack('<i8B', e[i].u, #e[i].m) .. e[i].m
+    last = math.max(last, e[i].u)
+  end
+  redis.call('SET', key, table.concat(parts), 'PX', last - now + 1000)
+end
+
+local function ent_until(e, model, now)
+  model = model:sub(1, 119)
+  for i = 1, #e do
+    if e[i].u > now and e[i].m == model then return e[i].u end
+  end
+  return 0
+end
+
+-- px_pol_ent_mark: expired marks go; own slot, a new one, else the one
+-- that ends first.
+local function ent_mark(e, model, untilt, now)
+  local live, use = {}, nil
+  model = model:sub(1, 119)
+  for i = 1, #e do
+    if e[i].u > now then live[#live + 1] = e[i] end
+  end
+  for i = 1, #live do
+    if live[i].m == model then use = i break end
+  end
+  if not use and #live == 8 then
+    use = 1
+    for i = 2, #live do
+      if live[i].u < live[use].u then use = i end
+    end
+  elseif not use then
+    use = #live + 1
+  end
+  live[use] = { u = untilt, m = model }
+  return live
+end
+
+local function cursor(s)
+  if s and #s == 4 then return struct.unpack('<I4', s) end
+  return U32
+end
+
+-- --- policy (ledger.c px_pol_*, keysel.c) ----------------------------------
+local function health_free_at(h, now)
+  if h.state == 1 then return math.max(now, h.cool) end
+  if h.state == 2 then return math.max(now, h.probe_at, h.lease) end
+  return now
+end
+
+local function healthy(h)
+  h.state, h.strikes, h.daily, h.cool, h.probe_at, h.lease, h.reason =
+    0, 0, 0, 0, 0, 0, ''
+end
+
+local function pct(req_day, max_day)
+  if max_day == 0 then return 0 end
+  return req_day * 100 / max_day
+end
+
+-- px_keysel_pick: least-used eligible key, those within gap points of it,
+-- round robin after the cursor. Returns a 0-based index or nil.
+local function keysel(views, n, gap, cur)
+  local least, found = 0, false
+  for i = 1, n do
+    if views[i].ok then
+      local p = pct(views[i].rday, views[i].rpd)
+      if not found or p < least then least = p end
+      found = true
+    end
+  end
+  if not found then return nil end
+  if not (gap > 0) then gap = 0 end
+  local bound, start = least + gap + 1e-9, cur % n
+  for i = 1, n do
+    local j = (start + i) % n
+    local v = views[j + 1]
+    if v.ok and pct(v.rday, v.rpd) <= bound then return j end
+  end
+  return nil
+end
+
+local function escalate(esc, strikes)
+  return esc[math.min(strikes, 3) + 1]
+end
+
+-- --- reserve ---------------------------------------------------------------
+-- KEYS per candidate: p/<p>, rr/<p>, then m, d, h, e of each key.
+-- ARGV: 'reserve', now|'', tokens, gap, probe_lease_ms, nc, then per
+-- candidate: model, nkeys, and per key: rpm, rpd, tpm, excluded (0/1).
+-- Reply: {1, ci, i, now} or {0, earliest|-1, fits, nkeys, nent, now}.
+local function view(x, a, k, model, backoff)
+  local rpm, rpd, tpm = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local out = ARGV[a + 3] == '1'
+  local r = redis.call('MGET', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
+  local wm, wd, h, e = wopen(MIN, r[1]), wopen(DAY, r[2]), hdecode(r[3]), edecode(r[4])
+  local now, tok = x.now, x.tokens
+  local ent = ent_until(e, model, now)
+  local rmin, tmin, rday = wsum(wm, now, 1), wsum(wm, now, 2), wsum(wd, now, 1)
+  local hfree = health_free_at(h, now)
+  local v = { rday = rday, rpd = rpd, wm = wm, wd = wd, h = h, k = k }
+  v.ok = rmin + 1 <= rpm and rday + 1 <= rpd and tmin + tok <= tpm and
+    hfree <= now and backoff <= now and not out and ent == 0
+  x.nkeys = x.nkeys + 1
+  if ent ~= 0 and not out then x.nent = x.nent + 1 end
+  local t = math.max(wfree(wm, now, 1, 1, rpm), wfree(wd, now, 1, 1, rpd),
+    wfree(wm, now, 2, tok, tpm), hfree, backoff, ent)
+  if tok <= tpm then x.fits = 1 end
+  if t < x.earliest then x.earliest = t end
+  return v
+end
+
+local function take(x, v)
+  wload(v.wm)
+  wload(v.wd)
+  wadd(v.wm, x.now, { 1, x.tokens })
+  wadd(v.wd, x.now, { 1 })
+  v.h.lreq = v.h.lreq + 1
+  if v.h.state == 2 then v.h.lease = x.now + x.lease_ms end
+  wsave(KEYS[v.k], v.wm)
+  wsave(KEYS[v.k + 1], v.wd)
+  hsave(KEYS[v.k + 2], v.h)
+end
+
+local function reserve()
+  local x = { now = clock(ARGV[2]), tokens = tonumber(ARGV[3]),
+    lease_ms = tonumber(ARGV[5]), earliest = NEVER, fits = 0, nkeys = 0,
+    nent = 0 }
+  local gap, nc, a, k = tonumber(ARGV[4]), tonumber(ARGV[6]), 7, 1
+  for ci = 0, nc - 1 do
+    local pkey, rrkey = KEYS[k], KEYS[k + 1]
+    local model, n = ARGV[a], tonumber(ARGV[a + 1])
+    local backoff = pdecode(redis.call('GET', pkey)).backoff
+    local views = {}
+    k, a = k + 2, a + 2
+    for i = 1, n do
+      views[i] = view(x, a, k, model, backoff)
+      k, a = k + 4, a + 4
+    end
+    local pick = keysel(views, n, gap, cursor(redis.call('GET', rrkey)))
+    if pick then
+      take(x, views[pick + 1])
+      redis.call('SET', rrkey, struct.pack('<I4', pick), 'PX', 86400000)
+      return { 1, ci, pick, x.now }
+    end
+  end
+  if x.earliest == NEVER then x.earliest = -1 end
+  return { 0, x.earliest, x.fits, x.nkeys, x.nent, x.now }
+end
+
+-- --- settle ------------------------------------------------------------------
+-- KEYS: m, d, h, e of the lease's key, p/<p>, then (a non-daily 429 only)
+-- h of every key of the provider in config order.
+-- ARGV: 'settle', now|'', how (0 done, 1 release tokens, 2 release all),
+-- tokens (-1: keep the estimate), lease_t, lease_tokens, fault (none,
+-- rate, auth, ent, other), until, daily (0/1), reason, model, key index,
+-- nkeys, reprobe_ms, correlate_ms, four escalation steps.
+-- Reply: {now}.
+local function provider_429(p, ki, n, untilt, now, corr, esc)
+  local slot = p.next % 16 + 1
+  p.t[slot], p.k[slot] = now, ki
+  p.next = (p.next + 1) % 16
+  local first, distinct = {}, 0
+  for i = 1, 16 do
+    local span = function(j) return p.t[j] ~= 0 and now - p.t[j] <= corr end
+    first[i] = span(i)
+    for j = 1, i - 1 do
+      if first[i] and span(j) and p.k[j] == p.k[i] then first[i] = false end
+    end
+    if first[i] then distinct = distinct + 1 end
+  end
+  if distinct < 2 or distinct * 2 < n then return nil end
+  if untilt <= now then untilt = now + escalate(esc, p.strikes) end
+  p.strikes = p.strikes + 1
+  p.backoff = math.max(p.backoff, untilt)
+  p.reason = '429 on several keys'
+  return first
+end
+
+local function key_429(h, untilt, daily, reason, now, esc)
+  if untilt <= now then
+    untilt = now + escalate(esc, h.strikes)
+    h.strikes = h.strikes + 1
+  end
+  h.state, h.daily, h.cool, h.reason = 1, daily, untilt, reason
+end
+
+local function pardon(p, first, ki, n)
+  for i = 1, 16 do
+    local key = p.k[i]
+    if first[i] and key < n and key ~= ki then
+      local hk = KEYS[6 + key]
+      local h = hdecode(redis.call('GET', hk))
+      if h.state == 1 and h.daily == 0 then
+        healthy(h)
+        hsave(hk, h)
+      end
+    end
+  end
+end
+
+local function judge(q, h)
+  if q.fault == 'none' then
+    if q.how == 0 then
+      healthy(h)
+      local p = pdecode(redis.call('GET', KEYS[5]))
+      if p.strikes ~= 0 then
+        p.strikes = 0
+        psave(KEYS[5], p, q.now)
+      end
+    end
+  elseif q.fault == 'rate' then
+    local untilt = q.untilt > q.now and q.untilt or 0
+    if q.daily == 0 then
+      local p = pdecode(redis.call('GET', KEYS[5]))
+      local first = provider_429(p, q.ki, q.n, untilt, q.now, q.corr, q.esc)
+      psave(KEYS[5], p, q.now)
+      if first then
+        pardon(p, first, q.ki, q.n)
+        healthy(h)
+        return
+      end
+    end
+    key_429(h, untilt, q.daily, q.reason, q.now, q.esc)
+  elseif q.fault == 'auth' then
+    h.state, h.probe_at, h.lease, h.reason = 2, q.now + q.reprobe, 0, q.reason
+  elseif q.fault == 'ent' then
+    esave(KEYS[4], ent_mark(edecode(redis.call('GET', KEYS[4])), q.model,
+      q.untilt, q.now), q.now)
+  elseif h.state == 2 then
+    h.lease = 0 -- the probe was inconclusive
+  end
+end
+
+local function book(q, wm, wd, h)
+  wadvance(wm, q.now)
+  wadvance(wd, q.now)
+  if q.how == 0 then
+    local used = q.tokens >= 0 and q.tokens or q.ltok
+    if used < q.ltok then
+      wsub(wm, q.lt, 2, q.ltok - used)
+    elseif used > q.ltok then
+      wadd(wm, q.now, { 0, math.min(used - q.ltok, U32) })
+    end
+    h.ltok = h.ltok + used
+  else
+    wsub(wm, q.lt, 2, q.ltok)
+  end
+  if q.how == 2 then
+    wsub(wm, q.lt, 1, 1)
+    wsub(wd, q.lt, 1, 1)
+    if h.lreq > 0 then h.lreq = h.lreq - 1 end
+  end
+  if q.fault ~= 'none' then h.lerr = h.lerr + 1 end
+end
+
+local function settle()
+  local q = { now = clock(ARGV[2]), how = tonumber(ARGV[3]),
+    tokens = tonumber(ARGV[4]), lt = tonumber(ARGV[5]),
+    ltok = tonumber(ARGV[6]), fault = ARGV[7], untilt = tonumber(ARGV[8]),
+    daily = tonumber(ARGV[9]), reason = ARGV[10], model = ARGV[11],
+    ki = tonumber(ARGV[12]), n = tonumber(ARGV[13]),
+    reprobe = tonumber(ARGV[14]), corr = tonumber(ARGV[15]),
+    esc = { tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18]),
+      tonumber(ARGV[19]) } }
+  local r = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
+  local wm, wd, h = wopen(MIN, r[1]), wopen(DAY, r[2]), hdecode(r[3])
+  wload(wm)
+  wload(wd)
+  judge(q, h)
+  book(q, wm, wd, h)
+  wsave(KEYS[1], wm)
+  if q.how == 2 then wsave(KEYS[2], wd) end
+  hsave(KEYS[3], h)
+  return { q.now }
+end
+
+-- --- snapshot ------------------------------------------------------------------
+-- KEYS: any records. ARGV: 'snapshot', now|''. Reply: {now, value...}
+-- (nil for an absent record).
+local function snapshot()
+  local out, i = { clock(ARGV[2]) }, 1
+  while i <= #KEYS do
+    local j = math.min(i + 999, #KEYS)
+    local r = redis.call('MGET', unpack(KEYS, i, j))
+    for m = 1, j - i + 1 do out[i + m] = r[m] end
+    i = j + 1
+  end
+  return out
+end
+
+local ops = { reserve = reserve, settle = settle, snapshot = snapshot }
+return ops[ARGV[1]]()
