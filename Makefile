@@ -55,7 +55,8 @@ LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
               common/buf.c common/err.c
 
 # Unit tests: name -> the modules it links (pure modules only).
-UNITS = buf err sse config validate jsonraw provider router win keysel ledger \
+UNITS = buf err sse config validate jsonraw provider router win rec keysel \
+        ledger migrate \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
         native
 UNIT_buf      = common/buf.c common/err.c
@@ -84,6 +85,7 @@ UNIT_native   = $(GEMINI_NATIVE) common/gemini_compat.c common/thoughts.c \
 UNIT_router   = common/router.c common/config.c common/redisurl.c \
                 common/utf8.c common/buf.c common/err.c
 UNIT_win      = common/win.c
+UNIT_rec      = common/ledger_rec.c common/redisurl.c
 UNIT_keysel   = common/keysel.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = $(LEDGER_UNIT)
@@ -100,6 +102,7 @@ UNIT_dialect  = $(DIALECT_MODS)
 UNIT_dialect_responses = $(DIALECT_MODS)
 UNIT_dialect_messages  = $(DIALECT_MODS)
 UNIT_health   = $(LEDGER_UNIT)
+UNIT_migrate  = $(LEDGER_UNIT)
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o) $(B)/gen/ledger_lua.o

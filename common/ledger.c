@@ -21,10 +21,28 @@ const int64_t px_escalate_ms[PX_ESCALATE_N] = { 10000, 30000, 60000,
 
 /* --- setup --------------------------------------------------------------- */
 
+/* Test knob AIPROXY_TEST_CLOCK_OFFSET_MS (ledger.h): this host's clock
+ * skewed by so many ms. Set at open, before any thread reads it. */
+static int64_t clock_offset_ms;
+
 int64_t
 px_ledger_now_ms(void)
 {
-	return px_wall_ms();
+	return px_wall_ms() + clock_offset_ms;
+}
+
+static void
+read_clock_offset(void)
+{
+	const char *v = getenv("AIPROXY_TEST_CLOCK_OFFSET_MS");
+	char *end;
+	long long o;
+
+	if (v == NULL || *v == '\0')
+		return;
+	o = strtoll(v, &end, 10);
+	if (*end == '\0' && o > -86400000LL * 365 && o < 86400000LL * 365)
+		clock_offset_ms = o;
 }
 
 uint32_t
@@ -61,6 +79,7 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 		return PX_ENOMEM;
 	lg->cfg = cfg;
 	lg->ops = ops_for(cfg);
+	read_clock_offset();
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->state_dir);
 	e = px_store_open(&lg->st, dir, (size_t)cfg->state_map_mb << 20,
 	    cfg->state_durable, detail, cap);

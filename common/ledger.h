@@ -12,7 +12,9 @@
  * across an upstream call.
  * Time is passed in (ms since the epoch), so tests inject it. The Redis
  * backend uses the server's clock instead (hosts may disagree), unless a
- * test asks for the caller's (AIPROXY_TEST_LEDGER_CALLER_CLOCK, below).
+ * test asks for the caller's: AIPROXY_TEST_LEDGER_CALLER_CLOCK=1 (a test
+ * knob read at open, never for production; the unit suites set it to run
+ * on injected time against Redis).
  *
  * Token estimate (README "Limits"): a request reserves ceil(prompt_bytes/4)
  * tokens (at least 1) of max_token_min; when it ends the reservation is
@@ -173,7 +175,12 @@ const char *px_ledger_backend(const struct px_ledger *lg);
 /* Tokens a request reserves: ceil(prompt_bytes / 4), at least 1. */
 uint32_t px_ledger_estimate(size_t prompt_bytes);
 
-/* Wall clock in ms (the ledger is shared across processes and restarts). */
+/*
+ * Wall clock in ms (the ledger is shared across processes and restarts).
+ * Test knob, never for production: AIPROXY_TEST_CLOCK_OFFSET_MS (read at
+ * px_ledger_open) skews it by that many ms, so a test can give one host a
+ * wrong clock; the Redis backend ignores it (the server's clock rules).
+ */
 int64_t px_ledger_now_ms(void);
 
 #endif

@@ -86,8 +86,10 @@ ring_in(struct px_win *w, const struct px_win_spec *s, unsigned col,
 	if (r->head < 0)
 		return;
 	for (k = r->head - (int64_t)s->nb + 1; k <= r->head; k++) {
+		if (k < lo || k < 0)
+			continue;
 		v = b[k % s->nb];
-		if (k < lo || k < 0 || v == 0)
+		if (v == 0)
 			continue;
 		while (i < w->n && w->b[i] < k)
 			i++;

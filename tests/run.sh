@@ -27,9 +27,34 @@ count() {	# add up the "N passed, N failed" line of a runner's output
 	failed=$((failed + f))
 }
 
+# One redis-server for the whole run, on a free 127.0.0.1 port: the
+# shared ledger backend (issue 12). Unit suites run every ledger case on
+# it too (AIPROXY_TEST_REDIS_URL); stopped by PID at the end.
+redis_pid=
+redis_start() {
+	local port i
+	port=$(node -e 'const s=require("net").createServer();
+	    s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+	redis-server --port "$port" --bind 127.0.0.1 --save '' \
+	    --appendonly no --daemonize no --logfile "$out/redis.log" &
+	redis_pid=$!
+	for i in $(seq 1 100); do
+		redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+		sleep 0.05
+	done
+	export AIPROXY_TEST_REDIS_URL="redis://127.0.0.1:$port"
+}
+redis_stop() {
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && \
+	    wait "$redis_pid" 2>/dev/null
+	redis_pid=
+}
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 out=$(mktemp -d)
+redis_start
+trap redis_stop EXIT
 for t in "$B"/unit/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
@@ -56,6 +81,7 @@ if [ "$only" != unit ]; then
 	node tests/deploy/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/deploy.log"
 	count "$out/deploy.log" deploy
 fi
+redis_stop
 rm -rf "$out"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -41,6 +41,29 @@ static const struct {
 } bad[] = {
 	/* wrong type, out of range, non-integer */
 	{ DOC("'threads':0,"), { "threads: expected integer 1..4096, got 0" } },
+	{ GEM(",'api':'grpc'"), { "provider_keys[1].api: expected \"openai\" "
+	    "or \"native\", got \"grpc\"" } },
+	/* the ledger's backend (issue 12) */
+	{ DOC("'state_backend':'redis',"),
+	  { "redis_url: required when state_backend is \"redis\"" } },
+	{ DOC("'state_backend':'etcd',"),
+	  { "state_backend: expected \"lmdb\" or \"redis\", got \"etcd\"" } },
+	{ DOC("'state_backend':'redis','redis_url':'redis://u:pw@h:6379',"),
+	  { "redis_url: no user or password in the URL: put the password in "
+	    "redis_password (\"env:NAME\" allowed)" } },
+	{ DOC("'state_backend':'redis','redis_url':'redis://h:0',"),
+	  { "redis_url: the port must be 1..65535" } },
+	{ DOC("'state_backend':'redis','redis_url':'http://h',"),
+	  { "redis_url: expected redis://HOST[:PORT][/DB] or "
+	    "unix:///PATH[?db=DB]" } },
+	{ DOC("'redis_timeout_ms':5,"),
+	  { "redis_timeout_ms: expected integer 10..60000, got 5" } },
+	{ DOC("'redis_prefix':'a b',"),
+	  { "redis_prefix: at most 64 printable ASCII characters without "
+	    "spaces" } },
+	{ DOC("'redis_password':'env:PX_TEST_UNSET_VAR',"),
+	  { "redis_password: environment variable PX_TEST_UNSET_VAR is not "
+	    "set" } },
 	{ DOC("'state_durable':1,"),
 	  { "state_durable: expected true or false, got 1" } },
 	{ DOC("'state_durable':'yes',"),
@@ -684,6 +707,23 @@ test_warnings(void)
 		    PX_ECONFIG && e.n == 1 && strstr(e.msg[0], "near '\xc3\xa9}'")
 		    != NULL, "a snippet starts on a character (fuzz)");
 	}
+	cfg = load_q(WDOC(STRONG "'redis_url':'redis://10.0.0.5:6380/2',",
+	    "https://x.example"));
+	T_CHECK(warned(cfg, "redis_url: set, but state_backend is not"),
+	    "a redis_url the ledger does not use");
+	T_CHECK(cfg != NULL && cfg->state_backend == PX_BACKEND_LMDB &&
+	    strcmp(cfg->redis_prefix, "aiproxy:") == 0 &&
+	    cfg->redis_timeout_ms == 250, "backend defaults");
+	px_config_free(cfg);
+	setenv("PX_TEST_REDIS_PW", "s3cret-pw", 1);
+	cfg = load_q(WDOC(STRONG "'state_backend':'redis','redis_url':"
+	    "'unix:///run/redis/redis.sock?db=3','redis_password':"
+	    "'env:PX_TEST_REDIS_PW',", "https://x.example"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 0 &&
+	    cfg->state_backend == PX_BACKEND_REDIS &&
+	    strcmp(cfg->redis_password, "s3cret-pw") == 0,
+	    "redis backend, password from the environment");
+	px_config_free(cfg);
 	cfg = load_q(WDOC(STRONG, "http://localhost.evil.example/x"));
 	T_CHECK(warned(cfg, "plain http://"), "a name that starts localhost");
 	px_config_free(cfg);
