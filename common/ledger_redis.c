@@ -94,9 +94,10 @@ arg(struct rcall *x, const char *p, size_t n)
 {
 	size_t ncap = x->ncap;
 
-	if (x->oom || grow((void **)&x->arena, &x->cap, x->used + n, 1) != 0 ||
-	    grow((void **)&x->off, &ncap, x->n + 1, sizeof(size_t)) != 0 ||
-	    grow((void **)&x->len, &x->ncap, x->n + 1, sizeof(size_t)) != 0) {
+	/* + 1: the arena exists even while every argument is empty */
+	if (x->oom || grow((void **)&x->arena, &x->cap, x->used + n + 1, 1) ||
+	    grow((void **)&x->off, &ncap, x->n + 1, sizeof(size_t)) ||
+	    grow((void **)&x->len, &x->ncap, x->n + 1, sizeof(size_t))) {
 		x->oom = 1;
 		return;
 	}
@@ -116,8 +117,9 @@ static void
 arg_int(struct rcall *x, long long v)
 {
 	char b[24];
+	int n = snprintf(b, sizeof(b), "%lld", v);
 
-	arg(x, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+	arg(x, b, (size_t)n);
 }
 
 /* prefix + record name (ledger_rec.h). */

@@ -250,6 +250,8 @@ decode_entries(struct px_win *w, const struct px_win_spec *s,
 	uint32_t i, slot;
 	unsigned c;
 
+	if (s->ncol > PX_WIN_MAXCOL || s->nb > PX_WIN_MAXNB)
+		return -1;	/* not a spec of win.h */
 	for (i = 0; i < w->n; i++, p += ENT_BYTES(s)) {
 		slot = px_le_get16(p);
 		if (slot >= s->nb)
