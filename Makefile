@@ -71,7 +71,7 @@ UNIT_provider = common/gemini_compat.c common/thoughts.c common/gemini_think.c \
                 common/oaicompat.c common/provider_openrouter.c \
                 common/provider_gemini.c common/provider_gemini_native.c \
                 $(GEMINI_NATIVE) common/jsonraw.c common/config.c \
-                common/utf8.c common/buf.c common/err.c
+                common/redisurl.c common/utf8.c common/buf.c common/err.c
 GEMINI_NATIVE = common/gemini_native.c common/gemini_native_request.c \
                 common/gemini_native_gen.c common/gemini_think.c \
                 common/gemini_native_reply.c \
@@ -81,7 +81,8 @@ UNIT_native   = $(GEMINI_NATIVE) common/gemini_compat.c common/thoughts.c \
                 common/gemini_think.c common/oaicompat.c \
                 common/provider_openrouter.c common/provider_gemini.c \
                 common/provider_gemini_native.c common/jsonraw.c \
-                common/config.c common/utf8.c common/buf.c common/err.c
+                common/config.c common/redisurl.c common/utf8.c common/buf.c \
+                common/err.c
 UNIT_router   = common/router.c common/config.c common/redisurl.c \
                 common/utf8.c common/buf.c common/err.c
 UNIT_win      = common/win.c
