@@ -55,7 +55,8 @@ LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
               common/buf.c common/err.c
 
 # Unit tests: name -> the modules it links (pure modules only).
-UNITS = buf err sse config validate jsonraw provider router win rec keysel \
+UNITS = buf err sse config validate jsonraw provider router win rec daycal \
+        keysel \
         ledger migrate \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
         native
@@ -87,6 +88,7 @@ UNIT_router   = common/router.c common/config.c common/redisurl.c \
                 common/utf8.c common/buf.c common/err.c
 UNIT_win      = common/win.c
 UNIT_rec      = common/ledger_rec.c common/redisurl.c
+UNIT_daycal   = common/daycal.c
 UNIT_keysel   = common/keysel.c
 UNIT_retryhint = common/retryhint.c common/buf.c common/err.c
 UNIT_ledger   = $(LEDGER_UNIT)

@@ -36,6 +36,56 @@ struct px_alias {
 	char *to;
 };
 
+/*
+ * The day window of a set of limits: the rolling last 24 h (the seed's
+ * meaning), the provider's calendar day (Gemini: midnight in
+ * America/Los_Angeles, DST included; OpenRouter: 00:00 UTC), or the UTC
+ * calendar day.
+ */
+enum px_day_reset { PX_DAY_ROLLING = 0, PX_DAY_PROVIDER, PX_DAY_UTC,
+    PX_DAY__MAX };
+
+/* Optional limits of an owner, a (key or owner, model) pair or a client
+ * key: 0 is "no limit". */
+struct px_limits {
+	long max_request_min;
+	long max_request_day;
+	long max_token_min;
+	long max_concurrent;	/* requests in flight; not in model_limits */
+};
+
+/* "model_limits": {"MODEL": {...}}: one exact model id, or a prefix
+ * ending in '*'. The longest matching entry applies. */
+struct px_model_limit {
+	char *model;
+	struct px_limits lim;
+	char  id[16];		/* 8 hex chars of a hash of model: names
+				 * its ledger records */
+};
+
+/* "owners": {"NAME": {...}}: whose budget several keys draw on (a Google
+ * project, an OpenRouter account). */
+struct px_owner_cfg {
+	char *name;		/* [A-Za-z0-9._-], 1..64 chars */
+	struct px_limits lim;
+	struct px_model_limit *model_limits;
+	size_t nmodel_limits;
+	enum px_day_reset day_reset;	/* default rolling */
+	enum px_provider_id provider;	/* of the keys that name it (one
+					 * provider per owner, checked) */
+};
+
+/* "access_keys": [{...}]: a client key with its own limits and models. */
+struct px_client_cfg {
+	char *key;		/* the secret ("env:NAME" resolved) */
+	char *name;		/* [A-Za-z0-9._-], 1..64 chars, unique */
+	struct px_limits lim;
+	char **models;		/* allowed models (patterns ending in '*');
+				 * NULL: every model */
+	size_t nmodels;
+	enum px_day_reset day_reset;	/* rolling or utc */
+};
+
 struct px_provider_cfg {
 	enum px_provider_id provider;
 	enum px_api api;		/* "api": "openai" (default), "native" */
@@ -44,6 +94,12 @@ struct px_provider_cfg {
 	long   max_request_day;	/* >= 1 */
 	long   max_token_min;	/* >= 1 */
 	long   max_request_min;	/* >= 1 */
+	long   max_concurrent;	/* 0: no cap on requests in flight */
+	enum px_day_reset day_reset;	/* of max_request_day; rolling */
+	char  *owner_name;	/* "owner", or NULL */
+	const struct px_owner_cfg *owner;	/* resolved at load */
+	struct px_model_limit *model_limits;	/* per key, per model */
+	size_t nmodel_limits;
 	char  *base_url;	/* default per provider; never ends in '/' */
 	char **models;		/* NULL when not set, else nmodels >= 1 */
 	size_t nmodels;
@@ -99,6 +155,10 @@ struct px_config {
 					 * dropped; 30000 */
 	long    signature_ttl_s;	/* thought signatures kept; 86400 */
 	size_t  signature_cache_max;	/* ... at most this many; 4096 */
+	struct px_owner_cfg *owners;	/* "owners", in file order */
+	size_t  nowners;
+	struct px_client_cfg *clients;	/* "access_keys", in file order */
+	size_t  nclients;
 	struct px_secrets secrets;	/* every provider key, built at load */
 	struct px_cfg_warnings warnings;	/* loadable but unwise settings:
 					 * weak access key, clear-text
@@ -128,6 +188,14 @@ enum px_err px_config_load(const char *path, struct px_config **out,
 enum px_err px_config_parse(const char *text, size_t len, const char *name,
     struct px_config **out, struct px_cfg_errors *errs);
 void px_config_free(struct px_config *cfg);	/* NULL-safe */
+
+/* The model_limits entry of ml[0..n) for model: the exact id, else the
+ * longest prefix pattern ("gemini-2.5-*"); NULL when none applies. */
+const struct px_model_limit *px_model_limit_find(
+    const struct px_model_limit *ml, size_t n, const char *model);
+
+/* Does model match pattern (exact, or a prefix pattern ending in '*')? */
+int px_model_match(const char *pattern, const char *model);
 
 /* Position of key among every key of cfg (the order of cfg->secrets),
  * or -1 when key is not one of cfg's. */
