@@ -194,12 +194,16 @@ async function startProxy(bin, cfg, opts = {}) {
   const tmp = tmpdir('proxy');
   const port = await freePort();
   fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(cfg, null, 2));
-  const env = Object.assign({}, process.env, {
+  // opts.env: extra variables for lighttpd, which hands its whole
+  // environment to the responders it spawns (test knobs such as
+  // AIPROXY_TEST_CLOCK_OFFSET_MS); a value of null drops one.
+  const env = Object.assign({}, process.env, opts.env || {}, {
     PX_PORT: String(port), PX_TMP: tmp, PX_BIN: path.resolve(bin),
     PX_PROCS: String(opts.procs || 1), PX_THREADS: String(opts.threads || 32),
     PX_ASAN_OPTIONS: `log_path=${tmp}/asan:detect_leaks=1`,
     PX_UBSAN_OPTIONS: `log_path=${tmp}/ubsan:print_stacktrace=1`,
   });
+  for (const [k, v] of Object.entries(opts.env || {})) if (v === null) delete env[k];
   const conf = opts.conf || path.join(ROOT, 'tests/integ/lighttpd.conf');
   // lighttpd -D keeps its stderr, which the spawned responders inherit:
   // their request log lines land in this file.
@@ -246,6 +250,160 @@ function responderAlive(bin, tmp) {
   return responderPids(bin, tmp).length > 0;
 }
 
+// --- what reached the upstream --------------------------------------------
+
+// Largest number of requests to one key inside any window of `ms`: times
+// are arrival times (ms); with weights, the largest sum of weights (tokens).
+function maxInWindow(times, ms, weights) {
+  const idx = times.map((t, i) => i).sort((a, b) => times[a] - times[b]);
+  const w = (i) => (weights ? weights[idx[i]] : 1);
+  let best = 0;
+  let sum = 0;
+  for (let i = 0, j = 0; i < idx.length; i++) {
+    sum += w(i);
+    while (times[idx[i]] - times[idx[j]] >= ms) sum -= w(j++);
+    best = Math.max(best, sum);
+  }
+  return best;
+}
+
+// A provider key's short id as /v1/usage and the ledger name it
+// (config.c px_key_id: FNV-1a 64 over a domain and the key, folded to 32
+// bits, 8 hex digits). Never the key itself.
+function keyId(secret) {
+  const M = (1n << 64n) - 1n;
+  let x = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(`aiproxy-key-id:${secret}`)) x = ((x ^ BigInt(b)) * 0x100000001b3n) & M;
+  return ((x ^ (x >> 32n)) & 0xffffffffn).toString(16).padStart(8, '0');
+}
+
+// --- redis-server -----------------------------------------------------------
+
+// One RESP reply from buf at i: {value, end}, or null while incomplete.
+// Bulk strings stay Buffers (ledger records are binary); errors are Errors.
+function respParse(buf, i) {
+  const eol = buf.indexOf('\r\n', i);
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[i]);
+  const line = buf.toString('utf8', i + 1, eol);
+  const next = eol + 2;
+  if (type === '+') return { value: line, end: next };
+  if (type === '-') return { value: new Error(line), end: next };
+  if (type === ':') return { value: Number(line), end: next };
+  if (type === '$') {
+    const n = Number(line);
+    if (n < 0) return { value: null, end: next };
+    if (buf.length < next + n + 2) return null;
+    return { value: buf.subarray(next, next + n), end: next + n + 2 };
+  }
+  if (type === '*') {
+    const n = Number(line);
+    if (n < 0) return { value: null, end: next };
+    const out = [];
+    let at = next;
+    for (let k = 0; k < n; k++) {
+      const r = respParse(buf, at);
+      if (!r) return null;
+      out.push(r.value);
+      at = r.end;
+    }
+    return { value: out, end: at };
+  }
+  throw new Error(`RESP: unexpected type byte ${buf[i]}`);
+}
+
+// A tiny Redis client on 127.0.0.1:port (no npm dependencies): resolves
+// {cmd(...args) -> reply, close()}; every command times out after opts.timeoutMs.
+function redisClient(port, opts = {}) {
+  const timeoutMs = opts.timeoutMs || 2000;
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const pending = [];
+    let buf = Buffer.alloc(0);
+    const failAll = (e) => { for (const p of pending.splice(0)) p.reject(e); };
+    sock.setTimeout(timeoutMs, () => sock.destroy(new Error('redis client timeout')));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        const r = respParse(buf, 0);
+        if (!r) break;
+        buf = buf.subarray(r.end);
+        const p = pending.shift();
+        if (p) (r.value instanceof Error ? p.reject(r.value) : p.resolve(r.value));
+      }
+    });
+    sock.on('error', (e) => { failAll(e); reject(e); });
+    sock.on('close', () => failAll(new Error('redis connection closed')));
+    sock.on('connect', () => resolve({
+      cmd(...args) {
+        const parts = [`*${args.length}\r\n`];
+        for (const a of args) {
+          const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+          parts.push(`$${b.length}\r\n`, b, '\r\n');
+        }
+        return new Promise((res, rej) => {
+          pending.push({ resolve: res, reject: rej });
+          sock.write(Buffer.concat(parts.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x)))));
+        });
+      },
+      close() { sock.destroy(); },
+    }));
+  });
+}
+
+// One command on a fresh connection.
+async function redisCmd(port, ...args) {
+  const c = await redisClient(port);
+  try { return await c.cmd(...args); } finally { c.close(); }
+}
+
+// A redis-server of the test's own on 127.0.0.1 (a free port unless
+// opts.port: a restart on the same port; opts.args: more settings, e.g.
+// ['--timeout', '1']; opts.password: its requirepass, which the readiness
+// check needs), without persistence, waited for
+// with a bounded PING loop. Resolves {port, url, pid, proc, dir, stop(),
+// kill(sig), signal(sig)}: by PID (stop: SIGTERM, then SIGKILL), never by
+// name.
+async function startRedis(opts = {}) {
+  const port = opts.port || await freePort();
+  const dir = opts.dir || tmpdir('redis');
+  const proc = track(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1',
+    '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir,
+    '--logfile', path.join(dir, 'redis.log'), ...(opts.password ? ['--requirepass', opts.password] : []),
+    ...(opts.args || [])], { stdio: 'ignore' }));
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  const r = {
+    port, dir, proc, pid: proc.pid, url: `redis://127.0.0.1:${port}`,
+    alive() { return proc.exitCode === null && !proc.signalCode; },
+    signal(sig) { if (r.alive()) process.kill(proc.pid, sig); },	// SIGSTOP, SIGCONT
+    async kill(sig) {	// and wait for the exit
+      if (r.alive()) process.kill(proc.pid, sig);
+      await Promise.race([exited, sleep(5000)]);
+      if (r.alive()) throw new Error(`redis-server ${proc.pid} did not exit on ${sig}`);
+    },
+    async stop() {
+      if (!r.alive()) return;
+      process.kill(proc.pid, 'SIGCONT');	// in case a test stopped it
+      proc.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (r.alive()) await r.kill('SIGKILL');
+    },
+  };
+  try {
+    await waitFor(async () => {
+      if (!r.alive()) return false;
+      const c = await redisClient(port);
+      try {
+        if (opts.password) await c.cmd('AUTH', opts.password);
+        return (await c.cmd('PING')) === 'PONG';
+      } finally { c.close(); }
+    }, 5000, `redis-server on port ${port}`);
+  } catch (e) { await r.stop(); throw e; }
+  return r;
+}
+
+async function stopRedis(r) { if (r) await r.stop(); }
+
 // --- plain CGI -------------------------------------------------------------
 
 function writeConfig(cfg) {
@@ -283,4 +441,4 @@ function killAll() {
 
 module.exports = { ROOT, ACCESS_KEY, KEYS, sleep, tmpdir, waitFor, freePort, portOpen,
   request, stream, startMock, startProxy, baseConfig, track, killAll, captured, writeConfig, cgi,
-  responderPids };
+  responderPids, maxInWindow, keyId, redisClient, redisCmd, startRedis, stopRedis };

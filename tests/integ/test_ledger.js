@@ -5,7 +5,6 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawnSync } = require('node:child_process');
 const h = require('./harness');
 
 const CHAT = '/v1/chat/completions';
@@ -37,16 +36,7 @@ function sameShape(seed, ours, where) {
   }
 }
 
-// Largest number of requests to one key inside any window of `ms`.
-function maxInWindow(times, ms) {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (t[i] - t[j] >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
+const { maxInWindow } = h;
 
 function limited(mock, extra) {
   const cfg = h.baseConfig(mock, extra);
@@ -162,10 +152,9 @@ module.exports = (test) => {
       const streams = Array.from({ length: 8 }, () =>
         h.stream(p.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true }).catch((e) => e));
       await h.sleep(300);
-      const pids = spawnSync('pgrep', ['-f', ctx.bin], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)
-        .filter((pid) => { try { return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`${p.tmp}/config.json`); } catch (e) { return false; } });
+      const pids = h.responderPids(ctx.bin, p.tmp);
       assert.ok(pids.length >= 1, 'responders found');
-      process.kill(Number(pids[0]), 'SIGKILL');
+      process.kill(pids[0], 'SIGKILL');
       await Promise.all(streams);
       // the service keeps answering and every reservation matches an upstream call
       for (let i = 0; i < 6; i++) {
