@@ -6,14 +6,17 @@
  * the context is unusable; EVALSHA of a script the server does not hold
  * answers an error starting "NOSCRIPT"; scripts run atomically on the
  * server, and a script may call TIME before it writes (Redis 7 replicates
- * a script's effects, not the script).
+ * a script's effects, not the script). A connection the server closed
+ * while we were idle reads as end-of-file before we send anything.
  */
 #include "redis.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -179,9 +182,27 @@ connect_now(struct px_redis *r)
 	return PX_OK;
 }
 
+/*
+ * Has the server hung up on a connection kept since the last call (its
+ * idle "timeout", a restart, a NAT drop)? Then a new one is made without
+ * counting a failure. Peeking cannot book anything twice: nothing was
+ * sent yet.
+ */
+static int
+hung_up(const struct px_redis *r)
+{
+	char b;
+	ssize_t n = recv(r->c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR);
+}
+
 static enum px_err
 ensure(struct px_redis *r)
 {
+	if (r->c != NULL && hung_up(r))
+		drop(r);
 	if (r->c != NULL)
 		return PX_OK;
 	if (px_mono_ms() < r->retry_at)
