@@ -3,9 +3,10 @@
  * Owns: the key tables (one per object level), defaults and range checks,
  * "env:NAME" key indirection, key ids, and error messages naming the path.
  * Never: keeps cJSON nodes after load, logs, or shows a secret (access_key,
- * provider keys) in an error message.
+ * provider keys, client keys) in an error or warning message.
  * Load: once per process at start-up on a file of a few KiB; the quadratic
- * checks over keys (duplicates, id collisions) are fine at ~50 keys.
+ * checks over keys, names and model patterns (duplicates, id collisions)
+ * are fine at ~50 of each.
  */
 #include "config.h"
 
@@ -48,13 +49,23 @@ enum cfg_type {
 	CFG_KEYS,	/* array of secrets -> struct px_key_cfg * + count */
 	CFG_OBJARR,	/* array of objects, each checked by .sub */
 	CFG_ALIASES,	/* object of non-empty strings -> struct px_alias * */
+	CFG_NAME,	/* a name (name_ok) -> char * */
+	CFG_KEY,	/* one secret as in CFG_KEYS, "env:NAME" resolved ->
+			 * char * */
+	CFG_OBJMAP,	/* object NAME -> object: an array of .elsize
+			 * elements, each checked by .sub, NAME at .keyoff */
 	CFG__MAX
 };
 
 enum cfg_flag {
 	CFG_REQUIRED = 1 << 0,	/* missing is an error; else .def/.sdef */
 	CFG_NONEMPTY = 1 << 1,	/* arrays: at least one element */
-	CFG_SECRET   = 1 << 2	/* never echo a string value */
+	CFG_SECRET   = 1 << 2,	/* never echo a string value */
+	CFG_PATTERN  = 1 << 3,	/* CFG_STRARR elements, CFG_OBJMAP names:
+				 * model ids or prefixes ending in '*'
+				 * (else CFG_OBJMAP names are name_ok) */
+	CFG_SOMEKEY  = 1 << 4	/* CFG_OBJMAP: each object sets at least one
+				 * row of .sub */
 };
 
 struct cfg_key {
@@ -66,9 +77,11 @@ struct cfg_key {
 	double min, max;	/* numbers, inclusive */
 	double def;		/* numbers and CFG_PROVIDER: preset value */
 	const char *sdef;	/* strings: default copied when absent */
-	const struct cfg_key *sub;	/* CFG_OBJARR: table for each element */
+	const struct cfg_key *sub;	/* CFG_OBJARR, CFG_OBJMAP: table for
+					 * each element */
 	const char *const *names;	/* CFG_ENUM: the values, NULL-ended */
-	size_t elsize;		/* CFG_OBJARR: element size */
+	size_t elsize;		/* CFG_OBJARR, CFG_OBJMAP: element size */
+	size_t keyoff;		/* CFG_OBJMAP: the element's char * name */
 };
 
 #define PO(f) offsetof(struct px_provider_cfg, f)
@@ -76,6 +89,66 @@ struct cfg_key {
 
 static const char *const api_names[] = { "openai", "native", NULL };
 static const char *const backend_names[] = { "lmdb", "redis", NULL };
+static const char *const day_names[] = {
+	[PX_DAY_ROLLING] = "rolling", [PX_DAY_PROVIDER] = "provider",
+	[PX_DAY_UTC] = "utc", [PX_DAY__MAX] = NULL
+};
+
+#define NAME_MAX_LEN	64
+#define NAME_WHAT	"name of 1..64 characters [A-Za-z0-9._-]"
+#define PATTERN_WHAT	"model id, or a prefix ending in '*'"
+
+/* Optional limits in a struct px_limits member "lim" of T (0: none). */
+#define LIMIT_ROW(T, f, hi) \
+	{ .name = #f, .type = CFG_LONG, .off = offsetof(T, lim.f), \
+	  .min = 1, .max = (hi) }
+#define RATE_ROWS(T) \
+	LIMIT_ROW(T, max_request_min, 1000000000), \
+	LIMIT_ROW(T, max_request_day, 1000000000), \
+	LIMIT_ROW(T, max_token_min, 1000000000)
+#define CONCURRENT_MAX	1000000
+
+/* "model_limits" of T: MODEL or prefix -> rate limits; no concurrency. */
+#define MODEL_LIMITS_ROW(T) \
+	{ .name = "model_limits", .type = CFG_OBJMAP, \
+	  .flags = CFG_PATTERN | CFG_SOMEKEY, .off = offsetof(T, model_limits), \
+	  .noff = offsetof(T, nmodel_limits), .sub = model_limit_keys, \
+	  .elsize = sizeof(struct px_model_limit), \
+	  .keyoff = offsetof(struct px_model_limit, model) }
+#define DAY_RESET_ROW(T) \
+	{ .name = "day_reset", .type = CFG_ENUM, .off = offsetof(T, day_reset), \
+	  .def = PX_DAY_ROLLING, .names = day_names }
+
+/* model_limits.MODEL */
+static const struct cfg_key model_limit_keys[] = {
+	RATE_ROWS(struct px_model_limit),
+	{ .name = NULL }
+};
+
+/* owners.NAME */
+static const struct cfg_key owner_keys[] = {
+	RATE_ROWS(struct px_owner_cfg),
+	LIMIT_ROW(struct px_owner_cfg, max_concurrent, CONCURRENT_MAX),
+	MODEL_LIMITS_ROW(struct px_owner_cfg),
+	DAY_RESET_ROW(struct px_owner_cfg),
+	{ .name = NULL }
+};
+
+/* access_keys[i]; "day_reset": "provider" is refused in finish_clients. */
+static const struct cfg_key client_keys[] = {
+	{ .name = "key", .type = CFG_KEY, .flags = CFG_REQUIRED | CFG_SECRET,
+	  .off = offsetof(struct px_client_cfg, key) },
+	{ .name = "name", .type = CFG_NAME, .flags = CFG_REQUIRED,
+	  .off = offsetof(struct px_client_cfg, name) },
+	RATE_ROWS(struct px_client_cfg),
+	LIMIT_ROW(struct px_client_cfg, max_concurrent, CONCURRENT_MAX),
+	{ .name = "models", .type = CFG_STRARR,
+	  .flags = CFG_NONEMPTY | CFG_PATTERN,
+	  .off = offsetof(struct px_client_cfg, models),
+	  .noff = offsetof(struct px_client_cfg, nmodels) },
+	DAY_RESET_ROW(struct px_client_cfg),
+	{ .name = NULL }
+};
 
 /* provider_keys[i]; .def = PX_PROV__MAX marks "no valid provider yet". */
 static const struct cfg_key prov_keys[] = {
@@ -98,6 +171,12 @@ static const struct cfg_key prov_keys[] = {
 	  .off = PO(models), .noff = PO(nmodels) },
 	{ .name = "models_filter", .type = CFG_NESTR,
 	  .off = PO(models_filter) },
+	/* issue 13: the quota model; absent, the entry means what it did */
+	{ .name = "owner", .type = CFG_NAME, .off = PO(owner_name) },
+	{ .name = "max_concurrent", .type = CFG_LONG, .off = PO(max_concurrent),
+	  .min = 1, .max = CONCURRENT_MAX },
+	MODEL_LIMITS_ROW(struct px_provider_cfg),
+	DAY_RESET_ROW(struct px_provider_cfg),
 	{ .name = NULL }
 };
 
@@ -115,6 +194,13 @@ static const struct cfg_key top_keys[] = {
 	  .flags = CFG_REQUIRED | CFG_NONEMPTY,
 	  .off = TO(providers), .noff = TO(nproviders), .sub = prov_keys,
 	  .elsize = sizeof(struct px_provider_cfg) },
+	{ .name = "owners", .type = CFG_OBJMAP, .off = TO(owners),
+	  .noff = TO(nowners), .sub = owner_keys,
+	  .elsize = sizeof(struct px_owner_cfg),
+	  .keyoff = offsetof(struct px_owner_cfg, name) },
+	{ .name = "access_keys", .type = CFG_OBJARR, .off = TO(clients),
+	  .noff = TO(nclients), .sub = client_keys,
+	  .elsize = sizeof(struct px_client_cfg) },
 	{ .name = "state_dir", .type = CFG_NESTR, .off = TO(state_dir),
 	  .sdef = "var" },
 	{ .name = "state_durable", .type = CFG_BOOL, .off = TO(state_durable) },
@@ -384,6 +470,13 @@ expect(const struct cfg_key *k, char *out, size_t n)
 	case CFG_OBJARR:
 		snprintf(out, n, "%sarray of objects", ne);
 		break;
+	case CFG_OBJMAP:
+		snprintf(out, n, "object of %s -> object",
+		    k->flags & CFG_PATTERN ? "model id" : "name");
+		break;
+	case CFG_NAME:
+		snprintf(out, n, NAME_WHAT);
+		break;
 	default:
 		snprintf(out, n, "non-empty string");
 		break;
@@ -432,6 +525,31 @@ is_nestr(const cJSON *v)
 	return cJSON_IsString(v) && v->valuestring[0] != '\0';
 }
 
+/* An owner or client name: 1..64 of [A-Za-z0-9._-]. */
+static int
+name_ok(const char *s)
+{
+	size_t n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			return 0;
+	}
+	return n >= 1 && n <= NAME_MAX_LEN;
+}
+
+/* A model id, or a prefix pattern: a '*' may only end it. */
+static int
+pattern_ok(const char *s)
+{
+	const char *star = strchr(s, '*');
+
+	return s[0] != '\0' && (star == NULL || star[1] == '\0');
+}
+
 static void
 store_num(const struct cfg_key *k, void *base, double d)
 {
@@ -468,6 +586,16 @@ static void
 get_nestr(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
 {
 	if (!is_nestr(v)) {
+		bad(c, k, v);
+		return;
+	}
+	*(char **)field(base, k->off) = dup(c, v->valuestring);
+}
+
+static void
+get_name(struct ctx *c, const struct cfg_key *k, const cJSON *v, void *base)
+{
+	if (!cJSON_IsString(v) || !name_ok(v->valuestring)) {
 		bad(c, k, v);
 		return;
 	}
@@ -619,16 +747,18 @@ get_strarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	const cJSON *e;
 	char **strs;
 	size_t i = 0, old;
+	int pat = (k->flags & CFG_PATTERN) != 0;
 
 	if (array_alloc(c, k, v, sizeof *strs, base) == 0)
 		return;
 	strs = *(char ***)field(base, k->off);
 	for (e = v->child; e != NULL; e = e->next, i++) {
 		old = path_push(c, NULL, i);
-		if (is_nestr(e))
+		if (is_nestr(e) && (!pat || pattern_ok(e->valuestring)))
 			strs[i] = dup(c, e->valuestring);
 		else
-			bad_as(c, "non-empty string", e, k->flags);
+			bad_as(c, pat ? PATTERN_WHAT : "non-empty string", e,
+			    k->flags);
 		path_pop(c, old);
 	}
 }
@@ -642,7 +772,6 @@ get_aliases(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	const cJSON *e;
 	struct px_alias *a;
 	size_t n = 0, i = 0, old;
-	const char *star;
 
 	if (!cJSON_IsObject(v)) {
 		bad_as(c, "object of model id -> model id", v, k->flags);
@@ -661,8 +790,7 @@ get_aliases(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	*(size_t *)field(base, k->noff) = n;
 	for (e = v->child; e != NULL; e = e->next, i++) {
 		old = path_push(c, e->string, 0);
-		star = strchr(e->string, '*');
-		if (e->string[0] == '\0' || (star != NULL && star[1] != '\0'))
+		if (!pattern_ok(e->string))
 			perr(c, "an alias is a model id, or a prefix ending "
 			    "in '*'");
 		else if (!is_nestr(e))
@@ -711,28 +839,50 @@ key_secret(struct ctx *c, const char *s)
 	return val;
 }
 
-static void
-get_key(struct ctx *c, const cJSON *e, struct px_key_cfg *key)
+/* The secret of one key entry, checked; NULL once the error is added. */
+static const char *
+key_value(struct ctx *c, const cJSON *e)
 {
 	const char *s, *p;
 
 	if (!is_nestr(e)) {
 		bad_as(c, "non-empty string", e, CFG_SECRET);
-		return;
+		return NULL;
 	}
 	s = key_secret(c, e->valuestring);
 	if (s == NULL)
-		return;
+		return NULL;
 	for (p = s; *p != '\0'; p++) {
 		/* The key goes into an HTTP header: no CR/LF smuggling. */
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
 			perr(c, "key contains spaces or control characters");
-			return;
+			return NULL;
 		}
 	}
+	return s;
+}
+
+static void
+get_key(struct ctx *c, const cJSON *e, struct px_key_cfg *key)
+{
+	const char *s = key_value(c, e);
+
+	if (s == NULL)
+		return;
 	key->secret = dup(c, s);
 	if (key->secret != NULL)
 		px_key_id(key->secret, key->id);
+}
+
+/* One secret (a client key): the rules of a provider key. */
+static void
+get_secret(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const char *s = key_value(c, v);
+
+	if (s != NULL)
+		*(char **)field(base, k->off) = dup(c, s);
 }
 
 static void
@@ -768,8 +918,8 @@ get_envstr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 		*(char **)field(base, k->off) = dup(c, s);
 }
 
-static void apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj,
-    void *base);
+static size_t apply(struct ctx *c, const struct cfg_key *tab,
+    const cJSON *obj, void *base);
 
 static void
 get_objarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
@@ -792,6 +942,72 @@ get_objarr(struct ctx *c, const struct cfg_key *k, const cJSON *v,
 	}
 }
 
+/* One member NAME of a CFG_OBJMAP object v into el (path at NAME). */
+static void
+objmap_elem(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    const cJSON *e, void *el)
+{
+	const char *names[ROWS_MAX + 1];
+	char list[256];
+	const cJSON *prev;
+	size_t i;
+
+	for (prev = v->child; prev != e; prev = prev->next) {
+		if (strcmp(prev->string, e->string) == 0) {
+			perr(c, "duplicate key");
+			return;
+		}
+	}
+	if (k->flags & CFG_PATTERN ? !pattern_ok(e->string) :
+	    !name_ok(e->string)) {
+		perr(c, "not a %s", k->flags & CFG_PATTERN ? PATTERN_WHAT :
+		    NAME_WHAT);
+		return;
+	}
+	if (!cJSON_IsObject(e)) {
+		bad_as(c, "object", e, 0);
+		return;
+	}
+	*(char **)field(el, k->keyoff) = dup(c, e->string);
+	if (apply(c, k->sub, e, el) > 0 || !(k->flags & CFG_SOMEKEY))
+		return;
+	for (i = 0; i < ROWS_MAX && k->sub[i].name != NULL; i++)
+		names[i] = k->sub[i].name;
+	names[i] = NULL;
+	enum_list(names, list, sizeof list);
+	perr(c, "expected at least one of %s", list);
+}
+
+static void
+get_objmap(struct ctx *c, const struct cfg_key *k, const cJSON *v,
+    void *base)
+{
+	const cJSON *e;
+	char *elems;
+	size_t n = 0, i = 0, old;
+
+	if (!cJSON_IsObject(v)) {
+		bad(c, k, v);
+		return;
+	}
+	for (e = v->child; e != NULL; e = e->next)
+		n++;
+	if (n == 0)
+		return;
+	elems = calloc(n, k->elsize);
+	if (elems == NULL) {
+		oom(c);
+		return;
+	}
+	*(char **)field(base, k->off) = elems;
+	*(size_t *)field(base, k->noff) = n;
+	for (e = v->child; e != NULL; e = e->next, i++) {
+		old = path_push(c, e->string, 0);
+		objmap_elem(c, k, v, e, elems + i * k->elsize);
+		path_pop(c, old);
+	}
+}
+
 typedef void getter(struct ctx *, const struct cfg_key *, const cJSON *,
     void *);
 
@@ -803,7 +1019,8 @@ static getter *const getters[CFG__MAX] = {
 	[CFG_NUM] = get_num,		[CFG_STRARR] = get_strarr,
 	[CFG_BOOL] = get_bool,
 	[CFG_KEYS] = get_keys,		[CFG_OBJARR] = get_objarr,
-	[CFG_ALIASES] = get_aliases,
+	[CFG_ALIASES] = get_aliases,	[CFG_NAME] = get_name,
+	[CFG_KEY] = get_secret,		[CFG_OBJMAP] = get_objmap,
 };
 
 /* --- one object level ----------------------------------------------------- */
@@ -884,14 +1101,15 @@ apply_missing(struct ctx *c, const struct cfg_key *tab,
 	}
 }
 
-/* Check every member of obj against tab and fill base. */
-static void
+/* Check every member of obj against tab and fill base; returns how many
+ * rows of tab obj sets (valid or not). */
+static size_t
 apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj, void *base)
 {
 	unsigned char seen[ROWS_MAX] = { 0 };
 	const struct cfg_key *k;
 	const cJSON *m;
-	size_t old, row;
+	size_t old, row, nseen = 0;
 
 	for (k = tab; k->name != NULL; k++) {
 		assert(k - tab < ROWS_MAX);
@@ -907,11 +1125,13 @@ apply(struct ctx *c, const struct cfg_key *tab, const cJSON *obj, void *base)
 			perr(c, "duplicate key");
 		else {
 			seen[row] = 1;
+			nseen++;
 			getters[k->type](c, k, m, base);
 		}
 		path_pop(c, old);
 	}
 	apply_missing(c, tab, seen, base);
+	return nseen;
 }
 
 static int
@@ -928,7 +1148,7 @@ release(const struct cfg_key *tab, void *base)
 {
 	const struct cfg_key *k;
 	size_t i, n;
-	char **strs;
+	char **strs, *el;
 	struct px_key_cfg *keys;
 	struct px_alias *al;
 
@@ -942,10 +1162,14 @@ release(const struct cfg_key *tab, void *base)
 			keys = *(struct px_key_cfg **)field(base, k->off);
 			for (i = 0; i < n; i++)
 				free(keys[i].secret);
-		} else if (k->type == CFG_OBJARR) {
-			for (i = 0; i < n; i++)
-				release(k->sub, *(char **)field(base, k->off) +
-				    i * k->elsize);
+		} else if (k->type == CFG_OBJARR || k->type == CFG_OBJMAP) {
+			for (i = 0; i < n; i++) {
+				el = *(char **)field(base, k->off) +
+				    i * k->elsize;
+				release(k->sub, el);
+				if (k->type == CFG_OBJMAP)
+					free(*(char **)field(el, k->keyoff));
+			}
 		} else if (k->type == CFG_ALIASES) {
 			al = *(struct px_alias **)field(base, k->off);
 			for (i = 0; i < n; i++) {
@@ -1014,6 +1238,155 @@ finish_providers(struct ctx *c, struct px_config *cfg)
 			if (p->keys[j].secret != NULL)
 				check_key(c, cfg, i, j);
 		}
+	}
+}
+
+/*
+ * Ids of model_limits entries: px_key_id of the model string; two
+ * patterns of one table whose ids collide get "-2", "-3" in file order, as
+ * key ids do, so ids stay unique per table.
+ */
+static void
+model_ids(struct px_model_limit *ml, size_t n)
+{
+	size_t i, j, same;
+
+	for (i = 0; i < n; i++) {
+		if (ml[i].model == NULL)
+			continue;	/* already reported */
+		px_key_id(ml[i].model, ml[i].id);
+		for (same = 0, j = 0; j < i; j++)
+			same += ml[j].model != NULL &&
+			    strncmp(ml[j].id, ml[i].id, 8) == 0;
+		if (same > 0)
+			snprintf(ml[i].id + 8, sizeof ml[i].id - 8, "-%zu",
+			    same + 1);
+	}
+}
+
+/*
+ * provider_keys[pi].owner -> &cfg->owners[j]. An owner is one account or
+ * project of one provider: the first entry naming it sets its provider and
+ * an entry of another provider is an error naming both.
+ */
+static void
+resolve_owner(struct ctx *c, struct px_config *cfg, size_t pi)
+{
+	struct px_provider_cfg *p = &cfg->providers[pi];
+	struct px_owner_cfg *o = NULL;
+	char name[QUOTE_MAX + 16];
+	size_t i;
+
+	if (p->owner_name == NULL)
+		return;
+	for (i = 0; i < cfg->nowners && o == NULL; i++) {
+		if (cfg->owners[i].name != NULL &&
+		    strcmp(cfg->owners[i].name, p->owner_name) == 0)
+			o = &cfg->owners[i];
+	}
+	quote(p->owner_name, name, sizeof name);
+	if (o == NULL) {
+		add_err(c, "provider_keys[%zu].owner: %s is not declared in "
+		    "owners", pi, name);
+		return;
+	}
+	p->owner = o;
+	if (p->provider >= PX_PROV__MAX)
+		return;		/* already reported */
+	for (i = 0; i < pi; i++) {
+		const struct px_provider_cfg *q = &cfg->providers[i];
+
+		if (q->owner != o || q->provider >= PX_PROV__MAX)
+			continue;
+		if (q->provider != p->provider)
+			add_err(c, "provider_keys[%zu].owner: %s also owns "
+			    "provider_keys[%zu] of provider \"%s\"; the keys "
+			    "of one owner are of one provider (this entry is "
+			    "\"%s\")", pi, name, i, provtab[q->provider].name,
+			    provtab[p->provider].name);
+		return;
+	}
+	o->provider = p->provider;
+}
+
+static void
+finish_owners(struct ctx *c, struct px_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nowners; i++)
+		model_ids(cfg->owners[i].model_limits,
+		    cfg->owners[i].nmodel_limits);
+	for (i = 0; i < cfg->nproviders; i++) {
+		model_ids(cfg->providers[i].model_limits,
+		    cfg->providers[i].nmodel_limits);
+		resolve_owner(c, cfg, i);
+	}
+}
+
+/*
+ * A client key opens the proxy: it must differ from the admin key, from
+ * the other client keys and from every provider key (a provider key that
+ * also opens the proxy would let a client spend it with its own quota
+ * and hand it to anyone who holds the client key). Never printed.
+ */
+static void
+check_client_key(struct ctx *c, const struct px_config *cfg, size_t ci)
+{
+	const char *key = cfg->clients[ci].key;
+	const struct px_provider_cfg *p;
+	size_t i, j;
+
+	if (cfg->access_key != NULL && strcmp(key, cfg->access_key) == 0) {
+		add_err(c, "access_keys[%zu].key: same key as access_key", ci);
+		return;
+	}
+	for (i = 0; i < ci; i++) {
+		if (cfg->clients[i].key != NULL &&
+		    strcmp(cfg->clients[i].key, key) == 0) {
+			add_err(c, "access_keys[%zu].key: same key as "
+			    "access_keys[%zu].key", ci, i);
+			return;
+		}
+	}
+	for (i = 0; i < cfg->nproviders; i++) {
+		p = &cfg->providers[i];
+		for (j = 0; j < p->nkeys; j++) {
+			if (p->keys[j].secret != NULL &&
+			    strcmp(p->keys[j].secret, key) == 0) {
+				add_err(c, "access_keys[%zu].key: same key as "
+				    "provider_keys[%zu].key[%zu]: a provider "
+				    "key must not open the proxy", ci, i, j);
+				return;
+			}
+		}
+	}
+}
+
+static void
+finish_clients(struct ctx *c, const struct px_config *cfg)
+{
+	const struct px_client_cfg *cl;
+	char name[QUOTE_MAX + 16];
+	size_t i, j;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		cl = &cfg->clients[i];
+		if (cl->key != NULL)
+			check_client_key(c, cfg, i);
+		for (j = 0; cl->name != NULL && j < i; j++) {
+			if (cfg->clients[j].name != NULL &&
+			    strcmp(cfg->clients[j].name, cl->name) == 0) {
+				quote(cl->name, name, sizeof name);
+				add_err(c, "access_keys[%zu].name: %s is also "
+				    "the name of access_keys[%zu]", i, name, j);
+				break;
+			}
+		}
+		if (cl->day_reset == PX_DAY_PROVIDER)
+			add_err(c, "access_keys[%zu].day_reset: \"provider\" "
+			    "needs a provider; a client key takes \"rolling\" "
+			    "or \"utc\"", i);
 	}
 }
 
@@ -1219,22 +1592,58 @@ loopback_url(const char *url)
 	return strncmp(h, "127.", 4) == 0;
 }
 
+static int
+weak_key(const char *key)
+{
+	return strlen(key) < PX_ACCESS_KEY_MIN || is_placeholder(key);
+}
+
+static const char *
+weak_why(const char *key)
+{
+	return is_placeholder(key) ? "a sample placeholder" : "too short";
+}
+
+/* Client keys that are easy to guess; owners that no entry names. */
+static void
+warn_quota(struct px_config *cfg)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		if (weak_key(cfg->clients[i].key))
+			add_warn(cfg, "access_keys[%zu].key: weak (%s); anyone "
+			    "who guesses it spends the quota of client \"%s\": "
+			    "use at least %d random characters", i,
+			    weak_why(cfg->clients[i].key), cfg->clients[i].name,
+			    PX_ACCESS_KEY_MIN);
+	}
+	for (i = 0; i < cfg->nowners; i++) {
+		for (j = 0; j < cfg->nproviders; j++) {
+			if (cfg->providers[j].owner == &cfg->owners[i])
+				break;
+		}
+		if (j == cfg->nproviders)
+			add_warn(cfg, "owners.%s: declared, but no provider_keys "
+			    "entry names it: its limits apply to nothing",
+			    cfg->owners[i].name);
+	}
+}
+
 /*
  * Settings that load but put the installation at risk. Messages never
- * show a secret: the access key is described, not quoted.
+ * show a secret: access and client keys are described, not quoted.
  */
 static void
 finish_warnings(struct px_config *cfg)
 {
 	size_t i;
 
-	if (cfg->access_key != NULL && (strlen(cfg->access_key) <
-	    PX_ACCESS_KEY_MIN || is_placeholder(cfg->access_key)))
+	if (cfg->access_key != NULL && weak_key(cfg->access_key))
 		add_warn(cfg, "access_key: weak (%s); anyone who guesses it "
 		    "spends the pool's quota: use at least %d random "
 		    "characters, e.g. the output of `openssl rand -hex 24`",
-		    is_placeholder(cfg->access_key) ? "a sample placeholder" :
-		    "too short", PX_ACCESS_KEY_MIN);
+		    weak_why(cfg->access_key), PX_ACCESS_KEY_MIN);
 	if (cfg->state_backend != PX_BACKEND_REDIS && cfg->redis_url != NULL)
 		add_warn(cfg, "redis_url: set, but state_backend is not "
 		    "\"redis\": the ledger stays in this host's LMDB");
@@ -1247,6 +1656,7 @@ finish_warnings(struct px_config *cfg)
 			    "http:// to a host that is not this machine: the "
 			    "provider keys would travel in clear text", i);
 	}
+	warn_quota(cfg);
 }
 
 static enum px_err
@@ -1265,6 +1675,8 @@ parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
 	}
 	apply(c, top_keys, root, cfg);
 	finish_providers(c, cfg);
+	finish_owners(c, cfg);
+	finish_clients(c, cfg);
 	finish_backend(c, cfg);
 	if (c->nerr == 0) {
 		finish_secrets(c, cfg);
@@ -1433,4 +1845,40 @@ px_key_id(const char *secret, char id[16])
 		x >>= 4;
 	}
 	id[8] = '\0';
+}
+
+int
+px_model_match(const char *pattern, const char *model)
+{
+	size_t n;
+
+	if (pattern == NULL || model == NULL)
+		return 0;
+	n = strlen(pattern);
+	if (n > 0 && pattern[n - 1] == '*')
+		return strncmp(pattern, model, n - 1) == 0;
+	return strcmp(pattern, model) == 0;
+}
+
+const struct px_model_limit *
+px_model_limit_find(const struct px_model_limit *ml, size_t n,
+    const char *model)
+{
+	const struct px_model_limit *best = NULL;
+	size_t i, len, best_len = 0;
+
+	for (i = 0; model != NULL && i < n; i++) {
+		if (ml[i].model == NULL)
+			continue;
+		if (strcmp(ml[i].model, model) == 0)
+			return &ml[i];		/* exact wins */
+		len = strlen(ml[i].model);
+		if (len > 0 && ml[i].model[len - 1] == '*' &&
+		    (best == NULL || len > best_len) &&
+		    px_model_match(ml[i].model, model)) {
+			best = &ml[i];
+			best_len = len;
+		}
+	}
+	return best;
 }

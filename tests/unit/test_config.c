@@ -34,10 +34,20 @@ check_str(const char *got, const char *want, const char *what)
 	"{'provider':'gemini','key':['g1']," LIMITS "}]}"
 #define DOC1(p1) "{'access_key':'ak','provider_keys':[" PROV0 ",{" p1 "}]}"
 #define GEM(extra) DOC1("'provider':'gemini','key':['g1']," LIMITS extra)
+/* issue 13: client keys beside one openrouter entry (key 'k1') */
+#define CDOC(cl) "{'access_key':'ak','access_keys':[" cl "],'provider_keys':[" \
+	PROV0 "]}"
+#define AT_LEAST "expected at least one of \"max_request_min\", " \
+	"\"max_request_day\" or \"max_token_min\""
+#define DAY_VALUES "expected \"rolling\", \"provider\" or \"utc\""
+#define NAME_EXP "expected name of 1..64 characters [A-Za-z0-9._-]"
+#define NAME64 "a123456789b123456789c123456789d123456789e123456789f123456789" \
+	"g123"
 
+#define MAXMSG 6
 static const struct {
 	const char *doc;
-	const char *msg[5];	/* all errors, in order */
+	const char *msg[MAXMSG];	/* all errors, in order */
 } bad[] = {
 	/* wrong type, out of range, non-integer */
 	{ DOC("'threads':0,"), { "threads: expected integer 1..4096, got 0" } },
@@ -211,6 +221,185 @@ static const struct {
 	  "'key':['k1']," LIMITS "},{'provider':'openrouter','key':['k2','k1'],"
 	  LIMITS "}]}",
 	  { "provider_keys[2].key[1]: same key as provider_keys[0].key[0]" } },
+	/* issue 13: provider entries: owner, max_concurrent, day_reset */
+	{ GEM(",'max_concurrent':0"),
+	  { "provider_keys[1].max_concurrent: expected integer 1..1000000, "
+	    "got 0" } },
+	{ GEM(",'max_concurrent':1000001"),
+	  { "provider_keys[1].max_concurrent: expected integer 1..1000000, "
+	    "got 1000001" } },
+	{ GEM(",'day_reset':'pacific'"),
+	  { "provider_keys[1].day_reset: " DAY_VALUES ", got \"pacific\"" } },
+	{ GEM(",'day_reset':2"),
+	  { "provider_keys[1].day_reset: " DAY_VALUES ", got 2" } },
+	{ GEM(",'owner':'proj-x'"),
+	  { "provider_keys[1].owner: \"proj-x\" is not declared in owners" } },
+	{ "{'access_key':'ak','owners':{'proj-y':{}},'provider_keys':["
+	  "{'provider':'gemini','key':['g1'],'owner':'proj-Y'," LIMITS "}]}",
+	  { "provider_keys[0].owner: \"proj-Y\" is not declared in owners" } },
+	{ GEM(",'owner':'a/b'"),
+	  { "provider_keys[1].owner: " NAME_EXP ", got \"a/b\"" } },
+	{ GEM(",'owner':''"), { "provider_keys[1].owner: " NAME_EXP ", got \"\"" } },
+	{ GEM(",'owner':['p']"),
+	  { "provider_keys[1].owner: " NAME_EXP ", got array" } },
+	{ GEM(",'owner':'" NAME64 "x'"),
+	  { "provider_keys[1].owner: " NAME_EXP ", got \"a123456789b123456789"
+	    "c123456789d123456789e1234567...\"" } },
+	{ GEM(",'owners':{}"),
+	  { "provider_keys[1].owners: unknown key (did you mean \"owner\"?)" } },
+	{ DOC("'owner':'x',"),
+	  { "owner: unknown key (did you mean \"owners\"?)" } },
+	/* model_limits of an entry */
+	{ GEM(",'model_limits':{'m':{}}"),
+	  { "provider_keys[1].model_limits.m: " AT_LEAST } },
+	{ GEM(",'model_limits':{'m':{'max_concurrent':2}}"),
+	  { "provider_keys[1].model_limits.m.max_concurrent: unknown key",
+	    "provider_keys[1].model_limits.m: " AT_LEAST } },
+	{ GEM(",'model_limits':{'m':{'max_reqest_day':3}}"),
+	  { "provider_keys[1].model_limits.m.max_reqest_day: unknown key "
+	    "(did you mean \"max_request_day\"?)",
+	    "provider_keys[1].model_limits.m: " AT_LEAST } },
+	{ GEM(",'model_limits':{'m':{'max_request_day':0,'max_token_min':1.5,"
+	    "'max_request_min':1000000001}}"),
+	  { "provider_keys[1].model_limits.m.max_request_day: expected integer "
+	    "1..1000000000, got 0",
+	    "provider_keys[1].model_limits.m.max_token_min: expected integer "
+	    "1..1000000000, got 1.5",
+	    "provider_keys[1].model_limits.m.max_request_min: expected integer "
+	    "1..1000000000, got 1000000001" } },
+	{ GEM(",'model_limits':{'a*b':{'max_request_min':1},"
+	    "'':{'max_request_min':1},'**':{'max_request_min':1}}"),
+	  { "provider_keys[1].model_limits.a*b: not a model id, or a prefix "
+	    "ending in '*'",
+	    "provider_keys[1].model_limits.: not a model id, or a prefix "
+	    "ending in '*'",
+	    "provider_keys[1].model_limits.**: not a model id, or a prefix "
+	    "ending in '*'" } },
+	{ GEM(",'model_limits':{'m*':{'max_request_min':1},"
+	    "'m*':{'max_request_day':1}}"),
+	  { "provider_keys[1].model_limits.m*: duplicate key" } },
+	{ GEM(",'model_limits':{'m':5,'n':[]}"),
+	  { "provider_keys[1].model_limits.m: expected object, got 5",
+	    "provider_keys[1].model_limits.n: expected object, "
+	    "got empty array" } },
+	{ GEM(",'model_limits':[]"),
+	  { "provider_keys[1].model_limits: expected object of model id -> "
+	    "object, got empty array" } },
+	{ GEM(",'model_limits':'m'"),
+	  { "provider_keys[1].model_limits: expected object of model id -> "
+	    "object, got \"m\"" } },
+	/* owners */
+	{ DOC("'owners':[],"),
+	  { "owners: expected object of name -> object, got empty array" } },
+	{ DOC("'owners':{'a b':{},'':{},'" NAME64 "x':{}},"),
+	  { "owners.a b: not a name of 1..64 characters [A-Za-z0-9._-]",
+	    "owners.: not a name of 1..64 characters [A-Za-z0-9._-]",
+	    "owners." NAME64 "x: not a name of 1..64 characters "
+	    "[A-Za-z0-9._-]" } },
+	{ DOC("'owners':{'p':{},'q':{},'p':{'max_request_min':1}},"),
+	  { "owners.p: duplicate key" } },
+	{ DOC("'owners':{'p':1},"), { "owners.p: expected object, got 1" } },
+	{ DOC("'owners':{'p':{'max_concurrent':0,'day_reset':'pst',"
+	    "'model_limits':{'x':{}},'max_request_min':'5','bogus':1}},"),
+	  { "owners.p.max_concurrent: expected integer 1..1000000, got 0",
+	    "owners.p.day_reset: " DAY_VALUES ", got \"pst\"",
+	    "owners.p.model_limits.x: " AT_LEAST,
+	    "owners.p.max_request_min: expected integer 1..1000000000, "
+	    "got \"5\"",
+	    "owners.p.bogus: unknown key" } },
+	{ DOC("'owners':{'p':{'max_token_min':-1,'max_request_day':1e10,"
+	    "'name':'p'}},"),
+	  { "owners.p.max_token_min: expected integer 1..1000000000, got -1",
+	    "owners.p.max_request_day: expected integer 1..1000000000, "
+	    "got 10000000000",
+	    "owners.p.name: unknown key" } },
+	/* one owner, two providers: the error names both entries */
+	{ "{'access_key':'ak','owners':{'acct':{}},'provider_keys':["
+	  "{'provider':'openrouter','key':['k1'],'owner':'acct'," LIMITS "},"
+	  "{'provider':'gemini','key':['g1']," LIMITS "},"
+	  "{'provider':'gemini','key':['g2'],'owner':'acct'," LIMITS "},"
+	  "{'provider':'openrouter','key':['k2'],'owner':'acct'," LIMITS "}]}",
+	  { "provider_keys[2].owner: \"acct\" also owns provider_keys[0] of "
+	    "provider \"openrouter\"; the keys of one owner are of one "
+	    "provider (this entry is \"gemini\")" } },
+	/* access_keys: client keys */
+	{ DOC("'access_keys':{},"),
+	  { "access_keys: expected array of objects, got object" } },
+	{ DOC("'access_keys':[1],"),
+	  { "access_keys[0]: expected object, got 1" } },
+	{ CDOC("{'max_request_min':1}"),
+	  { "access_keys[0].key: required key is missing",
+	    "access_keys[0].name: required key is missing" } },
+	{ CDOC("{'key':'c1','name':'team a'},{'key':'c2','name':''},"
+	    "{'key':'c3','name':5},{'key':'c4','name':'" NAME64 "x'}"),
+	  { "access_keys[0].name: " NAME_EXP ", got \"team a\"",
+	    "access_keys[1].name: " NAME_EXP ", got \"\"",
+	    "access_keys[2].name: " NAME_EXP ", got 5",
+	    "access_keys[3].name: " NAME_EXP ", got \"a123456789b123456789"
+	    "c123456789d123456789e1234567...\"" } },
+	{ CDOC("{'key':'c1','name':'a'},{'key':'c2','name':'b'},"
+	    "{'key':'c3','name':'c'},{'key':'c2','name':'a'}"),
+	  { "access_keys[3].key: same key as access_keys[1].key",
+	    "access_keys[3].name: \"a\" is also the name of access_keys[0]" } },
+	{ CDOC("{'key':'c1','name':'a'},{'key':'ak','name':'b'}"),
+	  { "access_keys[1].key: same key as access_key" } },
+	{ CDOC("{'key':'k1','name':'a'}"),
+	  { "access_keys[0].key: same key as provider_keys[0].key[0]: a "
+	    "provider key must not open the proxy" } },
+	{ DOC("'access_keys':[{'key':'c1','name':'a'},{'key':'g1','name':'b'}],"),
+	  { "access_keys[1].key: same key as provider_keys[1].key[0]: a "
+	    "provider key must not open the proxy" } },
+	{ CDOC("{'key':'c1','name':'a','day_reset':'provider'}"),
+	  { "access_keys[0].day_reset: \"provider\" needs a provider; a client "
+	    "key takes \"rolling\" or \"utc\"" } },
+	{ CDOC("{'key':'c1','name':'a','day_reset':'daily'}"),
+	  { "access_keys[0].day_reset: " DAY_VALUES ", got \"daily\"" } },
+	{ CDOC("{'key':'c 1','name':'a'},{'key':'','name':'b'},"
+	    "{'key':['c3'],'name':'c'},{'key':'env:PX_TEST_UNSET_VAR',"
+	    "'name':'d'},{'key':'env:A-B','name':'e'}"),
+	  { "access_keys[0].key: key contains spaces or control characters",
+	    "access_keys[1].key: expected non-empty string, got \"\"",
+	    "access_keys[2].key: expected non-empty string, got array",
+	    "access_keys[3].key: environment variable PX_TEST_UNSET_VAR is "
+	    "not set",
+	    "access_keys[4].key: expected a variable name after \"env:\" "
+	    "(letters, digits, '_')" } },
+	{ CDOC("{'key':'c1','name':'a','models':[]}"),
+	  { "access_keys[0].models: expected non-empty array of non-empty "
+	    "strings, got empty array" } },
+	{ CDOC("{'key':'c1','name':'a','models':['ok','a*b','',3,'*']}"),
+	  { "access_keys[0].models[1]: expected model id, or a prefix ending "
+	    "in '*', got \"a*b\"",
+	    "access_keys[0].models[2]: expected model id, or a prefix ending "
+	    "in '*', got \"\"",
+	    "access_keys[0].models[3]: expected model id, or a prefix ending "
+	    "in '*', got 3" } },
+	{ CDOC("{'key':'c1','name':'a','max_concurrent':0,'max_token_min':"
+	    "1e10,'max_requests_day':1,'model_limits':{}}"),
+	  { "access_keys[0].max_concurrent: expected integer 1..1000000, got 0",
+	    "access_keys[0].max_token_min: expected integer 1..1000000000, "
+	    "got 10000000000",
+	    "access_keys[0].max_requests_day: unknown key (did you mean "
+	    "\"max_request_day\"?)",
+	    "access_keys[0].model_limits: unknown key" } },
+	{ CDOC("{'key':'c1','name':'a','max_request_min':0.5,"
+	    "'max_request_day':'1'}"),
+	  { "access_keys[0].max_request_min: expected integer 1..1000000000, "
+	    "got 0.5",
+	    "access_keys[0].max_request_day: expected integer 1..1000000000, "
+	    "got \"1\"" } },
+	/* every pass reports: owners, clients and provider keys together */
+	{ "{'access_key':'ak','owners':{'p':{'day_reset':'x'}},'access_keys':["
+	  "{'key':'c1','name':'a'},{'key':'c1','name':'a','day_reset':"
+	  "'provider'}],'provider_keys':[{'provider':'gemini','key':['g1','g1'],"
+	  "'owner':'q'," LIMITS "}]}",
+	  { "owners.p.day_reset: " DAY_VALUES ", got \"x\"",
+	    "provider_keys[0].key[1]: same key as provider_keys[0].key[0]",
+	    "provider_keys[0].owner: \"q\" is not declared in owners",
+	    "access_keys[1].key: same key as access_keys[0].key",
+	    "access_keys[1].name: \"a\" is also the name of access_keys[0]",
+	    "access_keys[1].day_reset: \"provider\" needs a provider; a client "
+	    "key takes \"rolling\" or \"utc\"" } },
 	/* several errors collected at once, in document order */
 	{ "{'access_key':'a','threads':0,'bogus':1,'provider_keys':["
 	  "{'provider':'x','key':['k'],'max_request_day':1,"
@@ -257,7 +446,7 @@ errs_equal(const struct px_cfg_errors *e, const char *const *want)
 {
 	unsigned i, n = 0;
 
-	while (n < 5 && want[n] != NULL)
+	while (n < MAXMSG && want[n] != NULL)
 		n++;
 	if (e->n != n)
 		return 0;
@@ -335,6 +524,7 @@ test_seed(void)
 	struct px_cfg_errors e;
 	const struct px_provider_cfg *p;
 	char id[16];
+	size_t i;
 
 	T_CHECK(px_config_load(CONFIGS "seed.json", &cfg, &e) == PX_OK,
 	    "seed.json loads");
@@ -384,7 +574,229 @@ test_seed(void)
 	T_CHECK(cfg->idle_timeout_ms == 120000, "default idle");
 	T_CHECK(cfg->keepalive_interval_ms == 15000, "default keepalive");
 	T_CHECK(cfg->models_cache_s == 300, "default models cache");
+	/* issue 13: the seed's file means what it meant */
+	T_CHECK(cfg->owners == NULL && cfg->nowners == 0, "seed: no owners");
+	T_CHECK(cfg->clients == NULL && cfg->nclients == 0, "seed: no clients");
+	T_CHECK(cfg->secrets.n == 4, "seed: four provider secrets");
+	for (i = 0; i < cfg->nproviders; i++) {
+		p = &cfg->providers[i];
+		T_CHECK(p->owner == NULL && p->owner_name == NULL,
+		    "seed: no owner");
+		T_CHECK(p->max_concurrent == 0, "seed: no concurrency cap");
+		T_CHECK(p->day_reset == PX_DAY_ROLLING, "seed: rolling day");
+		T_CHECK(p->model_limits == NULL && p->nmodel_limits == 0,
+		    "seed: no model limits");
+	}
 	px_config_free(cfg);
+}
+
+static struct px_config *load_q(const char *doc);
+
+static int
+lim_is(const struct px_limits *l, long rmin, long rday, long tmin, long conc)
+{
+	return l->max_request_min == rmin && l->max_request_day == rday &&
+	    l->max_token_min == tmin && l->max_concurrent == conc;
+}
+
+/* model_limits entry i of ml[0..n) is for model, with its px_key_id. */
+static int
+ml_is(const struct px_model_limit *ml, size_t n, size_t i, const char *model)
+{
+	char id[16];
+
+	if (i >= n || ml[i].model == NULL || strcmp(ml[i].model, model) != 0)
+		return 0;
+	px_key_id(model, id);
+	return strcmp(ml[i].id, id) == 0;
+}
+
+/* issue 13: every field of the quota model, from a file */
+static void
+test_quota(void)
+{
+	struct px_config *cfg = NULL;
+	struct px_cfg_errors e;
+	const struct px_provider_cfg *p;
+	const struct px_owner_cfg *o;
+	const struct px_client_cfg *cl;
+	const struct px_model_limit *ml;
+	size_t i;
+
+	setenv("PX_T_CLIENT_KEY", "ci-bot-from-env-0123456789abcdef", 1);
+	T_CHECK(px_config_load(CONFIGS "quota.json", &cfg, &e) == PX_OK,
+	    "quota.json loads");
+	unsetenv("PX_T_CLIENT_KEY");
+	if (cfg == NULL) {
+		dump(&e);
+		return;
+	}
+	T_CHECK(cfg->warnings.n == 0, "quota.json: no warnings");
+	T_CHECK(cfg->nowners == 3, "three owners");
+	o = cfg->owners;
+	check_str(o[0].name, "proj-a", "owner 0 name");
+	check_str(o[1].name, "proj-b", "owner 1 name");
+	check_str(o[2].name, "or-acct", "owner 2 name");
+	T_CHECK(lim_is(&o[0].lim, 0, 1000, 0, 4), "proj-a limits");
+	T_CHECK(lim_is(&o[1].lim, 0, 0, 0, 0), "proj-b: no own limits");
+	T_CHECK(lim_is(&o[2].lim, 20, 50, 100000, 0), "or-acct limits");
+	T_CHECK(o[0].day_reset == PX_DAY_PROVIDER &&
+	    o[1].day_reset == PX_DAY_PROVIDER && o[2].day_reset == PX_DAY_UTC,
+	    "owner day_reset");
+	T_CHECK(o[0].provider == PX_PROV_GEMINI &&
+	    o[1].provider == PX_PROV_GEMINI &&
+	    o[2].provider == PX_PROV_OPENROUTER, "owner provider resolved");
+	ml = o[0].model_limits;
+	T_CHECK(o[0].nmodel_limits == 2, "proj-a: two model limits");
+	T_CHECK(ml_is(ml, o[0].nmodel_limits, 0, "gemini-2.5-flash") &&
+	    lim_is(&ml[0].lim, 0, 20, 0, 0), "proj-a flash: 20 a day");
+	T_CHECK(ml_is(ml, o[0].nmodel_limits, 1, "gemini-2.5-*") &&
+	    lim_is(&ml[1].lim, 5, 0, 250000, 0), "proj-a 2.5 prefix");
+	T_CHECK(px_model_limit_find(ml, 2, "gemini-2.5-flash") == &ml[0] &&
+	    px_model_limit_find(ml, 2, "gemini-2.5-pro") == &ml[1] &&
+	    px_model_limit_find(ml, 2, "gemini-2.0-flash") == NULL,
+	    "proj-a lookups");
+	T_CHECK(o[1].nmodel_limits == 1 && ml_is(o[1].model_limits, 1, 0,
+	    "gemini-2.5-flash"), "proj-b flash");
+	T_CHECK(o[2].model_limits == NULL && o[2].nmodel_limits == 0,
+	    "or-acct: no model limits");
+
+	T_CHECK(cfg->nproviders == 4, "four entries");
+	p = cfg->providers;
+	T_CHECK(p[0].owner == &o[0] && p[1].owner == &o[1] &&
+	    p[2].owner == &o[2] && p[3].owner == NULL, "owner pointers");
+	check_str(p[0].owner_name, "proj-a", "owner_name kept");
+	T_CHECK(p[3].owner_name == NULL, "no owner_name");
+	T_CHECK(p[0].max_concurrent == 2 && p[1].max_concurrent == 0,
+	    "entry max_concurrent");
+	T_CHECK(p[0].day_reset == PX_DAY_ROLLING &&
+	    p[1].day_reset == PX_DAY_PROVIDER && p[2].day_reset == PX_DAY_UTC &&
+	    p[3].day_reset == PX_DAY_ROLLING, "entry day_reset");
+	T_CHECK(p[0].max_request_day == 1500 && p[0].max_token_min == 250000 &&
+	    p[0].max_request_min == 15, "entry limits as before");
+	T_CHECK(p[0].nmodel_limits == 0 && p[0].model_limits == NULL,
+	    "entry without model_limits");
+	ml = p[1].model_limits;
+	T_CHECK(p[1].nmodel_limits == 2 &&
+	    ml_is(ml, 2, 0, "gemini-2.5-pro") &&
+	    lim_is(&ml[0].lim, 2, 0, 0, 0) && ml_is(ml, 2, 1, "*") &&
+	    lim_is(&ml[1].lim, 0, 0, 1000000, 0), "entry model_limits");
+	T_CHECK(px_model_limit_find(ml, 2, "gemini-2.5-pro") == &ml[0] &&
+	    px_model_limit_find(ml, 2, "anything/else") == &ml[1],
+	    "'*' catches the rest");
+	/* client keys are not provider secrets: not in the redaction list */
+	T_CHECK(cfg->secrets.n == 7, "seven provider secrets");
+	for (i = 0; i < cfg->secrets.n; i++)
+		T_CHECK(strncmp(cfg->secrets.v[i], "team-a", 6) != 0 &&
+		    strncmp(cfg->secrets.v[i], "ci-bot", 6) != 0,
+		    "no client key among the provider secrets");
+
+	T_CHECK(cfg->nclients == 2, "two clients");
+	cl = cfg->clients;
+	check_str(cl[0].key, "team-a-0123456789abcdef01234567", "client key");
+	check_str(cl[0].name, "team-a", "client name");
+	T_CHECK(lim_is(&cl[0].lim, 10, 500, 50000, 3), "client limits");
+	T_CHECK(cl[0].nmodels == 2, "client models");
+	check_str(cl[0].models[0], "auto-model", "client model 0");
+	check_str(cl[0].models[1], "gemini-*", "client model 1");
+	T_CHECK(cl[0].day_reset == PX_DAY_UTC, "client day_reset utc");
+	check_str(cl[1].key, "ci-bot-from-env-0123456789abcdef",
+	    "client key from env:");
+	check_str(cl[1].name, "ci.bot_2", "name with . and _");
+	T_CHECK(lim_is(&cl[1].lim, 0, 0, 0, 0), "client without limits");
+	T_CHECK(cl[1].models == NULL && cl[1].nmodels == 0, "every model");
+	T_CHECK(cl[1].day_reset == PX_DAY_ROLLING, "client default rolling");
+	px_config_free(cfg);
+}
+
+/* Smaller documents: bounds, empty tables, ids. */
+static void
+test_quota_docs(void)
+{
+	/* px_key_id collides on these two (see test_key_id) */
+	static const char c1[] = "sk-test-collide-0001637";
+	static const char c2[] = "sk-test-collide-0021758";
+	struct px_config *cfg;
+	const struct px_model_limit *ml;
+	char id[16];
+
+	cfg = load_q("{'access_key':'ak','owners':{},'access_keys':[],"
+	    "'provider_keys':[" PROV0 "]}");
+	T_CHECK(cfg != NULL && cfg->nowners == 0 && cfg->nclients == 0 &&
+	    cfg->owners == NULL && cfg->clients == NULL, "empty owners, "
+	    "empty access_keys");
+	px_config_free(cfg);
+	cfg = load_q(CDOC("{'key':'c1','name':'" NAME64 "','max_concurrent':"
+	    "1000000,'max_request_day':1000000000,'day_reset':'rolling'}"));
+	T_CHECK(cfg != NULL && cfg->nclients == 1 &&
+	    strlen(cfg->clients[0].name) == 64 &&
+	    lim_is(&cfg->clients[0].lim, 0, 1000000000, 0, 1000000),
+	    "64-char name, upper bounds");
+	px_config_free(cfg);
+	cfg = load_q("{'access_key':'ak','owners':{'p':{'model_limits':{"
+	    "'sk-test-collide-0021758':{'max_token_min':1},"
+	    "'sk-test-collide-0001637':{'max_token_min':2},'x':"
+	    "{'max_token_min':3}}}},'provider_keys':[{'provider':'gemini',"
+	    "'key':['g1'],'owner':'p','model_limits':{"
+	    "'sk-test-collide-0001637':{'max_request_min':1},"
+	    "'sk-test-collide-0021758':{'max_request_day':1}}," LIMITS "}]}");
+	T_CHECK(cfg != NULL, "colliding model ids load");
+	if (cfg == NULL)
+		return;
+	px_key_id(c1, id);
+	ml = cfg->providers[0].model_limits;
+	check_str(ml[0].id, id, "first pattern keeps the id");
+	memcpy(id + 8, "-2", 3);
+	check_str(ml[1].id, id, "second pattern gets -2");
+	T_CHECK(px_model_limit_find(ml, 2, c2) == &ml[1], "find by model, "
+	    "not by id");
+	ml = cfg->owners[0].model_limits;
+	px_key_id(c2, id);
+	check_str(ml[0].id, id, "owner table: its own first");
+	memcpy(id + 8, "-2", 3);
+	check_str(ml[1].id, id, "owner table: second gets -2");
+	px_key_id("x", id);
+	check_str(ml[2].id, id, "no collision, no suffix");
+	px_config_free(cfg);
+}
+
+static void
+test_model_match(void)
+{
+	static char m0[] = "gemini-*", m1[] = "gemini-2.5-flash*",
+	    m2[] = "gemini-2.5-*", m3[] = "gemini-2.5-flash", m4[] = "*";
+	static const struct px_model_limit ml[] = {
+		{ .model = m0 }, { .model = m1 }, { .model = m2 },
+		{ .model = m3 }, { .model = m4 },
+	};
+
+	T_CHECK(px_model_match("m", "m"), "exact");
+	T_CHECK(!px_model_match("m", "m2"), "exact is not a prefix");
+	T_CHECK(!px_model_match("m2", "m"), "longer pattern");
+	T_CHECK(px_model_match("gemini-*", "gemini-2.5-flash"), "prefix");
+	T_CHECK(px_model_match("gemini-*", "gemini-"), "prefix, empty rest");
+	T_CHECK(!px_model_match("gemini-*", "gemini"), "prefix too long");
+	T_CHECK(!px_model_match("gemini-*", "Gemini-x"), "case matters");
+	T_CHECK(px_model_match("*", "anything"), "'*' matches all");
+	T_CHECK(px_model_match("*", ""), "'*' matches empty");
+	T_CHECK(!px_model_match("", "m"), "empty pattern");
+	T_CHECK(!px_model_match(NULL, "m") && !px_model_match("m", NULL),
+	    "NULL");
+	T_CHECK(px_model_limit_find(ml, 5, "gemini-2.5-flash") == &ml[3],
+	    "exact beats a prefix (listed earlier, same length)");
+	T_CHECK(px_model_limit_find(ml, 5, "gemini-2.5-flash-lite") == &ml[1],
+	    "longest prefix wins");
+	T_CHECK(px_model_limit_find(ml, 5, "gemini-2.5-pro") == &ml[2],
+	    "longest prefix wins, listed after a shorter one");
+	T_CHECK(px_model_limit_find(ml, 5, "gemini-1.5") == &ml[0],
+	    "short prefix");
+	T_CHECK(px_model_limit_find(ml, 5, "gpt-4o") == &ml[4], "'*' last");
+	T_CHECK(px_model_limit_find(ml, 4, "gpt-4o") == NULL, "no match");
+	T_CHECK(px_model_limit_find(ml + 4, 1, "") == &ml[4], "'*', empty");
+	T_CHECK(px_model_limit_find(ml, 3, "gemini-2.5-flash") == &ml[1],
+	    "without the exact entry: longest prefix");
+	T_CHECK(px_model_limit_find(NULL, 0, "m") == NULL, "empty table");
+	T_CHECK(px_model_limit_find(ml, 5, NULL) == NULL, "NULL model");
 }
 
 static void
@@ -729,6 +1141,110 @@ test_warnings(void)
 	px_config_free(cfg);
 }
 
+/* issue 13: weak client keys, owners no entry uses */
+#define QDOC(cl) "{" STRONG "'access_keys':[" cl "],'provider_keys':[" \
+	PROV0 "]}"
+
+static void
+test_quota_warnings(void)
+{
+	struct px_config *cfg;
+
+	cfg = load_q(QDOC("{'key':'0123456789abcdef01234567','name':'a'}"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 0, "24-char client key: "
+	    "quiet");
+	px_config_free(cfg);
+	cfg = load_q(QDOC("{'key':'0123456789abcdef0123456','name':'team-a'}"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 1, "23 chars: one warning");
+	if (cfg != NULL)
+		check_str(cfg->warnings.msg[0], "access_keys[0].key: weak (too "
+		    "short); anyone who guesses it spends the quota of client "
+		    "\"team-a\": use at least 24 random characters",
+		    "short client key");
+	px_config_free(cfg);
+	cfg = load_q(QDOC("{'key':'0123456789abcdef01234567','name':'a'},"
+	    "{'key':'CHANGE-ME-to-a-long-random-string','name':'b'}"));
+	T_CHECK(cfg != NULL && cfg->warnings.n == 1, "placeholder: one");
+	if (cfg != NULL)
+		check_str(cfg->warnings.msg[0], "access_keys[1].key: weak (a "
+		    "sample placeholder); anyone who guesses it spends the "
+		    "quota of client \"b\": use at least 24 random characters",
+		    "placeholder client key");
+	px_config_free(cfg);
+	cfg = load_q("{" STRONG "'owners':{'used':{},'spare':{'max_request_day':"
+	    "5}},'provider_keys':[{'provider':'gemini','key':['g1'],'owner':"
+	    "'used'," LIMITS "}]}");
+	T_CHECK(cfg != NULL && cfg->warnings.n == 1, "one unused owner");
+	if (cfg != NULL)
+		check_str(cfg->warnings.msg[0], "owners.spare: declared, but no "
+		    "provider_keys entry names it: its limits apply to nothing",
+		    "unused owner");
+	T_CHECK(cfg != NULL && cfg->providers[0].owner == &cfg->owners[0],
+	    "the used owner is resolved");
+	px_config_free(cfg);
+}
+
+/* A client key is a secret: in no error and no warning, whatever happens
+ * around it. */
+static void
+test_client_secrets(void)
+{
+#define CK "'cl-SECRET-0123456789abcdef'"
+	static const char *const bad_docs[] = {
+		CDOC("{'key':" CK ",'name':'a'},{'key':" CK ",'name':'a b'}"),
+		"{'access_key':" CK ",'access_keys':[{'key':" CK ",'name':'a'}],"
+		"'provider_keys':[" PROV0 "]}",
+		"{'access_key':'ak','access_keys':[{'key':" CK ",'name':'a'}],"
+		"'provider_keys':[{'provider':'gemini','key':[" CK "]," LIMITS
+		"}]}",
+		CDOC("{'key':'cl-SECRET-0123456789abcdef \\n','name':'a'},"
+		    "{'key':[" CK "],'name':'b'},{'key':{'k':" CK "},'name':'c'}"),
+		CDOC("{'key':" CK ",'name':'a','max_concurrent':'x',"
+		    "'day_reset':'provider','bogus':" CK "}"),
+		CDOC("{'key':" CK ",'name':'a','day_reset':'weekly'},"
+		    "{'key':" CK "}"),
+		/* a syntax error right at a client key */
+		"{'access_key':'a','access_keys':[{'key':"
+		"'cl-SECRET-0123456789abcdef, 'name':'a'}]}",
+	};
+	static const char *const weak_docs[] = {
+		QDOC("{'key':'c-0123456789abcdef','name':'a'}"),
+		QDOC("{'key':'CHANGE-ME-0123456789abcdef','name':'a'}"),
+	};
+#undef CK
+	struct px_config *cfg;
+	struct px_cfg_errors e;
+	const char *doc;
+	unsigned i, j, leaks = 0, total = 0, warns = 0;
+
+	for (i = 0; i < sizeof bad_docs / sizeof bad_docs[0]; i++) {
+		doc = t_quote(bad_docs[i]);
+		T_CHECK(px_config_parse(doc, strlen(doc), "t", &cfg, &e) ==
+		    PX_ECONFIG, "client secret doc fails");
+		px_config_free(cfg);
+		for (j = 0; j < e.n; j++, total++) {
+			if (strstr(e.msg[j], "0123456789abcdef") != NULL) {
+				printf("#   leak: %s\n", e.msg[j]);
+				leaks++;
+			}
+		}
+	}
+	for (i = 0; i < sizeof weak_docs / sizeof weak_docs[0]; i++) {
+		cfg = load_q(weak_docs[i]);
+		T_CHECK(cfg != NULL, "weak client key loads");
+		for (j = 0; cfg != NULL && j < cfg->warnings.n; j++, warns++) {
+			if (strstr(cfg->warnings.msg[j], "0123456789abcdef")) {
+				printf("#   leak: %s\n", cfg->warnings.msg[j]);
+				leaks++;
+			}
+		}
+		px_config_free(cfg);
+	}
+	T_CHECK(total >= 14, "client secret docs produced errors");
+	T_CHECK(warns == 2, "weak client keys produced warnings");
+	T_CHECK(leaks == 0, "no error or warning shows a client key");
+}
+
 int
 main(void)
 {
@@ -743,5 +1259,10 @@ main(void)
 	test_secrets_hidden();
 	test_misc();
 	test_warnings();
+	test_quota();
+	test_quota_docs();
+	test_model_match();
+	test_quota_warnings();
+	test_client_secrets();
 	return t_done();
 }
