@@ -92,7 +92,7 @@ ln -sf ../lib/aiproxy/aiproxy "$bindir/aiproxy"
 # (run-local.sh and lighttpd-local.conf are `make run` only, not recipes.)
 for p in "$here"/README.md "$here"/config.sample.json "$here"/lighttpd/*.conf \
     "$here"/apache/* "$here"/nginx/*.conf "$here"/pool/* \
-    "$here"/shared-hosting/*; do
+    "$here"/shared-hosting/* "$here"/two-hosts/*; do
 	f=${p#"$here"/}
 	mode=0644
 	[ -x "$p" ] && mode=0755

@@ -15,7 +15,8 @@ const SHIPPED = ['README.md', 'config.sample.json', 'lighttpd/aiproxy-spawned.co
   'apache/aiproxy-fcgid.conf', 'apache/aiproxy-cgid.conf', 'apache/aiproxy-cgi-wrapper.sh',
   'nginx/aiproxy.conf',
   'pool/aiproxy.service', 'pool/aiproxy-spawn-fcgi.sh', 'pool/aiproxy-listen.sh',
-  'shared-hosting/htaccess', 'shared-hosting/aiproxy.cgi'];
+  'shared-hosting/htaccess', 'shared-hosting/aiproxy.cgi',
+  'two-hosts/README.md', 'two-hosts/config.host.json', 'two-hosts/redis.conf'];
 
 function mode(p) { return fs.lstatSync(p).mode & 0o7777; }
 

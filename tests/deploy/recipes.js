@@ -24,13 +24,15 @@ function mode(p) { return fs.statSync(p).mode & 0o7777; }
 
 // --- web servers ----------------------------------------------------------
 
-async function lighttpd(env, snippetText, before = '') {
+// vars: more environment for lighttpd, which hands its environment on to
+// the responders it spawns (bin-path), as a systemd EnvironmentFile would.
+async function lighttpd(env, snippetText, before = '', vars = {}) {
   const port = await h.freePort();
   const snippet = env.write('conf/aiproxy.conf', snippetText);
   const conf = env.write('conf/lighttpd.conf', L.lighttpdConf(env, port, snippet, before));
   const t = spawnSync('lighttpd', ['-tt', '-f', conf], { encoding: 'utf8', timeout: 20000 });
   assert.equal(t.status, 0, `lighttpd -tt: ${t.stderr}`);
-  env.start('lighttpd', 'lighttpd', ['-D', '-f', conf]);
+  env.start('lighttpd', 'lighttpd', ['-D', '-f', conf], { env: vars });
   await waitPort(port, 'lighttpd');
   return port;
 }
@@ -361,4 +363,4 @@ setenv.add-environment = ( "ASAN_OPTIONS" => "${env.asan.ASAN_OPTIONS}",
   },
 ];
 
-module.exports = { RECIPES };
+module.exports = { RECIPES, lighttpd, BIN, CONFIG };
