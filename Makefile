@@ -48,6 +48,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
 
 # The ledger without its Redis backend's connection (unit tests add it).
 LEDGER_MODS = common/win.c common/ledger_rec.c common/keysel.c \
+              common/daycal.c common/ledger_scope.c \
               common/store.c common/ledger.c common/ledger_lmdb.c \
               common/ledger_migrate.c common/usage.c
 LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \

@@ -193,21 +193,43 @@ bearer(const char *h, size_t *n)
  * Anthropic SDK 1.x) or "x-api-key" (Claude Code, Anthropic SDK 0.x).
  * Clients may send both with different values (a real Anthropic key next
  * to the proxy's, or an OAuth token in Authorization): any presented
- * credential that matches is enough. Each is compared in constant time.
+ * credential that matches is enough. Each is compared in constant time,
+ * against the admin key and every client key ("access_keys"), all of
+ * them, whichever matches: the time says nothing about which key is near.
+ * 1: the admin key; 2: a client key (*client); 0: none.
  */
 static int
-authorized(const struct px_io *io, const char *access_key)
+match_key(const char *given, size_t n, const struct px_config *cfg,
+    const struct px_client_cfg **client)
 {
+	int admin = key_equal(given, n, cfg->access_key), hit;
+	size_t i;
+
+	for (i = 0; i < cfg->nclients; i++) {
+		hit = key_equal(given, n, cfg->clients[i].key);
+		if (hit && *client == NULL)
+			*client = &cfg->clients[i];
+	}
+	return admin ? 1 : *client != NULL ? 2 : 0;
+}
+
+static int
+authorized(const struct px_io *io, const struct px_config *cfg,
+    const struct px_client_cfg **client)
+{
+	const struct px_client_cfg *cb = NULL, *cx = NULL;
 	const char *b, *x = px_io_param(io, "HTTP_X_API_KEY");
 	size_t n = 0;
-	int ok = 0;
+	int rb = 0, rx = 0;
 
 	b = bearer(px_io_param(io, "HTTP_AUTHORIZATION"), &n);
 	if (b != NULL && n > 0)
-		ok |= key_equal(b, n, access_key);
+		rb = match_key(b, n, cfg, &cb);
 	if (x != NULL && *x != '\0')
-		ok |= key_equal(x, strlen(x), access_key);
-	return ok;
+		rx = match_key(x, strlen(x), cfg, &cx);
+	/* the admin key wins when both headers carry a key of ours */
+	*client = rb == 1 || rx == 1 ? NULL : cb != NULL ? cb : cx;
+	return rb != 0 || rx != 0;
 }
 
 /* Copy the request path (no query string) into dst. */
@@ -291,7 +313,7 @@ usage_handle(struct px_worker *w, struct px_io *io)
 
 	e = px_ledger_snapshot(w->app->ledger, w->ls, px_ledger_now_ms(), &sn);
 	if (e == PX_OK)
-		e = px_usage_render(sn, &w->out);
+		e = px_usage_render(sn, w->client, &w->out);
 	if (e == PX_EUNAVAIL)
 		px_reply_unavailable(io, &w->err);
 	else if (e != PX_OK)
@@ -306,7 +328,7 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 {
 	const char *method = px_io_param(io, "REQUEST_METHOD");
 
-	if (!authorized(io, w->app->cfg->access_key)) {
+	if (!authorized(io, w->app->cfg, &w->client)) {
 		refuse(w, io, lg);
 		return;
 	}

@@ -516,18 +516,29 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	return 1;
 }
 
-/* 429 with the whole seconds until the earliest slot frees. */
+/* 429 with the whole seconds until the earliest slot frees, saying which
+ * limit holds (px_limit: the error's code). */
 static void
 reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 {
-	char hdrs[160], msg[160];
+	static const char *const what[PX_LIMIT__MAX] = {
+		"every key for this model is at its rate limit",
+		"the budget of the keys' owner (project or account) is "
+		"exhausted for this model",
+		"the model's own limit (model_limits) is reached on every key",
+		"every key for this model has its maximum of requests in "
+		"flight (max_concurrent)",
+		"your client key's own limit is reached",
+	};
+	enum px_limit l = px_ledger_limit(w->ls);
+	char hdrs[160], msg[200];
 	long long secs = (retry_ms + 999) / 1000;
 
 	snprintf(hdrs, sizeof(hdrs), "Retry-After: %lld\r\n%s", secs,
 	    secs > 60 ? "x-should-retry: false\r\n" : "");
-	snprintf(msg, sizeof(msg), "every key for this model is at its rate "
-	    "limit; retry in %lld s", secs);
-	px_reply_error(io, &w->err, PX_ERATE, msg, NULL, hdrs);
+	snprintf(msg, sizeof(msg), "%s; retry in %lld s", what[l], secs);
+	px_reply_error_fields(io, &w->err, 429, "rate_limit_error", msg, NULL,
+	    px_limit_code(l), hdrs);
 }
 
 /* Every key's project lacks quota for the model until the daily reset:
@@ -577,6 +588,7 @@ serve(struct chat *c)
 	struct px_lease lease;
 	struct px_relay rl;
 	struct px_http_result res;
+	struct px_ask ask;
 	char detail[256];
 	size_t n;
 	int64_t retry_ms;
@@ -590,6 +602,14 @@ serve(struct chat *c)
 		    "model", NULL);
 		return;
 	}
+	if (!px_client_allows(w->client, c->rq.model)) {
+		snprintf(detail, sizeof(detail), "this client key may not use "
+		    "model \"%.100s\"", c->rq.model);
+		px_reply_error_fields(c->io, &w->err, 403,
+		    "permission_error", detail, "model", "model_not_allowed",
+		    NULL);
+		return;
+	}
 	rc = px_router_candidates(w->app->cfg, c->rq.model, w->cand, w->ncand,
 	    &n, detail, sizeof(detail));
 	if (rc != PX_OK) {
@@ -597,10 +617,15 @@ serve(struct chat *c)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
+	ask.c = w->cand;
+	ask.nc = n;
+	ask.tokens = px_ledger_estimate(c->rq.prompt_bytes);
+	ask.exclude = c->tried;
+	ask.client = w->client;
 	for (;;) {
-		rc = px_ledger_reserve_ex(w->app->ledger, w->ls, w->cand, n,
-		    px_ledger_estimate(c->rq.prompt_bytes), c->tried,
-		    c->ntried, px_ledger_now_ms(), &lease, &retry_ms);
+		ask.nexclude = c->ntried;
+		rc = px_ledger_reserve_ask(w->app->ledger, w->ls, &ask,
+		    px_ledger_now_ms(), &lease, &retry_ms);
 		if (rc != PX_OK) {
 			reply_unreserved(c, rc, retry_ms, &rl, &res);
 			return;

@@ -213,6 +213,8 @@ static const struct cfg_key top_keys[] = {
 	  .off = TO(redis_password) },
 	{ .name = "redis_prefix", .type = CFG_NESTR, .off = TO(redis_prefix),
 	  .sdef = "aiproxy:" },
+	{ .name = "lease_ttl_s", .type = CFG_LONG, .off = TO(lease_ttl_s),
+	  .min = 4, .max = 3600, .def = 60 },
 	{ .name = "redis_timeout_ms", .type = CFG_LONG,
 	  .off = TO(redis_timeout_ms), .min = 10, .max = 60000, .def = 250 },
 	{ .name = "max_body_bytes", .type = CFG_SIZE, .off = TO(max_body_bytes),

@@ -140,6 +140,9 @@ struct px_config {
 	char   *redis_prefix;		/* names in Redis start with it;
 					 * default "aiproxy:" */
 	long    redis_timeout_ms;	/* connect and each call; 250 */
+	long    lease_ttl_s;		/* a max_concurrent slot of a request
+					 * whose responder died frees after
+					 * this; 60 */
 	size_t  max_body_bytes;		/* default 4 MiB */
 	unsigned threads;		/* workers per process, default 64 */
 	long    connect_timeout_ms;	/* default 10000 */

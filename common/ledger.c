@@ -123,6 +123,88 @@ px_ledger_maintain(struct px_ledger *lg)
 		px_store_maintain(lg->st);
 }
 
+/* How many snapshot scopes cfg has (px_snap_plan). */
+static size_t
+plan_size(const struct px_config *cfg)
+{
+	size_t i, n = cfg->nclients;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		n += cfg->providers[i].nkeys * cfg->providers[i].nmodel_limits;
+	for (i = 0; i < cfg->nowners; i++)
+		n += 1 + cfg->owners[i].nmodel_limits;
+	return n;
+}
+
+static const char *
+day_name(enum px_dayrule d)
+{
+	return d == PX_DAYRULE_UTC ? "utc" : d == PX_DAYRULE_PACIFIC ?
+	    "pacific" : "rolling";
+}
+
+/* One planned snapshot scope: its scope and what stays fixed. */
+static void
+plan_one(struct px_ledger_scratch *s, size_t i, enum px_snap_kind kind,
+    size_t parent, const char *name)
+{
+	struct px_snap_scope *o = &s->snap.scopes[i];
+	const struct px_scope *sc = &s->snap_sc[i];
+
+	o->kind = kind;
+	o->parent = parent;
+	o->name = name;
+	o->max_request_min = sc->rpm;
+	o->max_request_day = sc->rpd;
+	o->max_token_min = sc->tpm;
+	o->max_concurrent = sc->conc;
+	o->day_reset = day_name(sc->day);
+}
+
+/* The scopes a snapshot reads besides the keys' own, in the order of
+ * ledger.h (struct px_snapshot). */
+static void
+snap_plan(struct px_ledger_scratch *s)
+{
+	const struct px_config *cfg = s->cfg;
+	size_t i, j, n, slot = 0, at = 0, own;
+	int p;
+
+	for (p = 0; p < PX_PROV__MAX; p++) {
+		n = px_ledger_keys_of(cfg, (enum px_provider_id)p, s->refs,
+		    s->cap);
+		for (i = 0; i < n; i++, slot++) {
+			const struct px_provider_cfg *g = s->refs[i].group;
+
+			for (j = 0; j < g->nmodel_limits; j++, at++) {
+				px_scope_key_model(&s->refs[i],
+				    &g->model_limits[j], &s->snap_sc[at]);
+				plan_one(s, at, PX_SNAP_KEY_MODEL, slot,
+				    g->model_limits[j].model);
+			}
+		}
+	}
+	for (i = 0; i < cfg->nowners; i++) {
+		const struct px_owner_cfg *o = &cfg->owners[i];
+
+		own = at;
+		px_scope_owner(o, &s->snap_sc[at]);
+		plan_one(s, at++, PX_SNAP_OWNER, 0, o->name);
+		for (j = 0; j < o->nmodel_limits; j++, at++) {
+			px_scope_owner_model(o, &o->model_limits[j],
+			    &s->snap_sc[at]);
+			plan_one(s, at, PX_SNAP_OWNER_MODEL, own,
+			    o->model_limits[j].model);
+		}
+	}
+	for (i = 0; i < cfg->nclients; i++, at++) {
+		(void)px_scope_client(&cfg->clients[i], &s->snap_sc[at]);
+		plan_one(s, at, PX_SNAP_CLIENT, 0, cfg->clients[i].name);
+		s->snap.scopes[at].client = &cfg->clients[i];
+	}
+	s->snap.nscopes = at;
+}
+
 static size_t
 total_keys(const struct px_config *cfg)
 {
@@ -152,17 +234,23 @@ px_ledger_scratch_new(const struct px_config *cfg)
 	enc = px_win_maxbytes(&px_win_day);
 	if (px_win_maxbytes(&px_win_minute) > enc)
 		enc = px_win_maxbytes(&px_win_minute);
+	if (PX_LEASES_MAXBYTES > enc)
+		enc = PX_LEASES_MAXBYTES;
 	s->enccap = enc + PX_ENTREC_MAXBYTES;
 	s->refs = calloc(n, sizeof(*s->refs));
 	s->views = calloc(n, sizeof(*s->views));
 	s->free_at = calloc(n, sizeof(*s->free_at));
 	s->snap.keys = calloc(n, sizeof(*s->snap.keys));
+	s->snap.scopes = calloc(plan_size(cfg) + 1, sizeof(*s->snap.scopes));
+	s->snap_sc = calloc(plan_size(cfg) + 1, sizeof(*s->snap_sc));
 	s->enc = malloc(s->enccap);
 	if (s->refs == NULL || s->views == NULL || s->free_at == NULL ||
-	    s->snap.keys == NULL || s->enc == NULL) {
+	    s->snap.keys == NULL || s->snap.scopes == NULL ||
+	    s->snap_sc == NULL || s->enc == NULL) {
 		px_ledger_scratch_free(s);
 		return NULL;
 	}
+	snap_plan(s);
 	return s;
 }
 
@@ -177,6 +265,8 @@ px_ledger_scratch_free(struct px_ledger_scratch *s)
 	free(s->views);
 	free(s->free_at);
 	free(s->snap.keys);
+	free(s->snap.scopes);
+	free(s->snap_sc);
 	free(s->enc);
 	free(s);
 }
@@ -239,6 +329,21 @@ px_ledger_recname(char *dst, size_t cap, char kind, enum px_provider_id p,
 	dst[n] = '\0';
 }
 
+void
+px_ledger_scopename(char *dst, size_t cap, char kind, const char *scope)
+{
+	size_t n = strlen(scope);
+
+	if (cap < 4)
+		return;
+	dst[0] = kind;
+	dst[1] = '/';
+	if (n > cap - 3)
+		n = cap - 3;
+	memcpy(dst + 2, scope, n);
+	dst[2 + n] = '\0';
+}
+
 /* --- the public calls ------------------------------------------------------ */
 
 static int64_t
@@ -262,28 +367,81 @@ px_ledger_reserve_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_key_cfg *const *exclude, size_t nexclude, int64_t now_ms,
     struct px_lease *lease, int64_t *retry_ms)
 {
+	struct px_ask ask = { c, nc, tokens, exclude, nexclude, NULL };
+
+	return px_ledger_reserve_ask(lg, s, &ask, now_ms, lease, retry_ms);
+}
+
+/* A lease id: random, below 2^53 (exact in ledger.lua's doubles), not 0.
+ * xorshift64* per thread, seeded from the clock and the scratch's
+ * address: ids only need to differ between requests in flight. */
+static uint64_t
+lease_id(struct px_ledger_scratch *s, int64_t now)
+{
+	if (s->rng == 0)
+		s->rng = (uint64_t)now ^ (uint64_t)(uintptr_t)s ^
+		    UINT64_C(0x9e3779b97f4a7c15);
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return ((s->rng * UINT64_C(2685821657736338717)) >> 11) | 1;
+}
+
+enum px_err
+px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_ask *ask, int64_t now_ms, struct px_lease *lease,
+    int64_t *retry_ms)
+{
 	struct px_resv r;
 	enum px_err e;
 
 	memset(&r, 0, sizeof(r));
-	r.c = c;
-	r.nc = nc;
-	r.tokens = tokens;
-	r.exclude = exclude;
-	r.nexclude = nexclude;
+	r.ask = ask;
+	r.c = ask->c;
+	r.nc = ask->nc;
+	r.tokens = ask->tokens;
 	r.now = now_ms;
+	r.lease_id = lease_id(s, now_ms);
 	r.lease = lease;
 	*retry_ms = 0;
 	s->not_entitled = 0;
+	s->limit = PX_LIMIT_KEY;
 	e = lg->ops->reserve(lg, s, &r);
 	if (e != PX_ERATE)
 		return e;
+	s->limit = r.limit;
 	/* every key left was one without quota for the model */
-	s->not_entitled = r.nent > 0 && r.nent + r.nexclude >= r.nkeys;
+	s->not_entitled = r.nent > 0 && r.nent + ask->nexclude >= r.nkeys;
 	if (!r.fits)
 		return PX_EBADREQ;
 	*retry_ms = r.earliest == INT64_MAX ? 1 : max64(1, r.earliest - r.now);
 	return PX_ERATE;
+}
+
+enum px_limit
+px_ledger_limit(const struct px_ledger_scratch *s)
+{
+	return s->limit;
+}
+
+const char *
+px_limit_code(enum px_limit l)
+{
+	static const char *const codes[PX_LIMIT__MAX] = {
+		"key_rate_limit", "owner_rate_limit", "model_rate_limit",
+		"concurrency_limit", "client_rate_limit",
+	};
+
+	return (unsigned)l < PX_LIMIT__MAX ? codes[l] : codes[0];
+}
+
+enum px_err
+px_ledger_renew(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_lease *lease, int64_t now_ms)
+{
+	if (lease->id == 0 || lease->key == NULL)
+		return PX_OK;
+	return lg->ops->renew(lg, s, lease, now_ms);
 }
 
 enum px_err
@@ -332,10 +490,14 @@ px_ledger_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s,
     int64_t now_ms, const struct px_snapshot **out)
 {
 	struct px_snap_key *keys = s->snap.keys;
+	struct px_snap_scope *scopes = s->snap.scopes;
+	size_t nscopes = s->snap.nscopes;
 	enum px_err e;
 
 	memset(&s->snap, 0, sizeof(s->snap));
 	s->snap.keys = keys;
+	s->snap.scopes = scopes;	/* the plan stays; values are redone */
+	s->snap.nscopes = nscopes;
 	s->snap.backend = lg->ops->name;
 	s->snap.now_ms = now_ms;
 	e = lg->ops->snapshot(lg, s, now_ms);
@@ -378,60 +540,56 @@ excluded(const struct px_resv *r, const struct px_key_cfg *k)
 {
 	size_t i;
 
-	for (i = 0; i < r->nexclude; i++)
-		if (r->exclude[i] == k)
+	for (i = 0; i < r->ask->nexclude; i++)
+		if (r->ask->exclude[i] == k)
 			return 1;
 	return 0;
 }
 
 void
-px_pol_view(struct px_ledger_scratch *s, struct px_resv *r, size_t i,
-    const struct px_entrec *e, int64_t backoff)
+px_pol_fold(struct px_scope_eval *acc, const struct px_scope_eval *ev)
 {
-	const struct px_provider_cfg *g = s->refs[i].group;
-	int64_t now = r->now, t, ent = px_pol_ent_until(e, r->c[r->ci].model,
-	    now);
-	uint64_t rmin, rday, tmin;
-	int out = excluded(r, s->refs[i].key);
-
-	rmin = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_REQ);
-	tmin = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_TOK);
-	rday = px_win_sum_at(&s->wd, &px_win_day, now, PX_WIN_REQ);
-	s->views[i].eligible = rmin + 1 <= (uint64_t)g->max_request_min &&
-	    rday + 1 <= (uint64_t)g->max_request_day &&
-	    tmin + r->tokens <= (uint64_t)g->max_token_min &&
-	    px_pol_health_free_at(&s->h, now) <= now && backoff <= now &&
-	    !out && ent == 0;
-	r->nkeys++;
-	r->nent += ent != 0 && !out;
-	s->views[i].req_day = rday;
-	s->views[i].max_req_day = (uint64_t)g->max_request_day;
-	t = px_win_free_at(&s->wm, &px_win_minute, now, PX_WIN_REQ, 1,
-	    (uint64_t)g->max_request_min);
-	t = max64(t, px_win_free_at(&s->wd, &px_win_day, now, PX_WIN_REQ, 1,
-	    (uint64_t)g->max_request_day));
-	t = max64(t, px_win_free_at(&s->wm, &px_win_minute, now, PX_WIN_TOK,
-	    r->tokens, (uint64_t)g->max_token_min));
-	/* an excluded key still tells the client when to come back */
-	t = max64(t, max64(px_pol_health_free_at(&s->h, now), backoff));
-	t = max64(t, ent);
-	s->free_at[i] = t;
-	if (r->tokens <= (uint64_t)g->max_token_min)
-		r->fits = 1;
-	if (t < r->earliest)
-		r->earliest = t;
+	acc->ok &= ev->ok;
+	acc->fits &= ev->fits;
+	if (ev->free_at > acc->free_at) {
+		acc->free_at = ev->free_at;
+		acc->limit = ev->limit;
+	}
 }
 
 void
-px_pol_take(struct px_ledger_scratch *s, const struct px_resv *r)
+px_pol_view(struct px_ledger_scratch *s, struct px_resv *r, size_t i,
+    const struct px_scope_eval *agg, const struct px_entrec *e,
+    int64_t backoff)
 {
-	const uint32_t one[1] = { 1 }, mv[2] = { 1, r->tokens };
+	const struct px_provider_cfg *g = s->refs[i].group;
+	int64_t now = r->now, t, ent = px_pol_ent_until(e, r->c[r->ci].model,
+	    now), hfree = px_pol_health_free_at(&s->h, now);
+	int out = excluded(r, s->refs[i].key);
 
-	px_win_add(&s->wm, &px_win_minute, r->now, mv);
-	px_win_add(&s->wd, &px_win_day, r->now, one);
-	s->h.life_requests++;
-	if (s->h.state == PX_KEY_DISABLED)	/* this request is the probe */
-		s->h.probe_lease_ms = r->now + PX_PROBE_LEASE_MS;
+	s->views[i].eligible = agg->ok && hfree <= now && backoff <= now &&
+	    !out && ent == 0;
+	r->nkeys++;
+	r->nent += ent != 0 && !out;
+	s->views[i].req_day = agg->req_day;
+	s->views[i].max_req_day = (uint64_t)g->max_request_day;
+	/* an excluded key still tells the client when to come back */
+	t = max64(agg->free_at, max64(max64(hfree, backoff), ent));
+	s->free_at[i] = t;
+	if (agg->fits)
+		r->fits = 1;
+	if (t < r->earliest) {
+		r->earliest = t;
+		r->limit = agg->free_at >= t ? agg->limit : PX_LIMIT_KEY;
+	}
+}
+
+void
+px_pol_take_key(struct px_health *h, int64_t now)
+{
+	h->life_requests++;
+	if (h->state == PX_KEY_DISABLED)	/* this request is the probe */
+		h->probe_lease_ms = now + PX_PROBE_LEASE_MS;
 }
 
 void
@@ -442,53 +600,40 @@ px_pol_lease(const struct px_ledger_scratch *s, struct px_resv *r, size_t ci,
 	r->lease->provider = r->c[ci].provider;
 	r->lease->group = s->refs[i].group;
 	r->lease->key = s->refs[i].key;
+	r->lease->client = r->ask->client;
 	r->lease->t_ms = r->now;
 	r->lease->tokens = r->tokens;
+	r->lease->id = r->lease_id;
 }
 
 /* --- policy: settling -------------------------------------------------------- */
 
-/* The estimate replaced by the real count: taken back from the bucket it
- * was booked in, or the excess booked now, later than it happened (errs
- * on the safe side). */
-static void
-book_tokens(struct px_ledger_scratch *s, const struct px_lease *l,
-    uint64_t used, int64_t now)
-{
-	uint32_t mv[2] = { 0, 0 };
-
-	if (used < l->tokens) {
-		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_TOK,
-		    (uint32_t)(l->tokens - used));
-	} else if (used > l->tokens) {
-		mv[1] = used - l->tokens > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)(used - l->tokens);
-		px_win_add(&s->wm, &px_win_minute, now, mv);
-	}
-	s->h.life_tokens += used;
-}
-
 void
-px_pol_book(struct px_ledger_scratch *s, const struct px_settle_req *q)
+px_pol_book_key(struct px_health *h, const struct px_settle_req *q)
 {
 	const struct px_lease *l = q->lease;
 
-	px_win_advance(&s->wm, &px_win_minute, q->now);
-	px_win_advance(&s->wd, &px_win_day, q->now);
 	if (q->how == PX_SETTLE_DONE)
-		book_tokens(s, l, q->tokens >= 0 ? (uint64_t)q->tokens :
-		    l->tokens, q->now);
-	else
-		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_TOK,
-		    l->tokens);
-	if (q->how == PX_SETTLE_RELEASE_ALL) {
-		px_win_sub(&s->wm, &px_win_minute, l->t_ms, PX_WIN_REQ, 1);
-		px_win_sub(&s->wd, &px_win_day, l->t_ms, PX_WIN_REQ, 1);
-		if (s->h.life_requests > 0)
-			s->h.life_requests--;
-	}
+		h->life_tokens += q->tokens >= 0 ? (uint64_t)q->tokens :
+		    l->tokens;
+	if (q->how == PX_SETTLE_RELEASE_ALL && h->life_requests > 0)
+		h->life_requests--;
 	if (q->v != NULL && q->v->fault != PX_FAULT_NONE)
-		s->h.life_errors++;
+		h->life_errors++;
+}
+
+void
+px_pol_book_client(struct px_totals *t, const struct px_lease *l,
+    const struct px_settle_req *q)
+{
+	if (q == NULL) {
+		t->requests++;
+		return;
+	}
+	if (q->how == PX_SETTLE_DONE)
+		t->tokens += q->tokens >= 0 ? (uint64_t)q->tokens : l->tokens;
+	if (q->how == PX_SETTLE_RELEASE_ALL && t->requests > 0)
+		t->requests--;
 }
 
 void
@@ -599,21 +744,70 @@ px_pol_ent_mark(struct px_entrec *e, const char *model, int64_t until,
 
 /* --- policy: reading ---------------------------------------------------------- */
 
+static uint64_t
+in_flight(const struct px_leases *lz, int64_t now)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < lz->n; i++)
+		n += lz->e[i].expires_ms > now;
+	return n;
+}
+
+static int64_t
+resets_at(const struct px_scope *sc, int64_t now)
+{
+	if (sc->day == PX_DAYRULE_ROLLING)
+		return 0;
+	return px_day_next(sc->day == PX_DAYRULE_PACIFIC ? PX_TZ_PACIFIC :
+	    PX_TZ_UTC, now);
+}
+
+void
+px_pol_snap_scope(struct px_ledger_scratch *s, size_t i,
+    const struct px_totals *t, int64_t now)
+{
+	struct px_snap_scope *o = &s->snap.scopes[i];
+	const struct px_scope *sc = &s->snap_sc[i];
+	struct px_scope_eval ev;
+
+	px_scope_eval(sc, &s->rec, 1, now, &ev);
+	o->req_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	    PX_WIN_REQ);
+	o->tok_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	    PX_WIN_TOK);
+	o->req_day = ev.req_day;
+	o->in_flight = in_flight(&s->rec.lz, now);
+	o->resets_at_ms = resets_at(sc, now);
+	o->life_requests = t != NULL ? t->requests : 0;
+	o->life_tokens = t != NULL ? t->tokens : 0;
+}
+
 void
 px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
     const struct px_keyref *k, const struct px_entrec *e, int64_t now)
 {
 	struct px_snap_key *o = &s->snap.keys[slot];
 	const struct px_health *h = &s->h;
+	struct px_scope sc[PX_SCOPES_MAX];
+	struct px_scope_eval ev;
 	size_t i;
 
 	memset(o, 0, sizeof(*o));
 	o->provider = k->group->provider;
 	o->group = k->group;
 	o->key = k->key;
-	o->req_min = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_REQ);
-	o->tok_min = px_win_sum_at(&s->wm, &px_win_minute, now, PX_WIN_TOK);
-	o->req_day = px_win_sum_at(&s->wd, &px_win_day, now, PX_WIN_REQ);
+	(void)px_scopes_of(k, "", sc);
+	px_scope_eval(&sc[0], &s->rec, 1, now, &ev);
+	o->req_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	    PX_WIN_REQ);
+	o->tok_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	    PX_WIN_TOK);
+	o->req_day = ev.req_day;
+	o->day_reset = day_name(sc[0].day);
+	o->resets_at_ms = resets_at(&sc[0], now);
+	o->in_flight = in_flight(&s->rec.lz, now);
 	o->life_requests = h->life_requests;
 	o->life_tokens = h->life_tokens;
 	o->life_errors = h->life_errors;

@@ -50,9 +50,32 @@ struct px_lease {
 	enum px_provider_id provider;
 	const struct px_provider_cfg *group;
 	const struct px_key_cfg *key;
+	const struct px_client_cfg *client;	/* the client key, or NULL */
 	int64_t  t_ms;			/* when it was taken */
 	uint32_t tokens;		/* estimate booked */
+	uint64_t id;			/* its lease on every max_concurrent
+					 * scope (0: none holds one) */
 };
+
+/*
+ * Requests in flight (max_concurrent) hold a lease per capped scope from
+ * reservation to settlement. A lease not renewed for lease_ttl_s (config)
+ * expires by itself: that is how long the leases of a responder killed
+ * mid-request can hold a slot. The request renews its leases every
+ * quarter of that while it waits for or relays the upstream.
+ */
+
+/* Which limit kept a request out (after PX_ERATE), for the 429's code. */
+enum px_limit {
+	PX_LIMIT_KEY = 0,	/* key_rate_limit: the keys' own windows,
+				 * cooldowns, back-off */
+	PX_LIMIT_OWNER,		/* owner_rate_limit */
+	PX_LIMIT_MODEL,		/* model_rate_limit: a model_limits entry */
+	PX_LIMIT_CONCURRENCY,	/* concurrency_limit: max_concurrent */
+	PX_LIMIT_CLIENT,	/* client_rate_limit: the client key's own */
+	PX_LIMIT__MAX
+};
+const char *px_limit_code(enum px_limit l);	/* "key_rate_limit", ... */
 
 /* Scratch for one reservation; one per worker thread. */
 struct px_ledger_scratch;
@@ -121,6 +144,37 @@ enum px_err px_ledger_reserve_ex(struct px_ledger *lg,
     size_t nexclude, int64_t now_ms, struct px_lease *lease,
     int64_t *retry_ms);
 
+/*
+ * Everything one reservation asks for: the candidates in order, the token
+ * estimate, keys not to use (the keys a request already tried), and the
+ * client key whose own limits apply too (NULL: the admin key, none).
+ */
+struct px_ask {
+	const struct px_candidate *c;
+	size_t   nc;
+	uint32_t tokens;
+	const struct px_key_cfg *const *exclude;
+	size_t   nexclude;
+	const struct px_client_cfg *client;
+};
+
+/* px_ledger_reserve for an ask: a key is admitted only if the key, its
+ * owner, the (key, model) and (owner, model) windows, the concurrency
+ * caps and the client key's windows all have room, in one atomic step;
+ * PX_ERATE then says which limit (px_ledger_limit). */
+enum px_err px_ledger_reserve_ask(struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_ask *ask, int64_t now_ms,
+    struct px_lease *lease, int64_t *retry_ms);
+
+/* After PX_ERATE: the limit that held back the key that frees first. */
+enum px_limit px_ledger_limit(const struct px_ledger_scratch *s);
+
+/* Extend the lease's hold on its max_concurrent scopes (no-op without
+ * one). Called every PX_LEASE_RENEW_MS while the request is in flight. */
+enum px_err px_ledger_renew(struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_lease *lease,
+    int64_t now_ms);
+
 /* After a PX_ERATE from px_ledger_reserve_ex: every key it could have
  * used was held back only because its project has no quota at all for
  * the model (a Gemini "limit: 0", marked until the daily reset). */
@@ -142,6 +196,27 @@ struct px_snap_key {
 	char     reason[PX_REASON_MAX];	/* "" when ACTIVE */
 	size_t   nent;		/* live "no quota for this model" marks */
 	struct { int64_t until_ms; char model[PX_ENT_MODEL]; } ent[PX_ENT_SLOTS];
+	uint64_t in_flight;	/* leases held (with max_concurrent) */
+	const char *day_reset;	/* "rolling", "utc", "pacific" */
+	int64_t  resets_at_ms;	/* a calendar day's next reset; 0 rolling */
+};
+
+/* An owner, a (key or owner, model_limits entry) pair, or a client key,
+ * as of the snapshot's moment. Limits are 0 when none. */
+enum px_snap_kind { PX_SNAP_KEY_MODEL = 0, PX_SNAP_OWNER,
+    PX_SNAP_OWNER_MODEL, PX_SNAP_CLIENT };
+struct px_snap_scope {
+	enum px_snap_kind kind;
+	size_t   parent;	/* KEY_MODEL: its key in keys[]; OWNER_MODEL:
+				 * its owner in scopes[] */
+	const char *name;	/* the model pattern, owner or client name */
+	const struct px_client_cfg *client;	/* CLIENT */
+	uint64_t req_min, tok_min, req_day, in_flight;
+	uint64_t max_request_min, max_request_day, max_token_min,
+	    max_concurrent;
+	const char *day_reset;	/* "rolling", "utc", "pacific" */
+	int64_t  resets_at_ms;	/* a calendar day's next reset; 0 rolling */
+	uint64_t life_requests, life_tokens;	/* CLIENT */
 };
 
 struct px_snap_provider {
@@ -158,6 +233,11 @@ struct px_snapshot {
 	size_t   nkeys;
 	struct px_snap_key *keys;	/* by provider id, then config order */
 	struct px_snap_provider prov[PX_PROV__MAX];
+	size_t   nscopes;
+	struct px_snap_scope *scopes;	/* per key its model_limits entries
+					 * (keys' order), then each owner
+					 * followed by its entries, then the
+					 * clients, in config order */
 };
 
 /*

@@ -1,12 +1,14 @@
 -- ledger.lua -- the ledger's atomic steps inside Redis (ledger_redis.c
 -- sends them; Redis runs a script without interleaving anything else).
--- Owns: reserve (choose a key among the candidates and take its slot, one
--- step), settle (book real usage, apply the verdict), snapshot (every
--- record at one moment), all on the server's clock (TIME), so hosts whose
--- clocks disagree share exact windows.
+-- Owns: reserve (choose a key among the candidates and take its slot on
+-- every scope it draws on, one step), settle (book real usage, apply the
+-- verdict, end the lease), renew (extend a lease), snapshot (every record
+-- at one moment), all on the server's clock (TIME), so hosts whose clocks
+-- disagree share exact windows.
 -- Never: policy of its own. Every rule here restates one of C, which is
--- the reference: win.c (windows), ledger_rec.c (record bytes), ledger.c
--- px_pol_* (eligibility, booking, health), keysel.c (the pick). The unit
+-- the reference: win.c (windows), ledger_rec.c (record bytes),
+-- ledger_scope.c (scopes, calendar days, leases), ledger.c px_pol_*
+-- (eligibility, health), keysel.c (the pick). The unit
 -- suite runs every ledger case against both backends to keep them equal.
 -- Lua 5.1 numbers are doubles: every value here (ms times, bucket
 -- numbers, counters) stays far below 2^53, where doubles are exact.
@@ -340,85 +342,323 @@ local function escalate(esc, strikes)
   return esc[math.min(strikes, 3) + 1]
 end
 
--- --- reserve ---------------------------------------------------------------
--- KEYS per candidate: p/<p>, rr/<p>, then m, d, h, e of each key.
--- ARGV: 'reserve', now|'', tokens, gap, probe_lease_ms, nc, then per
--- candidate: model, nkeys, and per key: rpm, rpd, tpm, excluded (0/1).
--- Reply: {1, ci, i, now} or {0, earliest|-1, fits, nkeys, nent, now}.
-local function view(x, a, k, model, backoff)
-  local rpm, rpd, tpm = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local out = ARGV[a + 3] == '1'
-  local r = redis.call('MGET', KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3])
-  local wm, wd, h, e = wopen(MIN, r[1]), wopen(DAY, r[2]), hdecode(r[3]), edecode(r[4])
+-- --- calendar days, leases, client totals (ledger_rec.h) ------------------
+local CAL_TTL = 2 * 86400000
+local LEASE_KEEP = 60000
+
+local function cdecode(s)
+  if s and #s == 18 and s:byte(1) == 99 and s:byte(2) == 1 then
+    local start, count = struct.unpack('<i8I8', s, 3)
+    return { start = start, count = count }
+  end
+  return { start = 0, count = 0 }
+end
+
+local function ldecode(s)
+  local lz = {}
+  if not s or #s < 4 or s:byte(1) ~= 108 or s:byte(2) ~= 1 then return lz end
+  local n = struct.unpack('<I2', s, 3)
+  if #s ~= 4 + 16 * n then return lz end
+  for i = 1, n do
+    local id, exp = struct.unpack('<I8i8', s, 5 + 16 * (i - 1))
+    lz[i] = { id = id, exp = exp }
+  end
+  return lz
+end
+
+local function lsave(key, lz, now)
+  local parts, last = { struct.pack('<BBI2', 108, 1, #lz) }, now
+  for i = 1, #lz do
+    parts[#parts + 1] = struct.pack('<I8i8', lz[i].id, lz[i].exp)
+    last = math.max(last, lz[i].exp)
+  end
+  redis.call('SET', key, table.concat(parts), 'PX', last - now + LEASE_KEEP)
+end
+
+local function live(lz, now)
+  local n = 0
+  for i = 1, #lz do
+    if lz[i].exp > now then n = n + 1 end
+  end
+  return n
+end
+
+local function purge(lz, now)
+  local out = {}
+  for i = 1, #lz do
+    if lz[i].exp > now then out[#out + 1] = lz[i] end
+  end
+  return out
+end
+
+local function tdecode(s)
+  if s and #s == 18 and s:byte(1) == 116 and s:byte(2) == 1 then
+    local r, t = struct.unpack('<I8I8', s, 3)
+    return { req = r, tok = t }
+  end
+  return { req = 0, tok = 0 }
+end
+
+local function tsave(key, t)
+  redis.call('SET', key, struct.pack('<BBI8I8', 116, 1, t.req, t.tok))
+end
+
+-- --- scopes (ledger_scope.c) --------------------------------------------------
+-- A scope arrives as kind, rpm, rpd, tpm, conc, day (0 rolling, 1 UTC
+-- calendar, 2 Pacific calendar) and three KEYS: m, d, l.
+local LIMIT_OF = { [0] = 0, [1] = 2, [2] = 1, [3] = 2, [4] = 4 }
+local LIMIT_CONC = 3
+
+local function scope_spec(a)
+  return { kind = tonumber(ARGV[a]), rpm = tonumber(ARGV[a + 1]),
+    rpd = tonumber(ARGV[a + 2]), tpm = tonumber(ARGV[a + 3]),
+    conc = tonumber(ARGV[a + 4]), day = tonumber(ARGV[a + 5]) }
+end
+
+-- Day starts passed by the caller (px_day_starts): 4 per calendar rule,
+-- UTC at ARGV[a], Pacific at ARGV[a + 4].
+local function read_starts(a)
+  local st = { {}, {} }
+  for r = 1, 2 do
+    for i = 1, 4 do st[r][i] = tonumber(ARGV[a + 4 * (r - 1) + i - 1]) end
+  end
+  return st
+end
+
+-- The day containing t under rule day: its start and the next start.
+local function day_of(x, day, t)
+  local st = x.starts[day]
+  for i = 3, 1, -1 do
+    if t >= st[i] then return st[i], st[i + 1] end
+  end
+  return st[1], st[2]
+end
+
+local function sload(sc, k)
+  local r = redis.call('MGET', KEYS[k], KEYS[k + 1], KEYS[k + 2])
+  local rec = { k = k, wm = wopen(MIN, r[1]), lz = {} }
+  if sc.day == 0 then rec.wd = wopen(DAY, r[2]) else rec.cal = cdecode(r[2]) end
+  if sc.conc > 0 then rec.lz = ldecode(r[3]) end
+  return rec
+end
+
+local function day_count(x, sc, r)
+  if sc.day == 0 then return wsum(r.wd, x.now, 1) end
+  local start = day_of(x, sc.day, x.now)
+  if r.cal.start >= start then return r.cal.count end
+  return 0
+end
+
+local function day_free(x, sc, r)
+  if sc.day == 0 then return wfree(r.wd, x.now, 1, 1, sc.rpd) end
+  if day_count(x, sc, r) + 1 <= sc.rpd then return x.now end
+  local _, nxt = day_of(x, sc.day, math.max(x.now, r.cal.start))
+  return nxt
+end
+
+local function scope_eval(x, sc, r)
   local now, tok = x.now, x.tokens
-  local ent = ent_until(e, model, now)
-  local rmin, tmin, rday = wsum(wm, now, 1), wsum(wm, now, 2), wsum(wd, now, 1)
-  local hfree = health_free_at(h, now)
-  local v = { rday = rday, rpd = rpd, wm = wm, wd = wd, h = h, k = k }
-  v.ok = rmin + 1 <= rpm and rday + 1 <= rpd and tmin + tok <= tpm and
-    hfree <= now and backoff <= now and not out and ent == 0
+  local t, tc = now, now
+  local ev = { fits = true, req_day = day_count(x, sc, r) }
+  if sc.rpm > 0 then t = math.max(t, wfree(r.wm, now, 1, 1, sc.rpm)) end
+  if sc.rpd > 0 then t = math.max(t, day_free(x, sc, r)) end
+  if sc.tpm > 0 then
+    ev.fits = tok <= sc.tpm
+    t = math.max(t, wfree(r.wm, now, 2, tok, sc.tpm))
+  end
+  if sc.conc > 0 and live(r.lz, now) >= sc.conc then tc = now + x.conc_retry end
+  ev.ok = t <= now and tc <= now
+  ev.free_at = math.max(t, tc)
+  if tc > t then ev.limit = LIMIT_CONC else ev.limit = LIMIT_OF[sc.kind] end
+  return ev
+end
+
+local function fold(acc, ev)
+  acc.ok = acc.ok and ev.ok
+  acc.fits = acc.fits and ev.fits
+  if ev.free_at > acc.free_at then
+    acc.free_at, acc.limit = ev.free_at, ev.limit
+  end
+end
+
+local function scope_take(x, sc, r)
+  wload(r.wm)
+  wadd(r.wm, x.now, { 1, x.tokens })
+  wsave(KEYS[r.k], r.wm)
+  if sc.day == 0 then
+    wload(r.wd)
+    wadd(r.wd, x.now, { 1 })
+    wsave(KEYS[r.k + 1], r.wd)
+  else
+    local start = day_of(x, sc.day, x.now)
+    if r.cal.start < start then r.cal = { start = start, count = 0 } end
+    r.cal.count = r.cal.count + 1
+    redis.call('SET', KEYS[r.k + 1], struct.pack('<BBi8I8', 99, 1,
+      r.cal.start, r.cal.count), 'PX', CAL_TTL)
+  end
+  if sc.conc > 0 then
+    r.lz = purge(r.lz, x.now)
+    if #r.lz < 1000 then r.lz[#r.lz + 1] = { id = x.lease_id, exp = x.now + x.ttl } end
+    lsave(KEYS[r.k + 2], r.lz, x.now)
+    return true
+  end
+  return false
+end
+
+-- px_scope_book: the real token count (or a release), the lease gone.
+local function scope_book(q, sc, r)
+  local now = q.now
+  wload(r.wm)
+  wadvance(r.wm, now)
+  if q.how == 0 then
+    local used = q.tokens >= 0 and q.tokens or q.ltok
+    if used < q.ltok then
+      wsub(r.wm, q.lt, 2, q.ltok - used)
+    elseif used > q.ltok then
+      wadd(r.wm, now, { 0, math.min(used - q.ltok, U32) })
+    end
+  else
+    wsub(r.wm, q.lt, 2, q.ltok)
+  end
+  if q.how == 2 then
+    wsub(r.wm, q.lt, 1, 1)
+    if sc.day == 0 then
+      wload(r.wd)
+      wadvance(r.wd, now)
+      wsub(r.wd, q.lt, 1, 1)
+      wsave(KEYS[r.k + 1], r.wd)
+    else
+      local start = day_of(q, sc.day, q.lt)
+      if r.cal.start == start and r.cal.count > 0 and q.lt >= q.starts[sc.day][1] then
+        r.cal.count = r.cal.count - 1
+      end
+      redis.call('SET', KEYS[r.k + 1], struct.pack('<BBi8I8', 99, 1,
+        r.cal.start, r.cal.count), 'PX', CAL_TTL)
+    end
+  end
+  wsave(KEYS[r.k], r.wm)
+  if sc.conc > 0 and q.lease_id ~= 0 then
+    local out = {}
+    for i = 1, #r.lz do
+      if r.lz[i].id ~= q.lease_id and r.lz[i].exp > now then out[#out + 1] = r.lz[i] end
+    end
+    lsave(KEYS[r.k + 2], out, now)
+  end
+end
+
+-- --- reserve ---------------------------------------------------------------
+-- ARGV: 'reserve', now|'', tokens, gap, probe_lease_ms, lease_id,
+-- lease_ttl_ms, conc_retry_ms, 8 day starts (UTC, Pacific), has_client,
+-- [the client scope's 6 values], nc, then per candidate: model, nkeys,
+-- and per key: excluded (0/1), max_request_day, nscopes, 6 values per
+-- scope (scope_spec).
+-- KEYS: [client: m, d, l, t], then per candidate p/<p>, rr/<p>, and per
+-- key h, e and m, d, l per scope.
+-- Reply: {1, ci, i, now, capped} or
+--        {0, earliest|-1, fits, nkeys, nent, now, limit}.
+local function view(x, a, k, model, backoff)
+  local out, rpd, ns = ARGV[a] == '1', tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local r = redis.call('MGET', KEYS[k], KEYS[k + 1])
+  local v = { h = hdecode(r[1]), k = k, scopes = {}, recs = {}, rpd = rpd }
+  local now = x.now
+  local ent = ent_until(edecode(r[2]), model, now)
+  local agg
+  a, k = a + 3, k + 2
+  for j = 1, ns do
+    local sc = scope_spec(a)
+    local rec = sload(sc, k)
+    local ev = scope_eval(x, sc, rec)
+    v.scopes[j], v.recs[j] = sc, rec
+    if j == 1 then agg = ev else fold(agg, ev) end
+    a, k = a + 6, k + 3
+  end
+  local hfree = health_free_at(v.h, now)
+  v.ok = agg.ok and hfree <= now and backoff <= now and not out and ent == 0
+  v.rday = agg.req_day
   x.nkeys = x.nkeys + 1
   if ent ~= 0 and not out then x.nent = x.nent + 1 end
-  local t = math.max(wfree(wm, now, 1, 1, rpm), wfree(wd, now, 1, 1, rpd),
-    wfree(wm, now, 2, tok, tpm), hfree, backoff, ent)
-  if tok <= tpm then x.fits = 1 end
-  if t < x.earliest then x.earliest = t end
-  return v
+  local t = math.max(agg.free_at, hfree, backoff, ent)
+  if agg.fits then x.fits = 1 end
+  if t < x.earliest then
+    x.earliest = t
+    if agg.free_at >= t then x.limit = agg.limit else x.limit = 0 end
+  end
+  return v, a, k
 end
 
 local function take(x, v)
-  wload(v.wm)
-  wload(v.wd)
-  wadd(v.wm, x.now, { 1, x.tokens })
-  wadd(v.wd, x.now, { 1 })
+  local capped = false
+  for j = 1, #v.scopes do
+    if scope_take(x, v.scopes[j], v.recs[j]) then capped = true end
+  end
+  if x.client then
+    if scope_take(x, x.client, x.crec) then capped = true end
+    local t = tdecode(redis.call('GET', KEYS[4]))
+    t.req = t.req + 1
+    tsave(KEYS[4], t)
+  end
   v.h.lreq = v.h.lreq + 1
   if v.h.state == 2 then v.h.lease = x.now + x.lease_ms end
-  wsave(KEYS[v.k], v.wm)
-  wsave(KEYS[v.k + 1], v.wd)
-  hsave(KEYS[v.k + 2], v.h)
+  hsave(KEYS[v.k], v.h)
+  if capped then return 1 end
+  return 0
 end
 
 local function reserve()
   local x = { now = clock(ARGV[2]), tokens = tonumber(ARGV[3]),
-    lease_ms = tonumber(ARGV[5]), earliest = NEVER, fits = 0, nkeys = 0,
-    nent = 0 }
-  local gap, nc, a, k = tonumber(ARGV[4]), tonumber(ARGV[6]), 7, 1
+    lease_ms = tonumber(ARGV[5]), lease_id = tonumber(ARGV[6]),
+    ttl = tonumber(ARGV[7]), conc_retry = tonumber(ARGV[8]),
+    starts = read_starts(9), earliest = NEVER, limit = 0, fits = 0,
+    nkeys = 0, nent = 0 }
+  local gap, a, k = tonumber(ARGV[4]), 18, 1
+  if ARGV[17] == '1' then
+    x.client = scope_spec(18)
+    x.crec = sload(x.client, 1)
+    a, k = 24, 5
+    local ev = scope_eval(x, x.client, x.crec)
+    if not ev.ok then
+      local fits = 0
+      if ev.fits then fits = 1 end
+      return { 0, ev.free_at == NEVER and -1 or ev.free_at, fits, 0, 0, x.now, 4 }
+    end
+  end
+  local nc = tonumber(ARGV[a])
+  a = a + 1
   for ci = 0, nc - 1 do
     local pkey, rrkey = KEYS[k], KEYS[k + 1]
     local model, n = ARGV[a], tonumber(ARGV[a + 1])
     local backoff = pdecode(redis.call('GET', pkey)).backoff
     local views = {}
     k, a = k + 2, a + 2
-    for i = 1, n do
-      views[i] = view(x, a, k, model, backoff)
-      k, a = k + 4, a + 4
-    end
+    for i = 1, n do views[i], a, k = view(x, a, k, model, backoff) end
     local pick = keysel(views, n, gap, cursor(redis.call('GET', rrkey)))
     if pick then
-      take(x, views[pick + 1])
+      local capped = take(x, views[pick + 1])
       redis.call('SET', rrkey, struct.pack('<I4', pick), 'PX', 86400000)
-      return { 1, ci, pick, x.now }
+      return { 1, ci, pick, x.now, capped }
     end
   end
   if x.earliest == NEVER then x.earliest = -1 end
-  return { 0, x.earliest, x.fits, x.nkeys, x.nent, x.now }
+  return { 0, x.earliest, x.fits, x.nkeys, x.nent, x.now, x.limit }
 end
 
 -- --- settle ------------------------------------------------------------------
--- KEYS: m, d, h, e of the lease's key, p/<p>, then (a non-daily 429 only)
--- h of every key of the provider in config order.
 -- ARGV: 'settle', now|'', how (0 done, 1 release tokens, 2 release all),
--- tokens (-1: keep the estimate), lease_t, lease_tokens, fault (none,
--- rate, auth, ent, other), until, daily (0/1), reason, model, key index,
--- nkeys, reprobe_ms, correlate_ms, four escalation steps.
+-- tokens (-1: keep the estimate), lease_t, lease_tokens, lease_id, fault
+-- (none, rate, auth, ent, other), until, daily (0/1), reason, model, key
+-- index, nkeys, reprobe_ms, correlate_ms, four escalation steps, 8 day
+-- starts, nscopes, 6 values per scope, has_client.
+-- KEYS: h, e of the lease's key, p/<p>, m, d, l per scope (the client's
+-- last), the client's t, then (a non-daily 429 only) h of every key of
+-- the provider in config order (from KEYS[pardon_at]).
 -- Reply: {now}.
 local function provider_429(p, ki, n, untilt, now, corr, esc)
   local slot = p.next % 16 + 1
   p.t[slot], p.k[slot] = now, ki
   p.next = (p.next + 1) % 16
   local first, distinct = {}, 0
+  local function span(j) return p.t[j] ~= 0 and now - p.t[j] <= corr end
   for i = 1, 16 do
-    local span = function(j) return p.t[j] ~= 0 and now - p.t[j] <= corr end
     first[i] = span(i)
     for j = 1, i - 1 do
       if first[i] and span(j) and p.k[j] == p.k[i] then first[i] = false end
@@ -441,11 +681,11 @@ local function key_429(h, untilt, daily, reason, now, esc)
   h.state, h.daily, h.cool, h.reason = 1, daily, untilt, reason
 end
 
-local function pardon(p, first, ki, n)
+local function pardon(q, p, first)
   for i = 1, 16 do
     local key = p.k[i]
-    if first[i] and key < n and key ~= ki then
-      local hk = KEYS[6 + key]
+    if first[i] and key < q.n and key ~= q.ki then
+      local hk = KEYS[q.pardon_at + key]
       local h = hdecode(redis.call('GET', hk))
       if h.state == 1 and h.daily == 0 then
         healthy(h)
@@ -459,20 +699,20 @@ local function judge(q, h)
   if q.fault == 'none' then
     if q.how == 0 then
       healthy(h)
-      local p = pdecode(redis.call('GET', KEYS[5]))
+      local p = pdecode(redis.call('GET', KEYS[3]))
       if p.strikes ~= 0 then
         p.strikes = 0
-        psave(KEYS[5], p, q.now)
+        psave(KEYS[3], p, q.now)
       end
     end
   elseif q.fault == 'rate' then
     local untilt = q.untilt > q.now and q.untilt or 0
     if q.daily == 0 then
-      local p = pdecode(redis.call('GET', KEYS[5]))
+      local p = pdecode(redis.call('GET', KEYS[3]))
       local first = provider_429(p, q.ki, q.n, untilt, q.now, q.corr, q.esc)
-      psave(KEYS[5], p, q.now)
+      psave(KEYS[3], p, q.now)
       if first then
-        pardon(p, first, q.ki, q.n)
+        pardon(q, p, first)
         healthy(h)
         return
       end
@@ -481,54 +721,71 @@ local function judge(q, h)
   elseif q.fault == 'auth' then
     h.state, h.probe_at, h.lease, h.reason = 2, q.now + q.reprobe, 0, q.reason
   elseif q.fault == 'ent' then
-    esave(KEYS[4], ent_mark(edecode(redis.call('GET', KEYS[4])), q.model,
+    esave(KEYS[2], ent_mark(edecode(redis.call('GET', KEYS[2])), q.model,
       q.untilt, q.now), q.now)
   elseif h.state == 2 then
     h.lease = 0 -- the probe was inconclusive
   end
 end
 
-local function book(q, wm, wd, h)
-  wadvance(wm, q.now)
-  wadvance(wd, q.now)
+-- px_pol_book_key
+local function book_key(q, h)
   if q.how == 0 then
     local used = q.tokens >= 0 and q.tokens or q.ltok
-    if used < q.ltok then
-      wsub(wm, q.lt, 2, q.ltok - used)
-    elseif used > q.ltok then
-      wadd(wm, q.now, { 0, math.min(used - q.ltok, U32) })
-    end
     h.ltok = h.ltok + used
-  else
-    wsub(wm, q.lt, 2, q.ltok)
   end
-  if q.how == 2 then
-    wsub(wm, q.lt, 1, 1)
-    wsub(wd, q.lt, 1, 1)
-    if h.lreq > 0 then h.lreq = h.lreq - 1 end
-  end
+  if q.how == 2 and h.lreq > 0 then h.lreq = h.lreq - 1 end
   if q.fault ~= 'none' then h.lerr = h.lerr + 1 end
 end
 
 local function settle()
   local q = { now = clock(ARGV[2]), how = tonumber(ARGV[3]),
     tokens = tonumber(ARGV[4]), lt = tonumber(ARGV[5]),
-    ltok = tonumber(ARGV[6]), fault = ARGV[7], untilt = tonumber(ARGV[8]),
-    daily = tonumber(ARGV[9]), reason = ARGV[10], model = ARGV[11],
-    ki = tonumber(ARGV[12]), n = tonumber(ARGV[13]),
-    reprobe = tonumber(ARGV[14]), corr = tonumber(ARGV[15]),
-    esc = { tonumber(ARGV[16]), tonumber(ARGV[17]), tonumber(ARGV[18]),
-      tonumber(ARGV[19]) } }
-  local r = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3])
-  local wm, wd, h = wopen(MIN, r[1]), wopen(DAY, r[2]), hdecode(r[3])
-  wload(wm)
-  wload(wd)
+    ltok = tonumber(ARGV[6]), lease_id = tonumber(ARGV[7]),
+    fault = ARGV[8], untilt = tonumber(ARGV[9]), daily = tonumber(ARGV[10]),
+    reason = ARGV[11], model = ARGV[12], ki = tonumber(ARGV[13]),
+    n = tonumber(ARGV[14]), reprobe = tonumber(ARGV[15]),
+    corr = tonumber(ARGV[16]),
+    esc = { tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]),
+      tonumber(ARGV[20]) }, starts = read_starts(21) }
+  local ns, a, k = tonumber(ARGV[29]), 30, 4
+  for j = 1, ns do
+    local sc = scope_spec(a)
+    scope_book(q, sc, sload(sc, k))
+    a, k = a + 6, k + 3
+  end
+  if ARGV[a] == '1' then -- the last scope was the client's
+    local t = tdecode(redis.call('GET', KEYS[k]))
+    if q.how == 0 then
+      if q.tokens >= 0 then t.tok = t.tok + q.tokens else t.tok = t.tok + q.ltok end
+    end
+    if q.how == 2 and t.req > 0 then t.req = t.req - 1 end
+    tsave(KEYS[k], t)
+    k = k + 1
+  end
+  q.pardon_at = k
+  local h = hdecode(redis.call('GET', KEYS[1]))
   judge(q, h)
-  book(q, wm, wd, h)
-  wsave(KEYS[1], wm)
-  if q.how == 2 then wsave(KEYS[2], wd) end
-  hsave(KEYS[3], h)
+  book_key(q, h)
+  hsave(KEYS[1], h)
   return { q.now }
+end
+
+-- --- renew -------------------------------------------------------------------
+-- ARGV: 'renew', now|'', lease_id, ttl_ms. KEYS: l of each capped scope.
+local function renew()
+  local now, id, ttl = clock(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+  for k = 1, #KEYS do
+    local lz = ldecode(redis.call('GET', KEYS[k]))
+    for i = 1, #lz do
+      if lz[i].id == id then
+        lz[i].exp = now + ttl
+        lsave(KEYS[k], lz, now)
+        break
+      end
+    end
+  end
+  return { now }
 end
 
 -- --- snapshot ------------------------------------------------------------------
@@ -545,5 +802,6 @@ local function snapshot()
   return out
 end
 
-local ops = { reserve = reserve, settle = settle, snapshot = snapshot }
+local ops = { reserve = reserve, settle = settle, renew = renew,
+  snapshot = snapshot }
 return ops[ARGV[1]]()

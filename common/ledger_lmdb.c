@@ -7,9 +7,11 @@
  * steps of ledger.c over them.
  * Never: policy of its own, or a transaction held across anything but
  * record reads and writes.
- * Load: a reservation reads four small records per key of the walked
- * providers and writes four (minute, day, health, cursor); a settlement
- * writes two (minute, health), three when a whole request is given back.
+ * Load: a reservation reads the small records of every scope of every
+ * key of the walked providers and writes those of the chosen key's scopes
+ * (minute, day, leases when capped), its health and the cursor; a
+ * settlement writes each scope's minute (its day too when a whole request
+ * is given back, its leases when capped) and the key's health.
  */
 #include "ledger_int.h"
 
@@ -43,20 +45,104 @@ put_rec(struct px_store_txn *tx, char kind, enum px_provider_id p,
 	return px_store_put(tx, k, v, len);
 }
 
-/* Decode key id's windows and health into s (damaged ones read empty). */
+/* A record by its full name; absent reads as zero length. */
 static void
-load_key(struct px_store_txn *tx, struct px_ledger_scratch *s,
+get_named(struct px_store_txn *tx, const char *k, const void **v,
+    size_t *len)
+{
+	if (!px_store_get(tx, k, v, len)) {
+		*v = "";
+		*len = 0;
+	}
+}
+
+/* Decode a scope's records into s->rec (damaged ones read empty). */
+static void
+load_scope(struct px_store_txn *tx, struct px_ledger_scratch *s,
+    const struct px_scope *sc)
+{
+	char k[PX_SCOPE_NAME + 4];
+	const void *v;
+	size_t len;
+
+	px_ledger_scopename(k, sizeof(k), 'm', sc->name);
+	get_named(tx, k, &v, &len);
+	(void)px_win_decode(&s->rec.wm, &px_win_minute, v, len);
+	px_ledger_scopename(k, sizeof(k), 'd', sc->name);
+	get_named(tx, k, &v, &len);
+	if (sc->day == PX_DAYRULE_ROLLING)
+		(void)px_win_decode(&s->rec.wd, &px_win_day, v, len);
+	else	/* a rolling day's bytes before a config change read as 0 */
+		(void)px_calrec_decode(&s->rec.cal, v, len);
+	s->rec.lz.n = 0;
+	if (sc->conc > 0) {
+		px_ledger_scopename(k, sizeof(k), 'l', sc->name);
+		get_named(tx, k, &v, &len);
+		(void)px_leases_decode(&s->rec.lz, v, len);
+	}
+}
+
+/* Store the scope's records: the minute always, the day and the leases
+ * when asked (PX_SCOPE_W_*). */
+static enum px_err
+save_scope(struct px_store_txn *tx, struct px_ledger_scratch *s,
+    const struct px_scope *sc, unsigned what)
+{
+	char k[PX_SCOPE_NAME + 4];
+	size_t n;
+	enum px_err e;
+
+	px_ledger_scopename(k, sizeof(k), 'm', sc->name);
+	n = px_win_encode(&s->rec.wm, &px_win_minute, s->enc, s->enccap);
+	e = n == 0 ? PX_EINTERNAL : px_store_put(tx, k, s->enc, n);
+	if (e == PX_OK && (what & PX_SCOPE_W_DAY)) {
+		px_ledger_scopename(k, sizeof(k), 'd', sc->name);
+		n = sc->day == PX_DAYRULE_ROLLING ? px_win_encode(&s->rec.wd,
+		    &px_win_day, s->enc, s->enccap) :
+		    px_calrec_encode(&s->rec.cal, s->enc);
+		e = n == 0 ? PX_EINTERNAL : px_store_put(tx, k, s->enc, n);
+	}
+	if (e == PX_OK && (what & PX_SCOPE_W_LEASE) && sc->conc > 0) {
+		px_ledger_scopename(k, sizeof(k), 'l', sc->name);
+		e = px_store_put(tx, k, s->enc, px_leases_encode(&s->rec.lz,
+		    s->enc));
+	}
+	return e;
+}
+
+static void
+load_health(struct px_store_txn *tx, struct px_health *h,
     enum px_provider_id p, const char *id)
 {
 	const void *v;
 	size_t len;
 
-	get_rec(tx, 'm', p, id, &v, &len);
-	(void)px_win_decode(&s->wm, &px_win_minute, v, len);
-	get_rec(tx, 'd', p, id, &v, &len);
-	(void)px_win_decode(&s->wd, &px_win_day, v, len);
 	get_rec(tx, 'h', p, id, &v, &len);
-	(void)px_health_decode(&s->h, v, len);
+	(void)px_health_decode(h, v, len);
+}
+
+static void
+load_totals(struct px_store_txn *tx, const struct px_scope *sc,
+    struct px_totals *t)
+{
+	char k[PX_SCOPE_NAME + 4];
+	const void *v;
+	size_t len;
+
+	px_ledger_scopename(k, sizeof(k), 't', sc->name);
+	get_named(tx, k, &v, &len);
+	(void)px_totals_decode(t, v, len);
+}
+
+static enum px_err
+save_totals(struct px_store_txn *tx, const struct px_scope *sc,
+    const struct px_totals *t)
+{
+	char k[PX_SCOPE_NAME + 4];
+	unsigned char b[PX_TOTALS_BYTES];
+
+	px_ledger_scopename(k, sizeof(k), 't', sc->name);
+	return px_store_put(tx, k, b, px_totals_encode(t, b));
 }
 
 static void
@@ -79,18 +165,6 @@ load_prov(struct px_store_txn *tx, enum px_provider_id p,
 
 	get_rec(tx, 'p', p, NULL, &v, &len);
 	(void)px_provrec_decode(pr, v, len);
-}
-
-static enum px_err
-save_win(struct px_store_txn *tx, struct px_ledger_scratch *s, char kind,
-    enum px_provider_id p, const char *id)
-{
-	const struct px_win_spec *sp = kind == 'm' ? &px_win_minute :
-	    &px_win_day;
-	size_t n = px_win_encode(kind == 'm' ? &s->wm : &s->wd, sp, s->enc,
-	    s->enccap);
-
-	return n == 0 ? PX_EINTERNAL : put_rec(tx, kind, p, id, s->enc, n);
 }
 
 static enum px_err
@@ -136,58 +210,147 @@ struct lmdb_resv {
 	struct px_ledger *lg;
 	struct px_ledger_scratch *s;
 	struct px_resv *r;
+	int   has_client;	/* s->sc[PX_SCOPES_MAX] is the client's */
 };
 
-/* Book the reservation on key i of candidate ci; move the cursor. */
+static struct px_scope *
+client_scope(struct px_ledger_scratch *s)
+{
+	return &s->sc[PX_SCOPES_MAX];
+}
+
+/* Every scope of key i folded into agg. */
+static void
+eval_key(struct lmdb_resv *x, struct px_store_txn *tx, size_t i,
+    struct px_scope_eval *agg)
+{
+	struct px_ledger_scratch *s = x->s;
+	struct px_scope_eval ev;
+	size_t j, n = px_scopes_of(&s->refs[i], x->r->c[x->r->ci].model,
+	    s->sc);
+
+	for (j = 0; j < n; j++) {
+		load_scope(tx, s, &s->sc[j]);
+		px_scope_eval(&s->sc[j], &s->rec, x->r->tokens, x->r->now, &ev);
+		if (j == 0) {
+			*agg = ev;
+			continue;
+		}
+		px_pol_fold(agg, &ev);
+	}
+}
+
+/* Book the request on one scope. */
+static enum px_err
+take_scope(struct lmdb_resv *x, struct px_store_txn *tx,
+    const struct px_scope *sc)
+{
+	load_scope(tx, x->s, sc);
+	px_scope_take(sc, &x->s->rec, x->r->tokens, x->r->lease_id,
+	    x->r->now, x->lg->cfg->lease_ttl_s * 1000);
+	return save_scope(tx, x->s, sc, PX_SCOPE_W_DAY | PX_SCOPE_W_LEASE);
+}
+
+/* Book the reservation on key i of candidate ci (every scope, the
+ * client's too); move the cursor. */
 static enum px_err
 take(struct lmdb_resv *x, struct px_store_txn *tx, size_t ci, size_t i)
 {
 	struct px_ledger_scratch *s = x->s;
 	enum px_provider_id p = x->r->c[ci].provider;
 	const char *id = s->refs[i].key->id;
-	enum px_err e;
+	size_t j, n = px_scopes_of(&s->refs[i], x->r->c[ci].model, s->sc);
+	int capped = 0;
+	struct px_totals t;
+	enum px_err e = PX_OK;
 
-	load_key(tx, s, p, id);
-	px_pol_take(s, x->r);
-	e = save_win(tx, s, 'm', p, id);
-	if (e == PX_OK)
-		e = save_win(tx, s, 'd', p, id);
+	for (j = 0; j < n && e == PX_OK; j++) {
+		e = take_scope(x, tx, &s->sc[j]);
+		capped |= s->sc[j].conc > 0;
+	}
+	if (e == PX_OK && x->has_client) {
+		e = take_scope(x, tx, client_scope(s));
+		capped |= client_scope(s)->conc > 0;
+		load_totals(tx, client_scope(s), &t);
+		px_pol_book_client(&t, NULL, NULL);
+		if (e == PX_OK)
+			e = save_totals(tx, client_scope(s), &t);
+	}
+	load_health(tx, &s->h, p, id);
+	px_pol_take_key(&s->h, x->r->now);
 	if (e == PX_OK)
 		e = save_health(tx, &s->h, p, id);
 	if (e == PX_OK)
 		e = save_cursor(tx, p, (uint32_t)i);
-	if (e == PX_OK)
+	if (e == PX_OK) {
 		px_pol_lease(s, x->r, ci, i);
+		if (!capped)
+			x->r->lease->id = 0;	/* nothing to renew */
+	}
 	return e;
+}
+
+/* The client key's own windows first: when they are full no key helps. */
+static int
+client_blocks(struct lmdb_resv *x, struct px_store_txn *tx)
+{
+	struct px_scope_eval ev;
+
+	if (!x->has_client)
+		return 0;
+	load_scope(tx, x->s, client_scope(x->s));
+	px_scope_eval(client_scope(x->s), &x->s->rec, x->r->tokens, x->r->now,
+	    &ev);
+	if (ev.ok)
+		return 0;
+	x->r->earliest = ev.free_at;
+	x->r->limit = PX_LIMIT_CLIENT;
+	x->r->fits = ev.fits;
+	return 1;
+}
+
+static long
+walk(struct lmdb_resv *x, struct px_store_txn *tx, enum px_provider_id p,
+    size_t *n)
+{
+	struct px_ledger_scratch *s = x->s;
+	struct px_scope_eval agg;
+	struct px_provrec pr;
+	struct px_entrec e;
+	size_t i;
+	const void *v;
+	size_t len;
+
+	get_rec(tx, 'p', p, NULL, &v, &len);
+	(void)px_provrec_decode(&pr, v, len);
+	*n = px_ledger_keys_of(s->cfg, p, s->refs, s->cap);
+	for (i = 0; i < *n; i++) {
+		eval_key(x, tx, i, &agg);
+		load_health(tx, &s->h, p, s->refs[i].key->id);
+		load_ent(tx, p, s->refs[i].key->id, &e);
+		px_pol_view(s, x->r, i, &agg, &e, pr.backoff_until_ms);
+	}
+	return px_keysel_pick(s->views, *n, s->cfg->model_usage_gap_percentage,
+	    load_cursor(tx, p));
 }
 
 static enum px_err
 reserve_txn(struct px_store_txn *tx, void *ctx)
 {
 	struct lmdb_resv *x = ctx;
-	struct px_ledger_scratch *s = x->s;
 	struct px_resv *r = x->r;
-	struct px_provrec pr;
-	struct px_entrec e;
-	size_t ci, i, n;
+	size_t ci, n;
 	long pick;
 
 	r->earliest = INT64_MAX;	/* the transaction may run again */
+	r->limit = PX_LIMIT_KEY;
 	r->fits = 0;
 	r->nkeys = r->nent = 0;
+	if (client_blocks(x, tx))
+		return PX_ERATE;
 	for (ci = 0; ci < r->nc; ci++) {
-		enum px_provider_id p = r->c[ci].provider;
-
 		r->ci = ci;
-		load_prov(tx, p, &pr);
-		n = px_ledger_keys_of(s->cfg, p, s->refs, s->cap);
-		for (i = 0; i < n; i++) {
-			load_key(tx, s, p, s->refs[i].key->id);
-			load_ent(tx, p, s->refs[i].key->id, &e);
-			px_pol_view(s, r, i, &e, pr.backoff_until_ms);
-		}
-		pick = px_keysel_pick(s->views, n,
-		    s->cfg->model_usage_gap_percentage, load_cursor(tx, p));
+		pick = walk(x, tx, r->c[ci].provider, &n);
 		if (pick >= 0)
 			return take(x, tx, ci, (size_t)pick);
 	}
@@ -198,8 +361,9 @@ static enum px_err
 lmdb_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
     struct px_resv *r)
 {
-	struct lmdb_resv x = { lg, s, r };
+	struct lmdb_resv x = { lg, s, r, 0 };
 
+	x.has_client = px_scope_client(r->ask->client, client_scope(s));
 	return px_store_run(lg->st, 1, reserve_txn, &x);
 }
 
@@ -234,8 +398,7 @@ pardon_recent(struct lmdb_settle *x, struct px_store_txn *tx,
 {
 	enum px_provider_id p = x->q->lease->provider;
 	struct px_health h;
-	const void *v;
-	size_t i, len;
+	size_t i;
 
 	for (i = 0; i < PX_RECENT_429; i++) {
 		const struct px_keyref *k;
@@ -245,8 +408,7 @@ pardon_recent(struct lmdb_settle *x, struct px_store_txn *tx,
 		k = &x->s->refs[pr->recent[i].key];
 		if (k->key == x->q->lease->key)
 			continue;
-		get_rec(tx, 'h', p, k->key->id, &v, &len);
-		(void)px_health_decode(&h, v, len);
+		load_health(tx, &h, p, k->key->id);
 		if (h.state != PX_KEY_COOLING || h.daily)
 			continue;
 		px_pol_healthy(&h);
@@ -338,18 +500,47 @@ judge(struct lmdb_settle *x, struct px_store_txn *tx)
 }
 
 static enum px_err
+book_scope(struct lmdb_settle *x, struct px_store_txn *tx,
+    const struct px_scope *sc)
+{
+	unsigned w;
+
+	load_scope(tx, x->s, sc);
+	w = px_scope_book(sc, &x->s->rec, x->q->lease, x->q->how,
+	    x->q->tokens, x->q->now);
+	return save_scope(tx, x->s, sc, w);
+}
+
+/* The lease's scopes, recomputed from the config (the same as when it
+ * was taken), and its client's. */
+static size_t
+lease_scopes(struct px_ledger_scratch *s, const struct px_lease *l)
+{
+	struct px_keyref k = { l->group, l->key };
+	size_t n = px_scopes_of(&k, l->model, s->sc);
+
+	return n + (size_t)px_scope_client(l->client, &s->sc[n]);
+}
+
+static enum px_err
 settle_txn(struct px_store_txn *tx, void *ctx)
 {
 	struct lmdb_settle *x = ctx;
 	const struct px_lease *l = x->q->lease;
-	enum px_err e;
+	struct px_totals t;
+	size_t j, n = lease_scopes(x->s, l);
+	enum px_err e = PX_OK;
 
-	load_key(tx, x->s, l->provider, l->key->id);
+	for (j = 0; j < n && e == PX_OK; j++)
+		e = book_scope(x, tx, &x->s->sc[j]);
+	if (e == PX_OK && l->client != NULL) {
+		load_totals(tx, &x->s->sc[n - 1], &t);
+		px_pol_book_client(&t, l, x->q);
+		e = save_totals(tx, &x->s->sc[n - 1], &t);
+	}
+	load_health(tx, &x->s->h, l->provider, l->key->id);
 	judge(x, tx);
-	px_pol_book(x->s, x->q);
-	e = save_win(tx, x->s, 'm', l->provider, l->key->id);
-	if (e == PX_OK && x->q->how == PX_SETTLE_RELEASE_ALL)
-		e = save_win(tx, x->s, 'd', l->provider, l->key->id);
+	px_pol_book_key(&x->s->h, x->q);
 	if (e == PX_OK)
 		e = save_health(tx, &x->s->h, l->provider, l->key->id);
 	return e;
@@ -362,6 +553,43 @@ lmdb_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
 	struct lmdb_settle x = { lg, s, q };
 
 	return px_store_run(lg->st, 1, settle_txn, &x);
+}
+
+/* --- renew -------------------------------------------------------------------- */
+
+struct lmdb_renew {
+	struct px_ledger *lg;
+	struct px_ledger_scratch *s;
+	const struct px_lease *l;
+	int64_t now;
+};
+
+static enum px_err
+renew_txn(struct px_store_txn *tx, void *ctx)
+{
+	struct lmdb_renew *x = ctx;
+	size_t j, n = lease_scopes(x->s, x->l);
+	enum px_err e = PX_OK;
+
+	for (j = 0; j < n && e == PX_OK; j++) {
+		if (x->s->sc[j].conc == 0)
+			continue;
+		load_scope(tx, x->s, &x->s->sc[j]);
+		if (px_scope_renew(&x->s->rec, x->l->id, x->now,
+		    x->lg->cfg->lease_ttl_s * 1000))
+			e = save_scope(tx, x->s, &x->s->sc[j],
+			    PX_SCOPE_W_LEASE);
+	}
+	return e;
+}
+
+static enum px_err
+lmdb_renew(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_lease *l, int64_t now)
+{
+	struct lmdb_renew x = { lg, s, l, now };
+
+	return px_store_run(lg->st, 1, renew_txn, &x);
 }
 
 /* --- snapshot ------------------------------------------------------------------ */
@@ -386,7 +614,9 @@ snapshot_txn(struct px_store_txn *tx, void *ctx)
 		n = px_ledger_keys_of(s->cfg, (enum px_provider_id)p, s->refs,
 		    s->cap);
 		for (i = 0; i < n; i++, at++) {
-			load_key(tx, s, (enum px_provider_id)p,
+			(void)px_scopes_of(&s->refs[i], "", s->sc);
+			load_scope(tx, s, &s->sc[0]);
+			load_health(tx, &s->h, (enum px_provider_id)p,
 			    s->refs[i].key->id);
 			load_ent(tx, (enum px_provider_id)p,
 			    s->refs[i].key->id, &e);
@@ -397,6 +627,15 @@ snapshot_txn(struct px_store_txn *tx, void *ctx)
 		    x->now ? pr.backoff_until_ms : 0;
 	}
 	s->snap.nkeys = at;
+	for (i = 0; i < s->snap.nscopes; i++) {
+		struct px_totals t;
+		int client = s->snap_sc[i].kind == PX_SCOPE_CLIENT;
+
+		load_scope(tx, s, &s->snap_sc[i]);
+		if (client)
+			load_totals(tx, &s->snap_sc[i], &t);
+		px_pol_snap_scope(s, i, client ? &t : NULL, x->now);
+	}
 	return PX_OK;
 }
 
@@ -430,5 +669,6 @@ const struct px_ledger_ops px_ledger_lmdb_ops = {
 	.close = lmdb_close,
 	.reserve = lmdb_reserve,
 	.settle = lmdb_settle,
+	.renew = lmdb_renew,
 	.snapshot = lmdb_snapshot,
 };

@@ -186,6 +186,93 @@ bad:
 	return -1;
 }
 
+size_t
+px_calrec_encode(const struct px_calrec *r, unsigned char *out)
+{
+	out[0] = 'c';
+	out[1] = REC_VERSION;
+	px_le_put64(out + 2, (uint64_t)r->day_start);
+	px_le_put64(out + 10, r->count);
+	return PX_CALREC_BYTES;
+}
+
+int
+px_calrec_decode(struct px_calrec *r, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	memset(r, 0, sizeof(*r));
+	if (len == 0)
+		return 0;
+	if (len != PX_CALREC_BYTES || b[0] != 'c' || b[1] != REC_VERSION)
+		return -1;
+	r->day_start = (int64_t)px_le_get64(b + 2);
+	r->count = px_le_get64(b + 10);
+	return 0;
+}
+
+size_t
+px_leases_encode(const struct px_leases *r, unsigned char *out)
+{
+	size_t i, n = r->n < PX_LEASES_MAX ? r->n : PX_LEASES_MAX;
+
+	out[0] = 'l';
+	out[1] = REC_VERSION;
+	px_le_put16(out + 2, (uint16_t)n);
+	for (i = 0; i < n; i++) {
+		px_le_put64(out + 4 + 16 * i, r->e[i].id);
+		px_le_put64(out + 12 + 16 * i, (uint64_t)r->e[i].expires_ms);
+	}
+	return 4 + 16 * n;
+}
+
+int
+px_leases_decode(struct px_leases *r, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i, n;
+
+	r->n = 0;
+	if (len == 0)
+		return 0;
+	if (len < 4 || b[0] != 'l' || b[1] != REC_VERSION)
+		return -1;
+	n = px_le_get16(b + 2);
+	if (n > PX_LEASES_MAX || len != 4 + 16 * n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		r->e[i].id = px_le_get64(b + 4 + 16 * i);
+		r->e[i].expires_ms = (int64_t)px_le_get64(b + 12 + 16 * i);
+	}
+	r->n = (uint32_t)n;
+	return 0;
+}
+
+size_t
+px_totals_encode(const struct px_totals *r, unsigned char *out)
+{
+	out[0] = 't';
+	out[1] = REC_VERSION;
+	px_le_put64(out + 2, r->requests);
+	px_le_put64(out + 10, r->tokens);
+	return PX_TOTALS_BYTES;
+}
+
+int
+px_totals_decode(struct px_totals *r, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	memset(r, 0, sizeof(*r));
+	if (len == 0)
+		return 0;
+	if (len != PX_TOTALS_BYTES || b[0] != 't' || b[1] != REC_VERSION)
+		return -1;
+	r->requests = px_le_get64(b + 2);
+	r->tokens = px_le_get64(b + 10);
+	return 0;
+}
+
 void
 px_cursor_encode(uint32_t c, unsigned char out[4])
 {

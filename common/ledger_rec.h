@@ -3,15 +3,24 @@
  * their stored bytes.
  * Owns: key health with lifetime counters, a provider's back-off with its
  * recent 429s, a key's "no quota for this model" marks, the round-robin
- * cursor; each with a version-1, little-endian encoding shared by the LMDB
- * store and Redis (ledger.lua reads and writes the same offsets).
+ * cursor, a calendar-day count, the leases of requests in flight, a
+ * client key's lifetime totals; each with a version-1, little-endian
+ * encoding shared by the LMDB store and Redis (ledger.lua reads and
+ * writes the same offsets).
  * Never: policy (ledger.c decides what the fields become), I/O, clocks.
  *
  * Record names (the same in LMDB and, after the prefix, in Redis), where
- * <p> is the provider name and <id> the key's short id, never the key:
- *   m/k/<p>/<id>  minute window (win.h)   d/k/<p>/<id>  day window
+ * <p> is the provider name and <id> the key's short id, never the key.
+ * A scope is whatever a request draws on: k/<p>/<id> (a key),
+ * km/<p>/<id>/<mid> (a key for one model_limits entry, <mid> its short
+ * id), o/<owner>, om/<owner>/<mid>, c/<client name>. Per scope:
+ *   m/<scope>     minute window (win.h)
+ *   d/<scope>     day: a rolling window (win.h) or a calendar count
+ *   l/<scope>     leases of requests in flight (with max_concurrent)
+ * Per key, provider or client:
  *   h/<p>/<id>    health                  e/<p>/<id>    model marks
  *   p/<p>         provider back-off       rr/<p>        cursor (u32)
+ *   t/c/<client>  a client key's lifetime totals
  *
  * Stored bytes, version 1, integers little-endian, offsets fixed:
  * health   'h' 1 | u8 state | u8 daily | u32 strikes | i64 cool_until
@@ -20,6 +29,9 @@
  * provider 'p' 1 | u8 next | u8 0 | u32 strikes | i64 backoff_until
  *          | 16 x { i64 t | u32 key } | u8 len | reason[len]
  * marks    'e' 1 | u8 n | n x { i64 until | u8 len | model[len] }
+ * calendar 'c' 1 | i64 day_start | u64 count   (requests that day)
+ * leases   'l' 1 | u16 n | n x { u64 id | i64 expires }
+ * totals   't' 1 | u64 requests | u64 tokens
  */
 #ifndef PX_LEDGER_REC_H
 #define PX_LEDGER_REC_H
@@ -76,6 +88,37 @@ size_t px_provrec_encode(const struct px_provrec *r, unsigned char *out);
 int px_provrec_decode(struct px_provrec *r, const void *p, size_t len);
 size_t px_entrec_encode(const struct px_entrec *r, unsigned char *out);
 int px_entrec_decode(struct px_entrec *r, const void *p, size_t len);
+
+/* Requests counted in the calendar day that began at day_start. */
+struct px_calrec {
+	int64_t  day_start;
+	uint64_t count;
+};
+
+/* Requests in flight on a scope with max_concurrent: each holds a lease
+ * (a random id below 2^53, so Lua's doubles keep it exact) until it is
+ * settled or, if its responder died, until it expires. */
+#define PX_LEASES_MAX 1000	/* max_concurrent is at most this */
+struct px_leases {
+	uint32_t n;
+	struct { uint64_t id; int64_t expires_ms; } e[PX_LEASES_MAX];
+};
+
+struct px_totals {
+	uint64_t requests;
+	uint64_t tokens;
+};
+
+#define PX_CALREC_BYTES 18
+#define PX_LEASES_MAXBYTES (4 + 16 * PX_LEASES_MAX)
+#define PX_TOTALS_BYTES 18
+
+size_t px_calrec_encode(const struct px_calrec *r, unsigned char *out);
+int px_calrec_decode(struct px_calrec *r, const void *p, size_t len);
+size_t px_leases_encode(const struct px_leases *r, unsigned char *out);
+int px_leases_decode(struct px_leases *r, const void *p, size_t len);
+size_t px_totals_encode(const struct px_totals *r, unsigned char *out);
+int px_totals_decode(struct px_totals *r, const void *p, size_t len);
 
 /* The cursor: a u32, little-endian; absent or damaged reads UINT32_MAX
  * (nothing picked yet). */

@@ -127,7 +127,7 @@ static void
 arg_rec(struct rcall *x, const struct px_config *cfg, char kind,
     enum px_provider_id p, const char *id)
 {
-	char b[160];
+	char b[256];
 	size_t n = strlen(cfg->redis_prefix);
 
 	if (n > 64)
@@ -184,82 +184,158 @@ excluded(const struct px_resv *r, const struct px_key_cfg *k)
 {
 	size_t i;
 
-	for (i = 0; i < r->nexclude; i++)
-		if (r->exclude[i] == k)
+	for (i = 0; i < r->ask->nexclude; i++)
+		if (r->ask->exclude[i] == k)
 			return 1;
 	return 0;
 }
 
-/* KEYS then ARGV of a reservation (ledger.lua "reserve"); the KEYS
- * count. Keys are listed by one pass and limits by a second. */
-static size_t
-reserve_args(struct rcall *x, struct px_ledger_scratch *s,
-    const struct px_resv *r)
+/* prefix + <kind>/<scope> */
+static void
+arg_scoperec(struct rcall *x, const struct px_config *cfg, char kind,
+    const char *scope)
 {
-	static const char kinds[4] = { 'm', 'd', 'h', 'e' };
-	const struct px_config *cfg = s->cfg;
-	size_t ci, i, n, k, nkeys;
-	char gap[32];
+	char b[256];
+	size_t n = strlen(cfg->redis_prefix);
 
+	if (n > 64)
+		n = 64;
+	memcpy(b, cfg->redis_prefix, n);
+	px_ledger_scopename(b + n, sizeof(b) - n, kind, scope);
+	arg_str(x, b);
+}
+
+/* KEYS m, d, l of a scope. */
+static void
+arg_scope_keys(struct rcall *x, const struct px_config *cfg,
+    const struct px_scope *sc)
+{
+	arg_scoperec(x, cfg, 'm', sc->name);
+	arg_scoperec(x, cfg, 'd', sc->name);
+	arg_scoperec(x, cfg, 'l', sc->name);
+}
+
+/* ARGV kind, rpm, rpd, tpm, conc, day of a scope (ledger.lua scope_spec). */
+static void
+arg_scope_spec(struct rcall *x, const struct px_scope *sc)
+{
+	arg_int(x, (long long)sc->kind);
+	arg_int(x, (long long)sc->rpm);
+	arg_int(x, (long long)sc->rpd);
+	arg_int(x, (long long)sc->tpm);
+	arg_int(x, (long long)sc->conc);
+	arg_int(x, (long long)sc->day);
+}
+
+/* The calendar days around now, UTC then Pacific (px_day_starts). */
+static void
+arg_day_starts(struct rcall *x, int64_t now)
+{
+	int64_t st[4];
+	int d, i;
+
+	for (d = PX_DAYRULE_UTC; d <= PX_DAYRULE_PACIFIC; d++) {
+		px_day_starts((enum px_dayrule)d, now, st);
+		for (i = 0; i < 4; i++)
+			arg_int(x, st[i]);
+	}
+}
+
+/* KEYS of a reservation (ledger.lua "reserve"). */
+static void
+reserve_keys(struct rcall *x, struct px_ledger_scratch *s,
+    const struct px_resv *r, const struct px_scope *client)
+{
+	const struct px_config *cfg = s->cfg;
+	size_t ci, i, j, n, ns;
+
+	if (client != NULL) {
+		arg_scope_keys(x, cfg, client);
+		arg_scoperec(x, cfg, 't', client->name);
+	}
 	for (ci = 0; ci < r->nc; ci++) {
 		enum px_provider_id p = r->c[ci].provider;
 
 		arg_rec(x, cfg, 'p', p, NULL);
 		arg_rec(x, cfg, 'r', p, NULL);
 		n = px_ledger_keys_of(cfg, p, s->refs, s->cap);
-		for (i = 0; i < n; i++)
-			for (k = 0; k < 4; k++)
-				arg_rec(x, cfg, kinds[k], p, s->refs[i].key->id);
+		for (i = 0; i < n; i++) {
+			arg_rec(x, cfg, 'h', p, s->refs[i].key->id);
+			arg_rec(x, cfg, 'e', p, s->refs[i].key->id);
+			ns = px_scopes_of(&s->refs[i], r->c[ci].model, s->sc);
+			for (j = 0; j < ns; j++)
+				arg_scope_keys(x, cfg, &s->sc[j]);
+		}
 	}
-	nkeys = x->n;
+}
+
+/* ARGV of a reservation. */
+static void
+reserve_argv(struct rcall *x, struct px_ledger_scratch *s,
+    const struct px_resv *r, const struct px_scope *client)
+{
+	const struct px_config *cfg = s->cfg;
+	size_t ci, i, j, n, ns;
+	char gap[32];
+
 	arg_str(x, "reserve");
 	arg_now(x, r->now);
 	arg_int(x, r->tokens);
 	snprintf(gap, sizeof(gap), "%.17g", cfg->model_usage_gap_percentage);
 	arg_str(x, gap);
 	arg_int(x, PX_PROBE_LEASE_MS);
+	arg_int(x, (long long)r->lease_id);
+	arg_int(x, s->cfg->lease_ttl_s * 1000);
+	arg_int(x, PX_CONC_RETRY_MS);
+	arg_day_starts(x, r->now);
+	arg_int(x, client != NULL);
+	if (client != NULL)
+		arg_scope_spec(x, client);
 	arg_int(x, (long long)r->nc);
 	for (ci = 0; ci < r->nc; ci++) {
 		n = px_ledger_keys_of(cfg, r->c[ci].provider, s->refs, s->cap);
 		arg_str(x, r->c[ci].model);
 		arg_int(x, (long long)n);
 		for (i = 0; i < n; i++) {
-			arg_int(x, s->refs[i].group->max_request_min);
-			arg_int(x, s->refs[i].group->max_request_day);
-			arg_int(x, s->refs[i].group->max_token_min);
+			ns = px_scopes_of(&s->refs[i], r->c[ci].model, s->sc);
 			arg_int(x, excluded(r, s->refs[i].key));
+			arg_int(x, s->refs[i].group->max_request_day);
+			arg_int(x, (long long)ns);
+			for (j = 0; j < ns; j++)
+				arg_scope_spec(x, &s->sc[j]);
 		}
 	}
-	return nkeys;
 }
 
 static enum px_err
 reserve_reply(struct px_ledger_scratch *s, struct px_resv *r,
     const struct px_redis_reply *rr)
 {
-	long long v[6] = { 0, 0, 0, 0, 0, 0 };
-	size_t i, n = px_rr_len(rr);
+	long long v[7] = { 0, 0, 0, 0, 0, 0, 0 };
+	size_t i, n = px_rr_len(rr), nk;
 
-	for (i = 0; i < n && i < 6; i++)
+	for (i = 0; i < n && i < 7; i++)
 		if (px_rr_int(rr, i, &v[i]) != 0)
 			return PX_ESTORE;
-	if (n == 4 && v[0] == 1 && v[1] >= 0 && (size_t)v[1] < r->nc) {
-		size_t nk = px_ledger_keys_of(s->cfg, r->c[v[1]].provider,
-		    s->refs, s->cap);
-
+	if (n == 5 && v[0] == 1 && v[1] >= 0 && (size_t)v[1] < r->nc) {
+		nk = px_ledger_keys_of(s->cfg, r->c[v[1]].provider, s->refs,
+		    s->cap);
 		if (v[2] < 0 || (size_t)v[2] >= nk)
 			return PX_ESTORE;
 		r->now = v[3];	/* the lease is on the server's clock */
 		px_pol_lease(s, r, (size_t)v[1], (size_t)v[2]);
+		if (v[4] == 0)
+			r->lease->id = 0;	/* no capped scope: no renewal */
 		return PX_OK;
 	}
-	if (n != 6 || v[0] != 0)
+	if (n != 7 || v[0] != 0 || v[6] < 0 || v[6] >= PX_LIMIT__MAX)
 		return PX_ESTORE;
 	r->earliest = v[1] < 0 ? INT64_MAX : v[1];
 	r->fits = v[2] != 0;
 	r->nkeys = (size_t)v[3];
 	r->nent = (size_t)v[4];
 	r->now = v[5];
+	r->limit = (enum px_limit)v[6];
 	return PX_ERATE;
 }
 
@@ -268,14 +344,19 @@ redis_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
     struct px_resv *r)
 {
 	struct rcall *x = rcall_of(lg, s);
+	struct px_scope *client = &s->sc[PX_SCOPES_MAX];
 	struct px_redis_reply *rr;
 	size_t nkeys;
 	enum px_err e;
 
 	if (x == NULL)
 		return PX_ENOMEM;
+	if (!px_scope_client(r->ask->client, client))
+		client = NULL;
 	start(x);
-	nkeys = reserve_args(x, s, r);
+	reserve_keys(x, s, r, client);
+	nkeys = x->n;
+	reserve_argv(x, s, r, client);
 	e = call(x, nkeys, &rr);
 	if (e == PX_OK)
 		e = reserve_reply(s, r, rr);
@@ -302,35 +383,51 @@ fault_arg(const struct px_verdict *v)
 	}
 }
 
-static enum px_err
-redis_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
-    const struct px_settle_req *q)
+/* The lease's scopes into s->sc (the client's last); how many. */
+static size_t
+lease_scopes(struct px_ledger_scratch *s, const struct px_lease *l)
 {
-	struct rcall *x = rcall_of(lg, s);
-	const struct px_lease *l = q->lease;
-	const struct px_verdict *v = q->v;
-	int pardon = v != NULL && v->fault == PX_FAULT_RATE && !v->daily;
-	size_t i, n, ki = 0, nkeys;
-	struct px_redis_reply *rr;
-	enum px_err e;
+	struct px_keyref k = { l->group, l->key };
+	size_t n = px_scopes_of(&k, l->model, s->sc);
 
-	if (x == NULL)
-		return PX_ENOMEM;
-	start(x);
-	n = px_ledger_keys_of(lg->cfg, l->provider, s->refs, s->cap);
-	arg_rec(x, lg->cfg, 'm', l->provider, l->key->id);
-	arg_rec(x, lg->cfg, 'd', l->provider, l->key->id);
+	return n + (size_t)px_scope_client(l->client, &s->sc[n]);
+}
+
+/* KEYS of a settlement; *ki gets the key's index among its provider's. */
+static void
+settle_keys(struct rcall *x, struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_settle_req *q,
+    size_t ns, int pardon)
+{
+	const struct px_lease *l = q->lease;
+	size_t i, n;
+
 	arg_rec(x, lg->cfg, 'h', l->provider, l->key->id);
 	arg_rec(x, lg->cfg, 'e', l->provider, l->key->id);
 	arg_rec(x, lg->cfg, 'p', l->provider, NULL);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < ns; i++)
+		arg_scope_keys(x, lg->cfg, &s->sc[i]);
+	if (l->client != NULL)
+		arg_scoperec(x, lg->cfg, 't', s->sc[ns - 1].name);
+	if (!pardon)
+		return;
+	n = px_ledger_keys_of(lg->cfg, l->provider, s->refs, s->cap);
+	for (i = 0; i < n; i++)
+		arg_rec(x, lg->cfg, 'h', l->provider, s->refs[i].key->id);
+}
+
+static void
+settle_argv(struct rcall *x, struct px_ledger *lg,
+    struct px_ledger_scratch *s, const struct px_settle_req *q, size_t ns)
+{
+	const struct px_lease *l = q->lease;
+	const struct px_verdict *v = q->v;
+	size_t i, n = px_ledger_keys_of(lg->cfg, l->provider, s->refs, s->cap);
+	size_t ki = 0;
+
+	for (i = 0; i < n; i++)
 		if (s->refs[i].key == l->key)
 			ki = i;
-		if (pardon)
-			arg_rec(x, lg->cfg, 'h', l->provider,
-			    s->refs[i].key->id);
-	}
-	nkeys = x->n;
 	arg_str(x, "settle");
 	arg_now(x, q->now);
 	arg_int(x, (long long)q->how);
@@ -338,6 +435,7 @@ redis_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
 	    -1);
 	arg_int(x, l->t_ms);
 	arg_int(x, l->tokens);
+	arg_int(x, (long long)l->id);
 	arg_str(x, fault_arg(v));
 	arg_int(x, v != NULL ? v->until_ms : 0);
 	arg_int(x, v != NULL && v->daily);
@@ -349,6 +447,61 @@ redis_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
 	arg_int(x, PX_CORRELATE_MS);
 	for (i = 0; i < PX_ESCALATE_N; i++)
 		arg_int(x, px_escalate_ms[i]);
+	arg_day_starts(x, q->now);
+	arg_int(x, (long long)ns);
+	for (i = 0; i < ns; i++)
+		arg_scope_spec(x, &s->sc[i]);
+	arg_int(x, l->client != NULL);
+}
+
+static enum px_err
+redis_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_settle_req *q)
+{
+	struct rcall *x = rcall_of(lg, s);
+	const struct px_verdict *v = q->v;
+	int pardon = v != NULL && v->fault == PX_FAULT_RATE && !v->daily;
+	struct px_redis_reply *rr;
+	size_t ns, nkeys;
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	ns = lease_scopes(s, q->lease);
+	start(x);
+	settle_keys(x, lg, s, q, ns, pardon);
+	nkeys = x->n;
+	settle_argv(x, lg, s, q, ns);
+	e = call(x, nkeys, &rr);
+	px_rr_free(rr);
+	return e;
+}
+
+/* --- renew ------------------------------------------------------------------------- */
+
+static enum px_err
+redis_renew(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_lease *l, int64_t now)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	size_t i, ns, nkeys;
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	ns = lease_scopes(s, l);
+	start(x);
+	for (i = 0; i < ns; i++)
+		if (s->sc[i].conc > 0)
+			arg_scoperec(x, lg->cfg, 'l', s->sc[i].name);
+	nkeys = x->n;
+	if (nkeys == 0)
+		return PX_OK;
+	arg_str(x, "renew");
+	arg_now(x, now);
+	arg_int(x, (long long)l->id);
+	arg_int(x, s->cfg->lease_ttl_s * 1000);
 	e = call(x, nkeys, &rr);
 	px_rr_free(rr);
 	return e;
@@ -364,13 +517,34 @@ rec_at(const struct px_redis_reply *rr, size_t i, size_t *len)
 	return p != NULL ? p : "";
 }
 
-/* Decode the reply: per provider p/<p>, then m, d, h, e per key. */
+/* A scope's m, d, l from the reply (at, at + 1, at + 2) into s->rec. */
+static void
+read_scope(struct px_ledger_scratch *s, const struct px_scope *sc,
+    const struct px_redis_reply *rr, size_t at)
+{
+	const char *v;
+	size_t len;
+
+	v = rec_at(rr, at, &len);
+	(void)px_win_decode(&s->rec.wm, &px_win_minute, v, len);
+	v = rec_at(rr, at + 1, &len);
+	if (sc->day == PX_DAYRULE_ROLLING)
+		(void)px_win_decode(&s->rec.wd, &px_win_day, v, len);
+	else
+		(void)px_calrec_decode(&s->rec.cal, v, len);
+	v = rec_at(rr, at + 2, &len);
+	(void)px_leases_decode(&s->rec.lz, v, len);
+}
+
+/* Decode the reply: per provider p/<p>, then per key its scope's m, d, l
+ * and its h, e; then m, d, l of each planned scope (and t of a client). */
 static void
 snapshot_read(struct px_ledger_scratch *s, const struct px_redis_reply *rr,
     int64_t now)
 {
 	struct px_provrec pr;
 	struct px_entrec e;
+	struct px_totals t;
 	size_t i, n, at = 1, slot = 0, len;
 	const char *v;
 	int p;
@@ -382,29 +556,37 @@ snapshot_read(struct px_ledger_scratch *s, const struct px_redis_reply *rr,
 		(void)px_provrec_decode(&pr, v, len);
 		s->snap.prov[p].backoff_until_ms = pr.backoff_until_ms > now ?
 		    pr.backoff_until_ms : 0;
-		for (i = 0; i < n; i++, slot++) {
-			v = rec_at(rr, at++, &len);
-			(void)px_win_decode(&s->wm, &px_win_minute, v, len);
-			v = rec_at(rr, at++, &len);
-			(void)px_win_decode(&s->wd, &px_win_day, v, len);
-			v = rec_at(rr, at++, &len);
+		for (i = 0; i < n; i++, slot++, at += 5) {
+			px_scope_key(&s->refs[i], &s->sc[0]);
+			read_scope(s, &s->sc[0], rr, at);
+			v = rec_at(rr, at + 3, &len);
 			(void)px_health_decode(&s->h, v, len);
-			v = rec_at(rr, at++, &len);
+			v = rec_at(rr, at + 4, &len);
 			(void)px_entrec_decode(&e, v, len);
 			px_pol_snap_key(s, slot, &s->refs[i], &e, now);
 		}
 	}
 	s->snap.nkeys = slot;
+	for (i = 0; i < s->snap.nscopes; i++, at += 3) {
+		int client = s->snap_sc[i].kind == PX_SCOPE_CLIENT;
+
+		read_scope(s, &s->snap_sc[i], rr, at);
+		if (client) {
+			v = rec_at(rr, at + 3, &len);
+			(void)px_totals_decode(&t, v, len);
+			at++;
+		}
+		px_pol_snap_scope(s, i, client ? &t : NULL, now);
+	}
 }
 
 static enum px_err
 redis_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s,
     int64_t now)
 {
-	static const char kinds[4] = { 'm', 'd', 'h', 'e' };
 	struct rcall *x = rcall_of(lg, s);
 	struct px_redis_reply *rr;
-	size_t i, n, k, nkeys;
+	size_t i, n, nkeys;
 	long long t;
 	enum px_err e;
 	int p;
@@ -416,10 +598,19 @@ redis_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s,
 		n = px_ledger_keys_of(lg->cfg, (enum px_provider_id)p, s->refs,
 		    s->cap);
 		arg_rec(x, lg->cfg, 'p', (enum px_provider_id)p, NULL);
-		for (i = 0; i < n; i++)
-			for (k = 0; k < 4; k++)
-				arg_rec(x, lg->cfg, kinds[k],
-				    (enum px_provider_id)p, s->refs[i].key->id);
+		for (i = 0; i < n; i++) {
+			px_scope_key(&s->refs[i], &s->sc[0]);
+			arg_scope_keys(x, lg->cfg, &s->sc[0]);
+			arg_rec(x, lg->cfg, 'h', (enum px_provider_id)p,
+			    s->refs[i].key->id);
+			arg_rec(x, lg->cfg, 'e', (enum px_provider_id)p,
+			    s->refs[i].key->id);
+		}
+	}
+	for (i = 0; i < s->snap.nscopes; i++) {
+		arg_scope_keys(x, lg->cfg, &s->snap_sc[i]);
+		if (s->snap_sc[i].kind == PX_SCOPE_CLIENT)
+			arg_scoperec(x, lg->cfg, 't', s->snap_sc[i].name);
 	}
 	nkeys = x->n;
 	arg_str(x, "snapshot");
@@ -464,5 +655,6 @@ const struct px_ledger_ops px_ledger_redis_ops = {
 	.close = redis_close,
 	.reserve = redis_reserve,
 	.settle = redis_settle,
+	.renew = redis_renew,
 	.snapshot = redis_snapshot,
 };

@@ -258,6 +258,25 @@ evalsha(struct px_redis *r, size_t nkeys, size_t argc,
 	return redisCommandArgv(r->c, (int)(argc + 3), av, al);
 }
 
+/*
+ * A server that answers but will not write now (out of memory with
+ * noeviction, a failed RDB save, a read-only replica, a busy or loading
+ * server) is unavailable, like one that does not answer; any other error
+ * is ours (a script fault).
+ */
+static int
+refused(const char *msg)
+{
+	static const char *const why[] = { "OOM", "MISCONF", "READONLY",
+	    "BUSY", "LOADING", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN" };
+	size_t i;
+
+	for (i = 0; i < sizeof(why) / sizeof(why[0]); i++)
+		if (strstr(msg, why[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 enum px_err
 px_redis_eval(struct px_redis *r, size_t nkeys, size_t argc,
     const char *const *argv, const size_t *lens,
@@ -285,8 +304,10 @@ px_redis_eval(struct px_redis *r, size_t nkeys, size_t argc,
 		snprintf(r->err, sizeof(r->err), "redis script: %.120s",
 		    rep->type == REDIS_REPLY_ERROR ? rep->str :
 		    "not an array reply");
+		e = rep->type == REDIS_REPLY_ERROR && refused(rep->str) ?
+		    PX_EUNAVAIL : PX_ESTORE;
 		freeReplyObject(rep);
-		return PX_ESTORE;
+		return e;
 	}
 	*out = (struct px_redis_reply *)rep;
 	return PX_OK;

@@ -30,8 +30,9 @@ void px_redis_free(struct px_redis *r);	/* NULL-safe */
  * Run the script with argv[0..nkeys) as KEYS and argv[nkeys..argc) as
  * ARGV.
  * PX_OK: *out is its array reply (free with px_rr_free).
- * PX_EUNAVAIL: no connection (down, backing off, timed out); the script
- * may or may not have run. PX_ESTORE: Redis answered with an error.
+ * PX_EUNAVAIL: no connection (down, backing off, timed out; the script
+ * may or may not have run), or a server that refuses to write now (out
+ * of memory, read-only, loading, ...). PX_ESTORE: any other error.
  * Either way px_redis_error says what happened (never the password).
  */
 enum px_err px_redis_eval(struct px_redis *r, size_t nkeys, size_t argc,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dialect.h"
 #include "ledger.h"
 #include "reply.h"
@@ -173,6 +174,26 @@ on_comment(void *ctx, const char *text, size_t len)
 	return px_reply_sse_comment(rl->io, text, len) == PX_OK ? 0 : 1;
 }
 
+/*
+ * A request in flight keeps its max_concurrent leases alive, renewing
+ * them every quarter of lease_ttl_s (ledger.h); a responder that dies
+ * stops renewing, and its leases expire. A failed renewal (Redis away)
+ * is not fatal here: the lease then lapses after lease_ttl_s, which the
+ * README states.
+ */
+static void
+renew_lease(struct px_relay *rl)
+{
+	long now = px_mono_ms();
+
+	if (rl->lease == NULL || rl->lease->id == 0 ||
+	    now - rl->renewed_ms < rl->w->app->cfg->lease_ttl_s * 250)
+		return;
+	rl->renewed_ms = now;
+	(void)px_ledger_renew(rl->w->app->ledger, rl->w->ls, rl->lease,
+	    px_ledger_now_ms());
+}
+
 static int
 on_data(void *ctx, long status, const char *p, size_t n)
 {
@@ -180,6 +201,7 @@ on_data(void *ctx, long status, const char *p, size_t n)
 	struct px_worker *w = rl->w;
 	enum px_err rc;
 
+	renew_lease(rl);
 	if (!rl->stream || status < 200 || status > 299) {
 		struct px_buf *b = &w->resp;
 
@@ -221,6 +243,7 @@ on_idle(void *ctx, long idle_ms, int got_bytes)
 	struct px_relay *rl = ctx;
 
 	(void)got_bytes;
+	renew_lease(rl);
 	if (!rl->stream || rl->ka_interval <= 0)
 		return 0;
 	if (idle_ms < rl->ka_last)
@@ -534,6 +557,8 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	hr.on_data = on_data;
 	hr.on_idle = on_idle;
 	hr.ctx = rl;
+	rl->lease = lease;
+	rl->renewed_ms = px_mono_ms();
 	px_buf_reset(&w->resp);
 	px_sse_reset(&w->sse);
 	w->sse.on_event = on_event;

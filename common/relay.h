@@ -48,6 +48,8 @@ struct px_relay {
 	int   embed;			/* an embeddings request */
 	const char *encoding;		/* ... its encoding_format */
 	long  ka_interval, ka_last;	/* keep-alive comments while silent */
+	const struct px_lease *lease;	/* the attempt's reservation */
+	long  renewed_ms;		/* its leases last renewed (mono) */
 };
 
 /* Run the exchange; nothing final is written to the client yet unless a

@@ -111,3 +111,16 @@ px_router_resolve(const struct px_config *cfg, const char *model,
 	*prov = c.provider;
 	return PX_OK;
 }
+
+int
+px_client_allows(const struct px_client_cfg *c, const char *model)
+{
+	size_t i;
+
+	if (c == NULL || c->models == NULL)
+		return 1;
+	for (i = 0; i < c->nmodels; i++)
+		if (px_model_match(c->models[i], model))
+			return 1;
+	return 0;
+}

@@ -54,4 +54,9 @@ enum px_err px_router_candidates(const struct px_config *cfg,
 enum px_err px_router_resolve(const struct px_config *cfg, const char *model,
     const char **served, enum px_provider_id *prov, char *detail, size_t cap);
 
+/* May client use model (the id the client sent, before model_aliases)?
+ * The admin key (NULL) and a client key without "models" may use any;
+ * otherwise one of its patterns must match (config.h px_model_match). */
+int px_client_allows(const struct px_client_cfg *c, const char *model);
+
 #endif

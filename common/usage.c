@@ -2,9 +2,12 @@
  * usage.c -- GET /v1/usage: the seed's shape, rendered from a ledger
  * snapshot (ledger.h).
  * Owns: the JSON -- overview.{provider}, details.{provider}.keys.{key_id}
- * and rate_limits as the seed shows them, plus per key the rolling
- * windows, lifetime counters, health (state, reason, until) and live
- * "not_entitled" marks, per provider backoff_until, and ledger_backend.
+ * and rate_limits as the seed shows them, plus per key the windows,
+ * lifetime counters, health (state, reason, until), live "not_entitled"
+ * marks, requests in flight, its day (rolling or calendar, and when a
+ * calendar day resets) and its model_limits windows; per provider
+ * backoff_until; "owners" and "clients" (issue 13); ledger_backend. A
+ * client key sees only its own entry under "clients".
  * Never: shows a key (keys appear by their short id only), reads the
  * ledger itself, or writes to the client (app.c serves the route).
  */
@@ -108,6 +111,103 @@ add_entitlement(struct usage *u, const struct px_snap_key *k)
 	note(u, px_buf_addc(u->out, '}'));
 }
 
+/* "req_min":..,"req_day":..,"tokens_min":..,"in_flight":..,"limits":{..},
+ * "day_reset":..,"resets_at":.. of a scope. */
+static void
+scope_body(struct usage *u, const struct px_snap_scope *sc)
+{
+	note(u, px_buf_printf(u->out, "\"req_min\":%llu,\"req_day\":%llu,"
+	    "\"tokens_min\":%llu,\"in_flight\":%llu,\"limits\":{"
+	    "\"max_request_min\":%llu,\"max_request_day\":%llu,"
+	    "\"max_token_min\":%llu,\"max_concurrent\":%llu},"
+	    "\"day_reset\":\"%s\",\"resets_at\":",
+	    (unsigned long long)sc->req_min, (unsigned long long)sc->req_day,
+	    (unsigned long long)sc->tok_min, (unsigned long long)sc->in_flight,
+	    (unsigned long long)sc->max_request_min,
+	    (unsigned long long)sc->max_request_day,
+	    (unsigned long long)sc->max_token_min,
+	    (unsigned long long)sc->max_concurrent, sc->day_reset));
+	add_time(u, sc->resets_at_ms);
+}
+
+/* ,"models":{"<pattern>":{scope},...} of a key or an owner. */
+static void
+add_models(struct usage *u, enum px_snap_kind kind, size_t parent)
+{
+	const struct px_snap_scope *sc;
+	size_t i;
+	int first = 1;
+
+	note(u, px_buf_adds(u->out, ",\"models\":{"));
+	for (i = 0; i < u->sn->nscopes; i++) {
+		sc = &u->sn->scopes[i];
+		if (sc->kind != kind || sc->parent != parent)
+			continue;
+		if (!first)
+			note(u, px_buf_addc(u->out, ','));
+		add_str(u, sc->name);
+		note(u, px_buf_adds(u->out, ":{"));
+		scope_body(u, sc);
+		note(u, px_buf_addc(u->out, '}'));
+		first = 0;
+	}
+	note(u, px_buf_addc(u->out, '}'));
+}
+
+/* "owners":{"<name>":{scope,"models":{...}},...} */
+static void
+owners(struct usage *u)
+{
+	const struct px_snap_scope *sc;
+	size_t i;
+	int first = 1;
+
+	note(u, px_buf_adds(u->out, ",\"owners\":{"));
+	for (i = 0; i < u->sn->nscopes; i++) {
+		sc = &u->sn->scopes[i];
+		if (sc->kind != PX_SNAP_OWNER)
+			continue;
+		if (!first)
+			note(u, px_buf_addc(u->out, ','));
+		add_str(u, sc->name);
+		note(u, px_buf_adds(u->out, ":{"));
+		scope_body(u, sc);
+		add_models(u, PX_SNAP_OWNER_MODEL, i);
+		note(u, px_buf_addc(u->out, '}'));
+		first = 0;
+	}
+	note(u, px_buf_addc(u->out, '}'));
+}
+
+/* "clients":{"<name>":{scope,"lifetime_requests","lifetime_tokens"}}:
+ * every client, or only `only`. */
+static void
+clients(struct usage *u, const struct px_client_cfg *only)
+{
+	const struct px_snap_scope *sc;
+	size_t i;
+	int first = 1;
+
+	note(u, px_buf_adds(u->out, "\"clients\":{"));
+	for (i = 0; i < u->sn->nscopes; i++) {
+		sc = &u->sn->scopes[i];
+		if (sc->kind != PX_SNAP_CLIENT ||
+		    (only != NULL && sc->client != only))
+			continue;
+		if (!first)
+			note(u, px_buf_addc(u->out, ','));
+		add_str(u, sc->name);
+		note(u, px_buf_adds(u->out, ":{"));
+		scope_body(u, sc);
+		note(u, px_buf_printf(u->out, ",\"lifetime_requests\":%llu,"
+		    "\"lifetime_tokens\":%llu}",
+		    (unsigned long long)sc->life_requests,
+		    (unsigned long long)sc->life_tokens));
+		first = 0;
+	}
+	note(u, px_buf_addc(u->out, '}'));
+}
+
 static void
 key_detail(struct usage *u, const struct px_snap_key *k, int first)
 {
@@ -129,6 +229,11 @@ key_detail(struct usage *u, const struct px_snap_key *k, int first)
 	    g->max_token_min, g->max_request_min));
 	add_health(u, k);
 	add_entitlement(u, k);
+	note(u, px_buf_printf(u->out, ",\"in_flight\":%llu,\"day_reset\":"
+	    "\"%s\",\"resets_at\":", (unsigned long long)k->in_flight,
+	    k->day_reset));
+	add_time(u, k->resets_at_ms);
+	add_models(u, PX_SNAP_KEY_MODEL, (size_t)(k - u->sn->keys));
 	note(u, px_buf_addc(u->out, '}'));
 }
 
@@ -154,13 +259,19 @@ provider_detail(struct usage *u, int p)
 }
 
 enum px_err
-px_usage_render(const struct px_snapshot *sn, struct px_buf *out)
+px_usage_render(const struct px_snapshot *sn,
+    const struct px_client_cfg *client, struct px_buf *out)
 {
 	struct usage u = { sn, out, PX_OK };
 	int p, first = 1;
 
 	px_buf_reset(out);
 	note(&u, px_buf_addc(out, '{'));
+	if (client != NULL) {	/* a client key sees its own entry only */
+		clients(&u, client);
+		note(&u, px_buf_addc(out, '}'));
+		return u.err;
+	}
 	overview(&u);
 	note(&u, px_buf_adds(out, ",\"details\":{"));
 	for (p = 0; p < PX_PROV__MAX; p++) {
@@ -171,7 +282,11 @@ px_usage_render(const struct px_snapshot *sn, struct px_buf *out)
 		provider_detail(&u, p);
 		first = 0;
 	}
-	note(&u, px_buf_adds(out, "},\"ledger_backend\":"));
+	note(&u, px_buf_addc(out, '}'));
+	owners(&u);
+	note(&u, px_buf_addc(out, ','));
+	clients(&u, NULL);
+	note(&u, px_buf_adds(out, ",\"ledger_backend\":"));
 	add_str(&u, sn->backend);
 	note(&u, px_buf_addc(out, '}'));
 	return u.err;

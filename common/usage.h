@@ -8,7 +8,9 @@
 #include "buf.h"
 #include "ledger.h"
 
-/* The body into out (reset first). */
-enum px_err px_usage_render(const struct px_snapshot *sn, struct px_buf *out);
+/* The body into out (reset first): everything for the admin key (client
+ * NULL), only its own "clients" entry for a client key. */
+enum px_err px_usage_render(const struct px_snapshot *sn,
+    const struct px_client_cfg *client, struct px_buf *out);
 
 #endif

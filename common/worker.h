@@ -54,6 +54,8 @@ struct px_worker {
 	struct px_buf   sigs;	/* thought signatures an attempt saw */
 	struct px_dstate ds;	/* the request's dialect state */
 	struct px_sse   sse;	/* upstream stream parser */
+	const struct px_client_cfg *client;	/* the request's client key
+					 * ("access_keys"); NULL: admin */
 	char            reqid[32];
 	char            model[160];	/* the request's model, for its log line */
 	char            why[192];	/* its attempts, for its log line */

@@ -176,7 +176,7 @@ fx_usage(struct fx *f, int64_t now)
 	const struct px_snapshot *sn;
 
 	if (px_ledger_snapshot(f->lg, f->s, now, &sn) != PX_OK ||
-	    px_usage_render(sn, &f->raw) != PX_OK) {
+	    px_usage_render(sn, NULL, &f->raw) != PX_OK) {
 		printf("#   usage failed\n");
 		return NULL;
 	}
