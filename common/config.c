@@ -106,7 +106,7 @@ static const char *const day_names[] = {
 	LIMIT_ROW(T, max_request_min, 1000000000), \
 	LIMIT_ROW(T, max_request_day, 1000000000), \
 	LIMIT_ROW(T, max_token_min, 1000000000)
-#define CONCURRENT_MAX	1000000
+#define CONCURRENT_MAX	1000	/* PX_LEASES_MAX: one lease record holds them all */
 
 /* "model_limits" of T: MODEL or prefix -> rate limits; no concurrency. */
 #define MODEL_LIMITS_ROW(T) \

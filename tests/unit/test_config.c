@@ -223,11 +223,11 @@ static const struct {
 	  { "provider_keys[2].key[1]: same key as provider_keys[0].key[0]" } },
 	/* issue 13: provider entries: owner, max_concurrent, day_reset */
 	{ GEM(",'max_concurrent':0"),
-	  { "provider_keys[1].max_concurrent: expected integer 1..1000000, "
+	  { "provider_keys[1].max_concurrent: expected integer 1..1000, "
 	    "got 0" } },
-	{ GEM(",'max_concurrent':1000001"),
-	  { "provider_keys[1].max_concurrent: expected integer 1..1000000, "
-	    "got 1000001" } },
+	{ GEM(",'max_concurrent':1001"),
+	  { "provider_keys[1].max_concurrent: expected integer 1..1000, "
+	    "got 1001" } },
 	{ GEM(",'day_reset':'pacific'"),
 	  { "provider_keys[1].day_reset: " DAY_VALUES ", got \"pacific\"" } },
 	{ GEM(",'day_reset':2"),
@@ -301,7 +301,7 @@ static const struct {
 	{ DOC("'owners':{'p':1},"), { "owners.p: expected object, got 1" } },
 	{ DOC("'owners':{'p':{'max_concurrent':0,'day_reset':'pst',"
 	    "'model_limits':{'x':{}},'max_request_min':'5','bogus':1}},"),
-	  { "owners.p.max_concurrent: expected integer 1..1000000, got 0",
+	  { "owners.p.max_concurrent: expected integer 1..1000, got 0",
 	    "owners.p.day_reset: " DAY_VALUES ", got \"pst\"",
 	    "owners.p.model_limits.x: " AT_LEAST,
 	    "owners.p.max_request_min: expected integer 1..1000000000, "
@@ -376,7 +376,7 @@ static const struct {
 	    "in '*', got 3" } },
 	{ CDOC("{'key':'c1','name':'a','max_concurrent':0,'max_token_min':"
 	    "1e10,'max_requests_day':1,'model_limits':{}}"),
-	  { "access_keys[0].max_concurrent: expected integer 1..1000000, got 0",
+	  { "access_keys[0].max_concurrent: expected integer 1..1000, got 0",
 	    "access_keys[0].max_token_min: expected integer 1..1000000000, "
 	    "got 10000000000",
 	    "access_keys[0].max_requests_day: unknown key (did you mean "
@@ -727,10 +727,10 @@ test_quota_docs(void)
 	    "empty access_keys");
 	px_config_free(cfg);
 	cfg = load_q(CDOC("{'key':'c1','name':'" NAME64 "','max_concurrent':"
-	    "1000000,'max_request_day':1000000000,'day_reset':'rolling'}"));
+	    "1000,'max_request_day':1000000000,'day_reset':'rolling'}"));
 	T_CHECK(cfg != NULL && cfg->nclients == 1 &&
 	    strlen(cfg->clients[0].name) == 64 &&
-	    lim_is(&cfg->clients[0].lim, 0, 1000000000, 0, 1000000),
+	    lim_is(&cfg->clients[0].lim, 0, 1000000000, 0, 1000),
 	    "64-char name, upper bounds");
 	px_config_free(cfg);
 	cfg = load_q("{'access_key':'ak','owners':{'p':{'model_limits':{"
