@@ -11,7 +11,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_S       ?= 60
-FUZZ_SMOKE_S ?= 3
+FUZZ_SMOKE_S ?= 2
 FUZZ_B       ?= build/fuzz
 FUZZ_PKGS     = clang libclang-rt-14-dev
 FUZZ_EXTRA   ?=
@@ -24,18 +24,35 @@ FUZZ_WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 FUZZ_LDLIBS   = -lcjson
 
 FUZZ_TARGETS ?= validate sse jsonraw config retryhint provider_event \
-                provider_body provider_error provider_models
+                provider_body provider_error provider_models \
+                dialect_responses dialect_messages dialect_chunk \
+                native_request native_reply thoughts thoughtsig embed listen
 
-# target -> the common/ modules it links (the unit tests' lists)
+# target -> the common/ modules it links (the unit tests' lists; config.c
+# calls px_redis_url_parse since the Redis ledger, so redisurl.c goes with
+# the lists that link config.c: $(sort) drops it when a list has it too)
+FUZZ_CONFIG   = common/config.c common/redisurl.c
 FUZZ_MODS_validate        = $(UNIT_validate) common/jsonraw.c
 FUZZ_MODS_sse             = $(UNIT_sse)
 FUZZ_MODS_jsonraw         = $(UNIT_jsonraw)
 FUZZ_MODS_config          = $(UNIT_config)
 FUZZ_MODS_retryhint       = $(UNIT_retryhint)
-FUZZ_MODS_provider_event  = $(UNIT_provider)
-FUZZ_MODS_provider_body   = $(UNIT_provider)
-FUZZ_MODS_provider_error  = $(UNIT_provider)
-FUZZ_MODS_provider_models = $(UNIT_provider)
+FUZZ_MODS_provider_event  = $(UNIT_provider) $(FUZZ_CONFIG)
+FUZZ_MODS_provider_body   = $(UNIT_provider) $(FUZZ_CONFIG)
+FUZZ_MODS_provider_error  = $(UNIT_provider) $(FUZZ_CONFIG)
+FUZZ_MODS_provider_models = $(UNIT_provider) $(FUZZ_CONFIG)
+FUZZ_MODS_dialect_responses = $(UNIT_dialect_responses)
+FUZZ_MODS_dialect_messages  = $(UNIT_dialect_messages)
+FUZZ_MODS_dialect_chunk     = $(UNIT_dialect)
+FUZZ_MODS_native_request    = $(UNIT_native) $(FUZZ_CONFIG) \
+                              common/validate.c common/embed.c common/decoder.c
+FUZZ_MODS_native_reply      = $(UNIT_native) $(FUZZ_CONFIG)
+FUZZ_MODS_thoughts          = common/thoughts.c common/buf.c common/err.c
+# (thoughtsig.c alone: UNIT_sigs also has the LMDB cache, not fuzzed here)
+FUZZ_MODS_thoughtsig        = $(filter-out common/sigcache.c common/store.c,\
+                              $(UNIT_sigs))
+FUZZ_MODS_embed             = $(UNIT_validate) common/embed.c common/decoder.c
+FUZZ_MODS_listen            = $(UNIT_listen)
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 

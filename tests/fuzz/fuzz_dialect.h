@@ -16,12 +16,13 @@
 #include "dialect.h"
 #include "validate.h"
 #include "fuzz_util.h"
+#include "fuzz_verr.h"
 
 #define FZ_UID	"0123456789abcdef0123456789abcdef01234567"
 #define FZ_NOW	1760000000
 #define FZ_DBUF	(64u << 20)	/* app.c's OUT_BUF_MAX */
 
-/* opts bits the dialect targets share */
+/* opts bits the dialect targets share (4: dialect_messages' count) */
 enum {
 	FZ_D_FAIL       = 1,	/* end the stream with px_dialect_fail */
 	FZ_D_BUSY       = 2,	/* ... overloaded */
@@ -37,30 +38,6 @@ static const char *const fz_fail_msgs[] = {
 };
 
 /*
- * A refused body: a NUL-terminated param and a non-empty, NUL-terminated,
- * one-line, valid UTF-8 message that starts with the param (the path of
- * the field; "" for body-level errors).
- */
-static inline void
-fz_check_verr(const struct px_verr *err)
-{
-	size_t m = strnlen(err->msg, sizeof err->msg);
-	size_t p = strnlen(err->param, sizeof err->param);
-
-	FZ_CHECK(m < sizeof err->msg && p < sizeof err->param,
-	    "message and param NUL-terminated");
-	FZ_CHECK(m > 0, "a refusal says why");
-	FZ_CHECK(fz_utf8_ok(err->param, p), "param is valid UTF-8");
-	FZ_CHECK(fz_utf8_ok(err->msg, m), "message is valid UTF-8");
-	FZ_CHECK(memchr(err->msg, '\n', m) == NULL &&
-	    memchr(err->msg, '\r', m) == NULL, "message is one line");
-	FZ_CHECK(strncmp(err->msg, err->param, p) == 0,
-	    "message starts with the param");
-	FZ_CHECK(p == 0 || err->msg[p] == ':' || err->msg[p] == ' ',
-	    "the param is a whole prefix of the message");
-}
-
-/*
  * The canonical request a decoder wrote: strict JSON (UTF-8), accepted by
  * px_validate_chat, for the model and stream the dialect state records.
  * Returns the estimate input (prompt bytes).
@@ -74,6 +51,19 @@ fz_check_canonical(const struct px_buf *chat, const struct px_dstate *st)
 	size_t bytes;
 
 	FZ_CHECK(chat->p != NULL && chat->len > 0, "canonical request written");
+	/* TEMPORARY WORKAROUND (finding 10, crashes/dialect_responses-
+	 * label-cut-utf8.bin): the Responses decoder labels a tool's image
+	 * "Image returned by tool %.100s:", cutting the call id inside a
+	 * character; px_validate_chat then refuses the request (not UTF-8).
+	 * Remove when fixed. */
+	if (!fz_json_ok(chat->p, chat->len, 1) &&
+	    fz_json_ok(chat->p, chat->len, 0) &&
+	    fz_utf8_cut_only(chat->p, chat->len, ":")) {
+		FZ_NOTE_ONCE("finding 10 open: the Responses decoder cuts a "
+		    "call id in a media label inside a UTF-8 character");
+		return 0;
+	}
+	/* END TEMPORARY WORKAROUND */
 	FZ_CHECK(fz_json_ok(chat->p, chat->len, 1),
 	    "canonical request is strict JSON");
 	rc = px_validate_chat(chat->p, chat->len, &rq, &err);
@@ -97,6 +87,8 @@ fz_check_canonical(const struct px_buf *chat, const struct px_dstate *st)
 struct fz_ev {
 	char   type[64];
 	cJSON *j;
+	int    nul;		/* a string holds \u0000: cJSON's copy of it
+				 * stops there, texts cannot be compared */
 };
 
 struct fz_evs {
@@ -122,11 +114,14 @@ fz_evs_free(struct fz_evs *e)
 static inline void
 fz_events(const char *p, size_t len, int utf8, struct fz_evs *e)
 {
-	const char *end = p + len, *t, *d, *nl;
+	const char *end, *t, *d, *nl;
 	const cJSON *ty;
 	size_t tn, dn;
 	struct fz_ev *nv;
 
+	if (len == 0)
+		return;		/* (p may be NULL) */
+	end = p + len;
 	while (p < end) {
 		FZ_CHECK((size_t)(end - p) > 7 && memcmp(p, "event: ", 7) == 0,
 		    "an event starts with \"event: \"");
@@ -145,9 +140,26 @@ fz_events(const char *p, size_t len, int utf8, struct fz_evs *e)
 		    "data is one line, then a blank line");
 		dn = (size_t)(nl - d);
 		FZ_CHECK(memchr(d, '\r', dn) == NULL, "no CR in an event");
-		if (!fz_json_ok(d, dn, utf8))
-			fprintf(stderr, "event data: %.*s\n", (int)dn, d);
-		FZ_CHECK(fz_json_ok(d, dn, utf8), "event data is strict JSON");
+		/* TEMPORARY WORKAROUND (finding 9, crashes/dialect_*-id-
+		 * cut-utf8.bin, -name-cut-utf8.bin): the engine keeps a
+		 * call's id and name in fixed arrays and copy_span() cuts
+		 * them at 63 / 127 bytes inside a character. Tolerated: UTF-8
+		 * but for such cuts right before a closing quote. Remove when
+		 * fixed. */
+		if (!fz_json_ok(d, dn, utf8) && fz_json_ok(d, dn, 0) &&
+		    fz_utf8_cut_only(d, dn, "\"")) {
+			FZ_NOTE_ONCE("finding 9 open: dialect.c copy_span cuts a "
+			    "call id (63 bytes) or name (127) inside a UTF-8 "
+			    "character");
+		} else
+		/* END TEMPORARY WORKAROUND */
+		{
+			if (!fz_json_ok(d, dn, utf8))
+				fprintf(stderr, "event data: %.*s\n", (int)dn,
+				    d);
+			FZ_CHECK(fz_json_ok(d, dn, utf8),
+			    "event data is strict JSON");
+		}
 		if (e->n == e->cap) {
 			e->cap = e->cap ? e->cap * 2 : 64;
 			nv = realloc(e->v, e->cap * sizeof(*nv));
@@ -158,6 +170,7 @@ fz_events(const char *p, size_t len, int utf8, struct fz_evs *e)
 		memcpy(e->v[e->n].type, t, tn);
 		e->v[e->n].type[tn] = '\0';
 		e->v[e->n].j = cJSON_ParseWithLength(d, dn);
+		e->v[e->n].nul = fz_memmem(d, dn, "\\u0000", 6) != NULL;
 		FZ_CHECK(cJSON_IsObject(e->v[e->n].j), "event data an object");
 		ty = cJSON_GetObjectItemCaseSensitive(e->v[e->n].j, "type");
 		FZ_CHECK(cJSON_IsString(ty) &&
@@ -205,6 +218,7 @@ struct fz_drive {
 	struct fz_evs evs;	/* every event of the stream, in order */
 	int  utf8;		/* every chunk was valid UTF-8 */
 	int  failed;		/* ended with px_dialect_fail */
+	size_t end_at;		/* the first event end/fail wrote */
 };
 
 /*
@@ -227,11 +241,32 @@ fz_drive_stream(struct px_dstate *st, const uint8_t *rest, size_t n,
 
 	if (!init) {
 		px_buf_init(&out, FZ_DBUF);
-		px_buf_init(&sc, 1u << 20);	/* SSE_LINE_CAP + 1024 */
+		/* app.c: SSE_LINE_CAP + 1024 */
+		px_buf_init(&sc, (1u << 20) + 1024);
+		/* TEMPORARY WORKAROUND (finding 8, crashes/dialect_*-
+		 * scratch-null.bin): a call opened before any string was
+		 * read into a never-used scratch buffer makes copy_span()
+		 * compute sc->p + 0 with sc->p NULL (and memcpy from NULL).
+		 * A worker's scratch has memory after its first event; so
+		 * has this one. Remove when fixed. */
+		if (px_buf_adds(&sc, "x") != PX_OK)
+			abort();
+		px_buf_reset(&sc);
+		/* END TEMPORARY WORKAROUND */
 		init = 1;
 	}
 	memset(dr, 0, sizeof(*dr));
 	dr->utf8 = fz_utf8_ok(rest, n);
+	/* TEMPORARY WORKAROUND (finding 14, crashes/dialect_*-bad-u-
+	 * escape.bin): read_str() takes the 4 bytes after \u even when they
+	 * are no hex digits, and so can swallow part of a UTF-8 character.
+	 * Remove when fixed. */
+	if (dr->utf8 && fz_bad_u_escape(rest, n)) {
+		FZ_NOTE_ONCE("finding 14 open: a \\u escape without 4 hex "
+		    "digits can split a UTF-8 character");
+		dr->utf8 = 0;
+	}
+	/* END TEMPORARY WORKAROUND */
 	while (rest < e) {
 		nl = memchr(rest, '\n', (size_t)(e - rest));
 		len = nl != NULL ? (size_t)(nl - rest) : (size_t)(e - rest);
@@ -251,6 +286,7 @@ fz_drive_stream(struct px_dstate *st, const uint8_t *rest, size_t n,
 		}
 	}
 	px_buf_reset(&out);
+	dr->end_at = dr->evs.n;
 	dr->failed = broke || (opts & FZ_D_FAIL);
 	if (dr->failed)
 		rc = px_dialect_fail(st, fz_fail_msgs[(opts >> 5) % 3],
@@ -269,6 +305,50 @@ fz_drive_stream(struct px_dstate *st, const uint8_t *rest, size_t n,
 }
 
 /*
+ * An exact-size copy of a canonical body for px_dialect_body, *n its
+ * length.
+ * TEMPORARY WORKAROUND (finding 8, crashes/dialect_*-body-null.bin and
+ * dialect_*-scratch-null.bin): px_dialect_body computes NULL + 0 in
+ * read_chunk for a NULL body (relay.c passes w->resp.p, NULL until that
+ * buffer's first use, for an empty 2xx body an OpenAI-compatible map_body
+ * passes), and in copy_span when a tool call opens before any string
+ * value was read into its fresh scratch buffer (UBSan: applying zero
+ * offset to null pointer). So an empty body is passed as "" (not NULL),
+ * and an object gets a first member the reader reads an empty string
+ * from, {"choices":[{"finish_reason":""}], ... (the choice of a later
+ * "choices" array counts the same). Remove when fixed.
+ */
+static inline char *
+fz_body_copy(const uint8_t *p, size_t *n)
+{
+	static const char pre[] = "{\"choices\":[{\"finish_reason\":\"\"}]";
+	size_t i = 0, k = sizeof(pre) - 1, comma;
+	char *b;
+
+	FZ_NOTE_ONCE("finding 8 open: NULL + 0 in dialect.c read_chunk / "
+	    "copy_span (a NULL body, a fresh scratch buffer); harness "
+	    "works around it");
+	while (i < *n && strchr(" \t\r\n", p[i]) != NULL && p[i] != 0)
+		i++;
+	if (i == *n || p[i] != '{')
+		return fz_dup(p, *n, *n == 0);	/* "" for an empty body */
+	for (comma = i + 1; comma < *n && strchr(" \t\r\n", p[comma]) !=
+	    NULL && p[comma] != 0; comma++)
+		;
+	comma = comma < *n && p[comma] != '}';
+	b = malloc(k + comma + (*n - i - 1));
+	if (b == NULL)
+		abort();
+	memcpy(b, pre, k);
+	if (comma)
+		b[k] = ',';
+	memcpy(b + k + comma, p + i + 1, *n - i - 1);
+	*n = k + comma + (*n - i - 1);
+	return b;
+}
+/* END TEMPORARY WORKAROUND */
+
+/*
  * The whole rest as one canonical body through px_dialect_body after a
  * rewind (the decoded request stays). PX_OK with the dialect's object in
  * *obj (strict JSON, UTF-8 when the body was), or PX_EUPSTREAM.
@@ -279,7 +359,9 @@ fz_drive_body(struct px_dstate *st, const uint8_t *rest, size_t n,
 {
 	static struct px_buf out;
 	static int init;
-	char *b = fz_dup(rest, n, 0);
+	int utf8 = fz_utf8_ok(rest, n) &&
+	    !fz_bad_u_escape(rest, n);	/* finding 14 */
+	char *b = fz_body_copy(rest, &n);
 	enum px_err rc;
 
 	if (!init) {
@@ -295,9 +377,16 @@ fz_drive_body(struct px_dstate *st, const uint8_t *rest, size_t n,
 	    rc == PX_ENOMEM, "px_dialect_body result");
 	if (rc != PX_OK)
 		return rc;
-	if (!fz_json_ok(out.p, out.len, fz_utf8_ok(rest, n)))
+	/* TEMPORARY WORKAROUND (finding 9, crashes/dialect_*-id-cut-
+	 * utf8.bin): a call id or name cut inside a character. Remove when
+	 * fixed. */
+	if (!fz_json_ok(out.p, out.len, utf8) && fz_json_ok(out.p, out.len, 0)
+	    && fz_utf8_cut_only(out.p, out.len, "\""))
+		utf8 = 0;
+	/* END TEMPORARY WORKAROUND */
+	if (!fz_json_ok(out.p, out.len, utf8))
 		fprintf(stderr, "body: %.*s\n", (int)out.len, out.p);
-	FZ_CHECK(fz_json_ok(out.p, out.len, fz_utf8_ok(rest, n)),
+	FZ_CHECK(fz_json_ok(out.p, out.len, utf8),
 	    "the non-stream object is strict JSON");
 	FZ_CHECK(memchr(out.p, '\n', out.len) == NULL,
 	    "the non-stream object is one line");
@@ -307,19 +396,18 @@ fz_drive_body(struct px_dstate *st, const uint8_t *rest, size_t n,
 }
 
 /*
- * The dialect's error reply for a refused body (what chat.c sends): one
- * JSON object, and the HTTP status it chose.
+ * The dialect's error reply for a refused body (what chat.c sends): strict
+ * JSON, an object (returned, the caller's to free), an error status.
  */
-static inline void
-fz_check_dialect_error(const struct px_dstate *st, const struct px_verr *err,
-    int status, const cJSON **type_out, int *http)
+static inline cJSON *
+fz_dialect_error(const struct px_dstate *st, const struct px_verr *err,
+    int status, int *http)
 {
 	static struct px_buf out;
 	static int init;
 	enum px_err rc;
 	cJSON *j;
 
-	(void)type_out;
 	if (!init) {
 		px_buf_init(&out, 64u << 10);
 		init = 1;
@@ -329,11 +417,13 @@ fz_check_dialect_error(const struct px_dstate *st, const struct px_verr *err,
 	    "invalid_request_error", err->msg, err->param[0] ? err->param :
 	    NULL, NULL, &out, http);
 	FZ_CHECK(rc == PX_OK, "the error reply is written");
-	FZ_CHECK(fz_json_ok(out.p, out.len, 1), "the error reply is strict JSON");
+	/* (UTF-8 when the message is: see finding 10) */
+	FZ_CHECK(fz_json_ok(out.p, out.len, fz_utf8_ok(err->msg,
+	    strlen(err->msg))), "the error reply is strict JSON");
 	j = cJSON_ParseWithLength(out.p, out.len);
 	FZ_CHECK(cJSON_IsObject(j), "the error reply is an object");
 	FZ_CHECK(*http >= 400 && *http <= 599, "an error status");
-	cJSON_Delete(j);
+	return j;
 }
 
 #endif

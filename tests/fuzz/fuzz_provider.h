@@ -27,12 +27,15 @@ fz_provider(long long pick)
 {
 	static const struct px_provider *tab[16];
 	static size_t n;
+	static int built;
 	const struct px_provider *p;
 	struct px_provider_cfg cfg;
 	size_t i, k;
 	int id, api;
 
-	for (id = 0; n == 0 && id < PX_PROV__MAX; id++) {
+	/* (built, not n == 0: that stopped after the first family, so only
+	 * openrouter was ever fuzzed) */
+	for (id = 0; !built && id < PX_PROV__MAX; id++) {
 		for (api = -1; api < PX_API__MAX; api++) {
 			if (api < 0) {
 				p = px_provider_get((enum px_provider_id)id);
@@ -48,6 +51,7 @@ fz_provider(long long pick)
 				tab[n++] = p;
 		}
 	}
+	built = 1;
 	FZ_CHECK(n >= 1, "at least one adapter");
 	for (i = 0; i < n; i++) {
 		p = tab[i];
@@ -311,6 +315,27 @@ fz_check_choices(const cJSON *root, int stream, unsigned ntools,
 			    "no finish_reason \"stop\" after tool calls");
 	}
 	return seen;
+}
+
+/*
+ * A native adapter writes every canonical chunk or body itself: an object
+ * of the right kind ("chat.completion.chunk" / "chat.completion") with a
+ * non-empty id, the model and a choices array.
+ */
+static inline void
+fz_check_native(const struct px_provider *p, const cJSON *j, int stream)
+{
+	const cJSON *o = fz_get(j, "object"), *id = fz_get(j, "id");
+
+	if (p->api != PX_API_NATIVE)
+		return;
+	FZ_CHECK(cJSON_IsString(o) && strcmp(o->valuestring, stream ?
+	    "chat.completion.chunk" : "chat.completion") == 0,
+	    "native: a chat.completion(.chunk) object");
+	FZ_CHECK(cJSON_IsString(id) && id->valuestring[0] != '\0',
+	    "native: an id");
+	FZ_CHECK(cJSON_IsString(fz_get(j, "model")), "native: the model");
+	FZ_CHECK(cJSON_IsArray(fz_get(j, "choices")), "native: choices");
 }
 
 static inline void

@@ -6,7 +6,8 @@
  * response body (an exact-size copy, not NUL-terminated: the contract
  * passes a length).
  * Checks: the action is PASS, REWRITE or ERROR (never DROP); REWRITE output
- * is a strict JSON object (valid UTF-8 when the body was) in which no
+ * is a strict JSON object (valid UTF-8 when the body was; from a native
+ * adapter a chat.completion with an id, the model and choices) in which no
  * choice with tool calls ends with "stop"; ERROR output is an OpenAI error
  * object showing no key-shaped configured key; a body passed unchanged
  * that is strict JSON without a backslash already meets the finish_reason
@@ -65,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "rewritten body is strict JSON");
 		j = cJSON_ParseWithLength(out.p, out.len);
 		FZ_CHECK(cJSON_IsObject(j), "rewritten body is an object");
+		fz_check_native(p, j, 0);
 		(void)fz_check_choices(j, 0, 0, 0);
 		fz_ids_add(&ids, j, "message");
 		cJSON_Delete(j);

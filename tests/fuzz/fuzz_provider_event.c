@@ -11,7 +11,9 @@
  * Checks per event: a known action; DROP (OpenAI-compatible) only with
  * drop_usage_alone; REWRITE output is one or more lines of strict JSON
  * objects (valid UTF-8 when the event was) whose tool call entries carry
- * one of our indices, never finish_reason "stop" after a tool call;
+ * one of our indices, never finish_reason "stop" after a tool call, and
+ * from a native adapter chat.completion.chunk objects with an id, the
+ * model and choices;
  * thought signatures are recorded as "<id> TAB <sig>" lines under an id
  * the client was shown; ERROR output is an OpenAI error object showing no
  * key-shaped configured key, and ends the stream; an event passed
@@ -38,8 +40,9 @@ check_pass(const char *d, size_t n, const struct px_stream_fix *st,
 
 /* REWRITE: one or more chunks, one per line, each a strict JSON object. */
 static void
-check_rewrite(const struct px_buf *out, const struct px_stream_fix *st,
-    int had_tools, int utf8, struct fz_ids *ids)
+check_rewrite(const struct px_provider *prov, const struct px_buf *out,
+    const struct px_stream_fix *st, int had_tools, int utf8,
+    struct fz_ids *ids)
 {
 	const char *p, *e, *nl;
 	size_t n;
@@ -61,6 +64,7 @@ check_rewrite(const struct px_buf *out, const struct px_stream_fix *st,
 		    "each rewritten chunk is strict JSON");
 		j = cJSON_ParseWithLength(p, n);
 		FZ_CHECK(cJSON_IsObject(j), "each rewritten chunk an object");
+		fz_check_native(prov, j, 1);
 		had_tools = fz_check_choices(j, 1, st->ntools, had_tools);
 		fz_ids_add(ids, j, "delta");
 		cJSON_Delete(j);
@@ -122,7 +126,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    "DROP only for usage the proxy asked for");
 			break;
 		case PX_EV_REWRITE:
-			check_rewrite(&out, &st, had_tools, utf8, &ids);
+			check_rewrite(p, &out, &st, had_tools, utf8, &ids);
 			break;
 		case PX_EV_ERROR:
 			fz_check_error_json(&out, utf8);

@@ -563,6 +563,268 @@ md('native-last-page', 2, 1, J({ models: [{ name: 'models/a',
 	supportedGenerationMethods: ['generateContent'] }, { name: 'models/b',
 	supportedGenerationMethods: ['generateContent'] }] }));
 
+// --- dialects (issue 10): line 1 "opts max_values", line 2 the client's
+// body, then canonical chunks one a line (fuzz_dialect.h) ----------------
+const fx = (f) => JSON.parse(fs.readFileSync(path.join(__dirname, '..',
+	'fixtures', f), 'utf8'));
+const D = (delta, fin) => J({ id: 'chatcmpl-7f3a', object:
+	'chat.completion.chunk', created: 1760000000, model: 'gemini-2.5-flash',
+	choices: [{ index: 0, delta, finish_reason: fin === undefined ? null :
+		fin }] });
+const USAGE = J({ id: 'chatcmpl-7f3a', object: 'chat.completion.chunk',
+	choices: [], usage: { prompt_tokens: 42, completion_tokens: 17,
+		total_tokens: 59, prompt_tokens_details: { cached_tokens: 2,
+			cache_write_tokens: 1 },
+		completion_tokens_details: { reasoning_tokens: 5 } } });
+const TC = (index, id, name, args) => D({ tool_calls: [{ index, id,
+	type: 'function', function: { name, arguments: args } }] });
+const TA = (index, args) => D({ tool_calls: [{ index, function: {
+	arguments: args } }] });
+const STREAMS = {
+	text: [D({ role: 'assistant', content: '' }), D({ content: 'Hel' }),
+		D({ content: 'lo "w" \u00e9\ud83d\ude00' }), D({}, 'stop'), USAGE],
+	reasoning: [D({ reasoning: 'Plan: ' }), D({ reasoning_content: 'look.' }),
+		D({ content: 'It is -3C.' }), D({}, 'stop'), USAGE],
+	tools: [D({ content: 'Let me check.' }),
+		TC(0, 'call_a', 'get_weather', ''), TC(1, 'call_b', 'get_time',
+			'{"tz"'), TA(0, '{"city":"Oslo"}'), TA(1, ':"CET"}'),
+		D({}, 'tool_calls'), USAGE],
+	gemini: [D({ tool_calls: [{ id: 'function-call-1', type: 'function',
+		function: { name: 'a', arguments: '{}' } }] }),
+		D({ tool_calls: [{ function: { name: 'b', arguments: '{"k"' } }] }),
+		D({ tool_calls: [{ function: { arguments: ':1}' } }] }),
+		D({}, 'stop')],
+	custom: [TC(0, 'call_p', 'apply_patch', '{"input":"*** Begin Patch\\n'
+		+ '*** End Patch"}'), D({}, 'tool_calls')],
+	length: [D({ content: 'cut sh' }), D({}, 'length'), USAGE],
+	refusal: [D({ refusal: 'I cannot.' }), D({}, 'content_filter')],
+	broken: [D({ content: 'a' }), '{"choices":[{"delta":{"content":"x',
+		'not json', '[1,2]', D({ content: 'b' })],
+	empty: [],
+};
+const BODY = J({ id: 'chatcmpl-1', object: 'chat.completion', created:
+	1760000000, model: 'gemini-2.5-flash', choices: [{ index: 0, message: {
+		role: 'assistant', content: 'Checking.', reasoning: 'Plan.',
+		tool_calls: [{ id: 'call_0', type: 'function', function: {
+			name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+	finish_reason: 'tool_calls' }], usage: { prompt_tokens: 42,
+		completion_tokens: 17, total_tokens: 59 } });
+const dlg = (t, n, opts, cap, body, stream) => add(t, n,
+	`${opts} ${cap}\n${typeof body === 'string' ? body : J(body)}\n` +
+	(stream === undefined ? STREAMS.text : stream).join('\n'));
+
+// Responses
+const hi = { model: 'gemini-2.5-flash', input: 'Hello!' };
+const fnTool = { type: 'function', name: 'get_weather', description: 'w',
+	parameters: { type: 'object', properties: { city: { type: 'string' } } },
+	strict: true };
+const patchTool = { type: 'custom', name: 'apply_patch', description:
+	'Patch files', format: { type: 'grammar', syntax: 'lark',
+		definition: 'start: "*** Begin Patch" /(.|\\n)*/ "*** End Patch"' } };
+const R = 'dialect_responses';
+dlg(R, 'codex', 0, 0, fx('codex_responses.json').body, STREAMS.tools);
+dlg(R, 'codex-request', 0, 0, fx('responses/codex_request.json'),
+	STREAMS.custom);
+dlg(R, 'minimal', 0, 0, hi);
+dlg(R, 'empty-answer', 0, 0, { ...hi, stream: true }, STREAMS.empty);
+dlg(R, 'reasoning', 0, 0, { ...hi, stream: true, reasoning: { effort:
+	'xhigh', summary: 'auto' } }, STREAMS.reasoning);
+dlg(R, 'custom-tool', 0, 0, { ...hi, tools: [fnTool, patchTool,
+	{ type: 'web_search' }], tool_choice: { type: 'custom',
+	name: 'apply_patch' }, parallel_tool_calls: false }, STREAMS.custom);
+dlg(R, 'failed', 1, 0, { ...hi, tools: [fnTool] }, STREAMS.tools.slice(0, 4));
+dlg(R, 'overloaded', 3, 0, hi, STREAMS.text.slice(0, 2));
+dlg(R, 'length', 0, 0, { ...hi, max_output_tokens: 5 }, STREAMS.length);
+dlg(R, 'refusal', 0, 0, hi, STREAMS.refusal);
+dlg(R, 'broken-chunks', 0, 0, hi, STREAMS.broken);
+dlg(R, 'gemini-calls', 0, 0, { ...hi, tools: [fnTool] }, STREAMS.gemini);
+dlg(R, 'body', 0, 0, hi, [BODY]);
+dlg(R, 'value-cap', 0, 5, hi);
+dlg(R, 'history', 0, 0, { model: 'm', instructions: 'Be terse.', input: [
+	{ role: 'developer', content: [{ type: 'input_text', text: 'd' }] },
+	{ type: 'message', role: 'user', content: [{ type: 'input_text',
+		text: 'look' }, { type: 'input_image', image_url:
+		'data:image/png;base64,iVBO', detail: 'high' }, { type: 'input_file',
+		file_data: 'data:application/pdf;base64,JVBE', filename: 'a.pdf' }] },
+	{ type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: 'x' },
+	{ type: 'message', role: 'assistant', content: [{ type: 'output_text',
+		text: 'Calling.' }] },
+	{ type: 'function_call', call_id: 'call_1', name: 'get_weather',
+		arguments: '{"city":"Oslo"}' },
+	{ type: 'custom_tool_call', call_id: 'call_2', name: 'apply_patch',
+		input: '*** Begin Patch' },
+	{ type: 'function_call_output', call_id: 'call_1', output: [{ type:
+		'input_text', text: '-3C' }, { type: 'input_image', image_url:
+		'https://x/i.png' }] },
+	{ type: 'custom_tool_call_output', call_id: 'call_2', output: 'ok' }],
+	tools: [fnTool, patchTool], text: { format: { type: 'json_schema',
+		name: 'out', schema: { type: 'object' }, strict: true } },
+	temperature: 0.2, top_p: 0.9, user: 'u'.repeat(70), store: false,
+	metadata: { a: 'b' }, truncation: 'disabled' });
+for (const [n, body] of [
+	['bad-item-type', { model: 'm', input: [{ type: 'item_reference',
+		id: 'x' }] }],
+	['bad-stateful', { ...hi, previous_response_id: 'resp_1' }],
+	['bad-file-id', { model: 'm', input: [{ role: 'user', content: [{
+		type: 'input_image', file_id: 'f' }] }] }],
+	['bad-tool-name', { ...hi, tools: [{ type: 'function', name: 'a b' }] }],
+	['bad-choice', { ...hi, tools: [fnTool], tool_choice: { type:
+		'function', name: 'nope' } }],
+	['bad-output-id', { model: 'm', input: [{ type: 'function_call_output',
+		call_id: 'zz', output: 'r' }] }],
+	['bad-number', { ...hi, max_output_tokens: 0 }],
+	['bad-effort', { ...hi, reasoning: { effort: 'extreme' } }],
+	['bad-json', '{"model":"m","input":'],
+]) dlg(R, n, 0, 0, body, []);
+
+// Messages (opts 4: count_tokens too)
+const M = 'dialect_messages';
+const mhi = { model: 'claude-sonnet-4-6', max_tokens: 1024, messages: [
+	{ role: 'user', content: 'Hello!' }] };
+const tu = (id) => ({ type: 'tool_use', id, name: 'get_weather',
+	input: { city: 'Oslo' } });
+const tr = (id, content) => ({ type: 'tool_result', tool_use_id: id,
+	content });
+dlg(M, 'claude-code', 4, 0, fx('claude_code_messages.json').body,
+	STREAMS.tools);
+dlg(M, 'count-tokens', 4, 0, fx('claude_code_count_tokens.json').body, []);
+dlg(M, 'doc-b23', 0, 0, fx('messages/doc_b23_request.json'),
+	STREAMS.reasoning);
+dlg(M, 'minimal', 4, 0, mhi);
+dlg(M, 'stream-empty', 0, 0, { ...mhi, stream: true }, STREAMS.empty);
+dlg(M, 'thinking', 0, 0, { ...mhi, stream: true, thinking: { type:
+	'enabled', budget_tokens: 4096 } }, STREAMS.reasoning);
+dlg(M, 'adaptive', 0, 0, { ...mhi, thinking: { type: 'adaptive' },
+	output_config: { effort: 'max' } }, STREAMS.tools);
+dlg(M, 'failed', 1, 0, mhi, STREAMS.tools.slice(0, 3));
+dlg(M, 'overloaded', 3, 0, mhi, STREAMS.text.slice(0, 2));
+dlg(M, 'length', 0, 0, mhi, STREAMS.length);
+dlg(M, 'refusal', 0, 0, mhi, STREAMS.refusal);
+dlg(M, 'broken-chunks', 0, 0, mhi, STREAMS.broken);
+dlg(M, 'gemini-calls', 0, 0, mhi, STREAMS.gemini);
+dlg(M, 'body', 0, 0, { ...mhi, thinking: { type: 'enabled',
+	budget_tokens: 2048 } }, [BODY]);
+dlg(M, 'value-cap', 4, 7, mhi);
+dlg(M, 'history', 4, 0, { model: 'm', max_tokens: 5, system: [{ type:
+	'text', text: 'a' }, { type: 'text', text: 'b', cache_control: { type:
+	'ephemeral' } }], messages: [
+	{ role: 'user', content: [{ type: 'text', text: 'look' }, { type:
+		'image', source: { type: 'base64', media_type: 'image/png', data:
+		'iVBO' } }, { type: 'image', source: { type: 'url', url:
+		'https://x/i.png' } }, { type: 'document', source: { type: 'base64',
+		media_type: 'application/pdf', data: 'JVBE' }, title: 't' },
+	{ type: 'search_result', source: 's', title: 'T', content: [{ type:
+		'text', text: 'r1' }] }] },
+	{ role: 'assistant', content: [{ type: 'thinking', thinking: 't',
+		signature: 's' }, { type: 'text', text: 'x' }, tu('toolu_1'),
+	tu('toolu_2')] },
+	{ role: 'user', content: [tr('toolu_1', [{ type: 'text', text: 'l1' },
+		{ type: 'image', source: { type: 'base64', media_type: 'image/png',
+			data: 'iVBO' } }]), { ...tr('toolu_2', 'bad'), is_error: true },
+	{ type: 'text', text: 'after' }] }],
+	tools: [{ name: 'get_weather', description: 'd', input_schema: { type:
+		'object' } }, { type: 'web_search_20250305', name: 'web_search' }],
+	tool_choice: { type: 'any', disable_parallel_tool_use: true },
+	stop_sequences: ['a', 'b', 'c', 'd', 'e'], temperature: 0.5, top_p: 0.9,
+	top_k: 40, metadata: { user_id: 'x'.repeat(80) }, output_config: {
+		format: { type: 'json_schema', schema: { type: 'object' } } } });
+for (const [n, body] of [
+	['bad-max-tokens', { ...mhi, max_tokens: 0 }],
+	['bad-role', { ...mhi, messages: [{ role: 'bot', content: 'x' }] }],
+	['bad-result-id', { ...mhi, messages: [{ role: 'user', content: [
+		tr('nope', 'x')] }] }],
+	['bad-block', { ...mhi, messages: [{ role: 'user', content: [{ type:
+		'audio' }] }] }],
+	['bad-thinking', { ...mhi, thinking: { type: 'enabled' } }],
+	['bad-tool-name', { ...mhi, tools: [{ name: 'a b' }] }],
+	['bad-json', '{"model":'],
+]) dlg(M, n, 4, 0, body, []);
+
+// the engine's chunk reader: line 1 "flags", chunks one a line
+const ck2 = (n, flags, lines) => add('dialect_chunk', n,
+	`${flags}\n${lines.join('\n')}`);
+for (const [n, lines] of Object.entries(STREAMS))
+	ck2(n, n === 'reasoning' ? 1 : n === 'custom' ? 4 : 0, lines);
+ck2('fail', 3, STREAMS.tools.slice(0, 3));
+ck2('body', 1, [BODY]);
+ck2('escapes', 0, ['{"choices":[{"delta":{"content":"\\u00e9\\ud83d' +
+	'\\ude00\\ud800\\u0041\\n\\t\\"\\\\\\/\\b\\f\\r\\x","refusal":null},' +
+	'"finish_reason":null}],"usage":{"prompt_tokens":1.5e3,' +
+	'"completion_tokens":-2,"total_tokens":null}}']);
+ck2('many-calls', 0, [D({ tool_calls: Array.from({ length: 20 }, (_, i) =>
+	({ index: i, id: `c${i}`, function: { name: 'f', arguments: '{}' } })) })]);
+ck2('far-index', 0, [TC(5, 'c5', 'f', '{}'), TC(200, 'c200', 'g', '{}')]);
+
+// native_request: line 1 "adapter op model effort", then the body
+const nr = (n, hdr, body) => add('native_request', n,
+	`${hdr}\n${J(body)}`);
+fx('native/request.json').forEach((c, i) => nr(`chat-${String(i)
+	.padStart(2, '0')}`, `0 0 ${i % 6} ${i % 7}`, c.in));
+fx('native/embed.json').requests.forEach((c, i) => nr(`embed-${i}`,
+	`0 1 4 0`, c.in));
+nr('openrouter-splice', '1 0 1 0', { model: 'x', stream: true,
+	messages: [{ role: 'user', content: 'hi' }] });
+nr('compat-effort', '2 0 2 2', { model: 'gemini-2.5-flash',
+	reasoning_effort: 'low', messages: [{ role: 'user', content: 'hi' }] });
+
+// native_reply: line 1 "adapter encoding model", then the reply
+fx('native/embed.json').replies.forEach((c, i) => add('native_reply',
+	`reply-${i}`, `0 ${c.encoding === 'base64' ? 1 : c.encoding ? 0 : 2} ` +
+	`${/embedding-001/.test(c.model || '') ? 0 : 2}\n${J(c.in)}`));
+add('native_reply', 'short-normalised', `0 1 1\n${J({ embeddings: [
+	{ values: [3, 4] }, { values: [] }, { values: [0, 0] }] })}`);
+
+// thoughts: line 1 piece sizes, then the text
+add('thoughts', 'summary', '3 5 1\n<thought>Plan: check the weather.' +
+	'</thought>It is -3C in Oslo.');
+add('thoughts', 'two', '9 10 1\nA<thought>x</thought>B<thought>y</thought>C');
+add('thoughts', 'unclosed', '4\n<thought>still thinking \u00e9 </thou');
+add('thoughts', 'near-tags', '1\n<though><thought<thought>></thought></t>');
+
+// thoughtsig: line 1 "bypass lookup", then a chat request
+const sc = (id, sig) => ({ id, type: 'function', function: { name: 'f',
+	arguments: '{}' }, ...(sig ? { extra_content: { google: {
+		thought_signature: sig } } } : {}) });
+const sA = (...calls) => ({ role: 'assistant', content: null,
+	tool_calls: calls });
+const sT = (id) => ({ role: 'tool', tool_call_id: id, content: 'r' });
+const sU = { role: 'user', content: 'q' };
+add('thoughtsig', 'first-call', `0 2\n${J({ model: 'gemini-3-pro-preview',
+	messages: [sU, sA(sc('c1'), sc('c2')), sT('c1'), sT('c2')] })}`);
+add('thoughtsig', 'bypass-turn', `1 3\n${J({ messages: [sU, sA(sc('c_old')),
+	sT('c_old'), sU, sA(sc('c_x')), sT('c_x'), sA(sc('k_known')),
+	sT('k_known')] })}`);
+add('thoughtsig', 'kept', `1 1\n${J({ messages: [sU, sA(sc('c1', 'CLIENT')),
+	sT('c1'), sA({ id: 'z', extra_content: 5 }), sA({ id: 'y',
+		extra_content: { google: [1], other: 2 } })] })}`);
+
+// embed: the request body
+for (const [n, body] of [
+	['string', { model: 'gemini-embedding-001', input: 'What is life?' }],
+	['array', { model: 'text-embedding-3-small', input: ['first',
+		'se"cond\n'], dimensions: 768, encoding_format: 'base64',
+		user: 'u' }],
+	['tokens', { model: 'm', input: [[1, 2, 3], [4]], encoding_format: null,
+		dimensions: null }],
+	['token-ids', { model: 'm', input: [1, 2, 3] }],
+	['bad-empty', { model: 'm', input: [] }],
+	['bad-dims', { model: 'm', input: 'x', dimensions: 1.5 }],
+	['bad-format', { model: 'm', input: 'x', encoding_format: 'hex' }],
+	['bad-model', { model: '', input: 'x' }],
+]) add('embed', n, J(body));
+
+// listen: line 1 "allow_any", then the spec (tests/unit/test_listen.c)
+[['unix', 0, '/run/aiproxy/app.sock'], ['relative', 0, './app.sock'],
+	['loopback', 0, '127.0.0.1:9000'], ['localhost', 0, 'localhost:9000'],
+	['high-port', 0, '10.1.2.3:65535'], ['any', 1, '0.0.0.0:9000'],
+	['any-refused', 0, '0.0.0.0:9000'], ['empty-host', 1, ':9000'],
+	['star', 1, '*:9000'], ['ipv6', 0, '[::]:9000'], ['port-0', 0,
+		'127.0.0.1:0'], ['port-big', 0, '127.0.0.1:65536'],
+	['port-plus', 0, '127.0.0.1:+80'], ['short-ip', 1, '10.1:00443'],
+	['hex-ip', 1, '0x7f.1:1'], ['no-port', 0, 'app.sock'],
+	['path-107', 0, '/' + 'a'.repeat(106)]].forEach(([n, any, spec]) =>
+	add('listen', n, `${any}\n${spec}`));
+
 // --- write --------------------------------------------------------------
 for (const [target, list] of Object.entries(seeds)) {
 	const dir = path.join(root, target);

@@ -27,15 +27,23 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # keeps the executions per second high.
 max_len() {
 	case $1 in
-	validate|provider_event|provider_body) echo 8192 ;;
+	validate|provider_event|provider_body|native_request) echo 8192 ;;
+	dialect_responses|dialect_messages) echo 16384 ;;	# client fixtures
 	sse) echo 2048 ;;
+	listen) echo 512 ;;
 	*) echo 4096 ;;
 	esac
 }
 
+# The target's dictionary (dialect and native targets: json.dict with
+# dialect.dict, joined into $B/logs/T.dict).
 dict_of() {
 	case $1 in
-	sse) echo tests/fuzz/dict/sse.dict ;;
+	sse|thoughts|listen) echo "tests/fuzz/dict/$1.dict" ;;
+	dialect_*|native_*|thoughtsig)
+		cat tests/fuzz/dict/json.dict tests/fuzz/dict/dialect.dict \
+		    > "$B/logs/$1.dict"
+		echo "$B/logs/$1.dict" ;;
 	*) echo tests/fuzz/dict/json.dict ;;
 	esac
 }
