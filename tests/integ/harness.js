@@ -146,11 +146,15 @@ function stream(port, urlPath, body, opts = {}) {
 
 // --- the mock upstream ----------------------------------------------------
 
-async function startMock() {
+// opts.env: extra variables for a mock of the test's own (MOCK_PAUSE_MS:
+// the silence of the "pause" scenario).
+async function startMock(opts = {}) {
   const dir = tmpdir('mock');
   const portfile = path.join(dir, 'port');
+  const spawnOpts = { stdio: ['ignore', 'ignore', 'inherit'] };
+  if (opts.env) spawnOpts.env = Object.assign({}, process.env, opts.env);
   const proc = track(spawn(process.execPath, [path.join(ROOT, 'tests/mock/upstream.js'),
-    '--port', '0', '--portfile', portfile], { stdio: ['ignore', 'ignore', 'inherit'] }));
+    '--port', '0', '--portfile', portfile], spawnOpts));
   const port = await waitFor(() => {
     const t = fs.existsSync(portfile) && fs.readFileSync(portfile, 'utf8').trim();
     return t ? Number(t) : 0;
@@ -250,7 +254,50 @@ function responderAlive(bin, tmp) {
   return responderPids(bin, tmp).length > 0;
 }
 
+// The responder (of those spawned for tmp) whose TCP socket has local
+// port `port` (a mock entry's remote_port: the upstream connection of one
+// request), or 0. Reads /proc/net/tcp{,6} and the responders' fds.
+function socketOwner(bin, tmp, port) {
+  const inodes = new Set();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(f, 'utf8'); } catch (e) { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length < 10) continue;
+      if (parseInt(c[1].split(':')[1], 16) === port) inodes.add(c[9]);
+    }
+  }
+  for (const pid of responderPids(bin, tmp)) {
+    let fds = [];
+    try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch (e) { continue; }
+    for (const fd of fds) {
+      let l = '';
+      try { l = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch (e) { continue; }
+      const m = /^socket:\[(\d+)\]$/.exec(l);
+      if (m && inodes.has(m[1])) return pid;
+    }
+  }
+  return 0;
+}
+
 // --- what reached the upstream --------------------------------------------
+
+// Most requests in flight at once at the upstream: entries with t (arrival)
+// and ended_at (null: still in flight, counted to the end). An end at the
+// same ms as an arrival counts first.
+function maxInFlight(entries) {
+  const ev = [];
+  for (const q of entries) {
+    ev.push([q.t, 1]);
+    ev.push([q.ended_at === null || q.ended_at === undefined ? Infinity : q.ended_at, -1]);
+  }
+  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let n = 0;
+  let best = 0;
+  for (const [, d] of ev) { n += d; best = Math.max(best, n); }
+  return best;
+}
 
 // Largest number of requests to one key inside any window of `ms`: times
 // are arrival times (ms); with weights, the largest sum of weights (tokens).
@@ -441,4 +488,5 @@ function killAll() {
 
 module.exports = { ROOT, ACCESS_KEY, KEYS, sleep, tmpdir, waitFor, freePort, portOpen,
   request, stream, startMock, startProxy, baseConfig, track, killAll, captured, writeConfig, cgi,
-  responderPids, maxInWindow, keyId, redisClient, redisCmd, startRedis, stopRedis };
+  responderPids, maxInWindow, keyId, redisClient, redisCmd, startRedis, stopRedis,
+  socketOwner, maxInFlight };

@@ -1118,6 +1118,10 @@ function newEntry(req, flavour, raw) {
 		    req.headers.authorization,
 		headers: req.headers, body: parseBody(raw), status: null,
 		closed_at: null, completed: false,
+		// the proxy's end of the connection, and when the response
+		// ended either way (in-flight counting, finding the responder
+		// that holds a request)
+		remote_port: req.socket.remotePort, ended_at: null,
 	};
 	state.log.push(entry);
 	return entry;
@@ -1130,6 +1134,7 @@ function trackEntry(res, entry, life) {
 		entry.completed = true;
 	});
 	res.on('close', () => {
+		entry.ended_at = Date.now();
 		if (!res.writableFinished && !life.selfClose)
 			entry.closed_at = Date.now();
 	});
