@@ -213,6 +213,9 @@ static const struct cfg_key top_keys[] = {
 	  .off = TO(redis_password) },
 	{ .name = "redis_prefix", .type = CFG_NESTR, .off = TO(redis_prefix),
 	  .sdef = "aiproxy:" },
+	{ .name = "metrics_key", .type = CFG_KEY, .flags = CFG_SECRET,
+	  .off = TO(metrics_key) },
+	{ .name = "metrics_public", .type = CFG_BOOL, .off = TO(metrics_public) },
 	{ .name = "lease_ttl_s", .type = CFG_LONG, .off = TO(lease_ttl_s),
 	  .min = 4, .max = 3600, .def = 60 },
 	{ .name = "redis_timeout_ms", .type = CFG_LONG,
@@ -1365,6 +1368,33 @@ check_client_key(struct ctx *c, const struct px_config *cfg, size_t ci)
 	}
 }
 
+/*
+ * The scraper's key opens /metrics only: it must not be a key that opens
+ * more (the admin or a client key) or a provider key. Never printed.
+ */
+static void
+check_metrics_key(struct ctx *c, const struct px_config *cfg)
+{
+	const char *key = cfg->metrics_key;
+	size_t i, j;
+
+	if (key == NULL)
+		return;
+	if (cfg->access_key != NULL && strcmp(key, cfg->access_key) == 0)
+		add_err(c, "metrics_key: same key as access_key");
+	for (i = 0; i < cfg->nclients; i++)
+		if (cfg->clients[i].key != NULL &&
+		    strcmp(cfg->clients[i].key, key) == 0)
+			add_err(c, "metrics_key: same key as "
+			    "access_keys[%zu].key", i);
+	for (i = 0; i < cfg->nproviders; i++)
+		for (j = 0; j < cfg->providers[i].nkeys; j++)
+			if (cfg->providers[i].keys[j].secret != NULL &&
+			    strcmp(cfg->providers[i].keys[j].secret, key) == 0)
+				add_err(c, "metrics_key: same key as "
+				    "provider_keys[%zu].key[%zu]", i, j);
+}
+
 static void
 finish_clients(struct ctx *c, const struct px_config *cfg)
 {
@@ -1620,6 +1650,13 @@ warn_quota(struct px_config *cfg)
 			    weak_why(cfg->clients[i].key), cfg->clients[i].name,
 			    PX_ACCESS_KEY_MIN);
 	}
+	if (cfg->metrics_key != NULL && weak_key(cfg->metrics_key))
+		add_warn(cfg, "metrics_key: weak (%s); anyone who guesses it "
+		    "reads the key ids, limits and usage of /metrics: use at "
+		    "least %d random characters", weak_why(cfg->metrics_key),
+		    PX_ACCESS_KEY_MIN);
+	if (cfg->metrics_public && cfg->metrics_key != NULL)
+		add_warn(cfg, "metrics_key: unused, metrics_public is true");
 	for (i = 0; i < cfg->nowners; i++) {
 		for (j = 0; j < cfg->nproviders; j++) {
 			if (cfg->providers[j].owner == &cfg->owners[i])
@@ -1679,6 +1716,7 @@ parse(struct ctx *c, const char *text, size_t len, struct px_config **out)
 	finish_providers(c, cfg);
 	finish_owners(c, cfg);
 	finish_clients(c, cfg);
+	check_metrics_key(c, cfg);
 	finish_backend(c, cfg);
 	if (c->nerr == 0) {
 		finish_secrets(c, cfg);

@@ -121,6 +121,8 @@ struct px_cfg_warnings {
 
 struct px_config {
 	char   *access_key;		/* required, non-empty */
+	char   *metrics_key;		/* opens /metrics only, or NULL */
+	int     metrics_public;		/* /metrics without any key */
 	double  model_usage_gap_percentage;	/* 0..100, default 5 */
 	char  **auto_models;		/* "auto-models"; may be empty */
 	size_t  nauto_models;

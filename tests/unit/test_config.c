@@ -1245,6 +1245,57 @@ test_client_secrets(void)
 	T_CHECK(leaks == 0, "no error or warning shows a client key");
 }
 
+/* issue 14: the scraper's key and an open /metrics */
+static void
+test_metrics_key(void)
+{
+	static const struct { const char *doc, *err; } mbad[] = {
+		{ "{'access_key':'MK-0123456789abcdef0123456789','metrics_key':"
+		  "'MK-0123456789abcdef0123456789','provider_keys':[" PROV0 "]}",
+		  "metrics_key: same key as access_key" },
+		{ "{'access_key':'ak','metrics_key':'k1','provider_keys':["
+		  PROV0 "]}", "metrics_key: same key as provider_keys[0].key[0]" },
+		{ "{'access_key':'ak','metrics_key':'MK-0123456789abcdef0123456789',"
+		  "'access_keys':[{'key':'MK-0123456789abcdef0123456789','name':"
+		  "'a'}],'provider_keys':[" PROV0 "]}",
+		  "metrics_key: same key as access_keys[0].key" },
+		{ "{'access_key':'ak','metrics_public':'yes','provider_keys':["
+		  PROV0 "]}", "metrics_public: expected true or false" },
+	};
+	struct px_config *cfg;
+	struct px_cfg_errors e;
+	const char *doc;
+	unsigned i, j, found, leaks = 0;
+
+	for (i = 0; i < sizeof mbad / sizeof mbad[0]; i++) {
+		doc = t_quote(mbad[i].doc);
+		cfg = NULL;
+		T_CHECK(px_config_parse(doc, strlen(doc), "t", &cfg, &e) ==
+		    PX_ECONFIG, "bad metrics settings refused");
+		px_config_free(cfg);
+		for (j = found = 0; j < e.n; j++) {
+			found |= strstr(e.msg[j], mbad[i].err) != NULL;
+			leaks += strstr(e.msg[j], "0123456789abcdef") != NULL;
+		}
+		if (!found)
+			printf("#   wanted: %s\n", mbad[i].err);
+		T_CHECK(found, "error names metrics_key / metrics_public");
+	}
+	T_CHECK(leaks == 0, "no error shows the metrics key");
+	cfg = load_q("{'access_key':'0123456789abcdef0123456789abcdef',"
+	    "'metrics_key':'short','metrics_public':true,"
+	    "'provider_keys':[" PROV0 "]}");
+	T_CHECK(cfg != NULL && cfg->metrics_public == 1 && cfg->metrics_key &&
+	    strcmp(cfg->metrics_key, "short") == 0, "loads");
+	T_CHECK(warned(cfg, "metrics_key: weak (too short)") &&
+	    warned(cfg, "metrics_key: unused"), "weak and unused warnings");
+	px_config_free(cfg);
+	cfg = load_q("{'access_key':'ak','provider_keys':[" PROV0 "]}");
+	T_CHECK(cfg != NULL && cfg->metrics_key == NULL &&
+	    cfg->metrics_public == 0, "defaults: no metrics key, not public");
+	px_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1264,5 +1315,6 @@ main(void)
 	test_model_match();
 	test_quota_warnings();
 	test_client_secrets();
+	test_metrics_key();
 	return t_done();
 }
