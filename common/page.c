@@ -31,6 +31,8 @@
 	"X-Frame-Options: DENY\r\n" \
 	"Cross-Origin-Opener-Policy: same-origin\r\n" \
 	"Cross-Origin-Resource-Policy: same-origin\r\n"
+/* SAFE and the lines added to it fit the heads' buffers (extra[1024]) */
+_Static_assert(sizeof(SAFE) < 700, "page headers outgrew their buffer");
 
 /* Last path segments; "" is the page too ("{prefix}/"). */
 static const struct px_page_asset assets[] = {

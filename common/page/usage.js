@@ -165,11 +165,12 @@
     if (hist) for (i = 0; i < hist.length; i++) max = Math.max(max, hist[i]);
     else max = total / 24;
     var top = niceMax(max);
-    // grid: 0, half, top
+    // grid lines at 0, half and the top; whole numbers on the axis
     [0, 0.5, 1].forEach(function (f) {
       var y = T + ph - f * ph;
       add(s, sv('line', { 'class': 'axis', x1: L, x2: W - R, y1: y.toFixed(1), y2: y.toFixed(1) }));
-      add(s, add(sv('text', { x: L - 4, y: (y + 4).toFixed(1), 'text-anchor': 'end' }), fmtShort(top * f)));
+      if (f !== 0.5 || top % 2 === 0)
+        add(s, add(sv('text', { x: L - 4, y: (y + 4).toFixed(1), 'text-anchor': 'end' }), fmtShort(top * f)));
     });
     [[0, '-24 h'], [12, '-12 h'], [24, 'now']].forEach(function (p) {
       var x = L + pw * p[0] / 24;
@@ -189,6 +190,7 @@
     } else {
       var y = T + ph - (top > 0 ? total / 24 / top * ph : 0);
       add(s, sv('line', { 'class': 'avg', x1: L, x2: W - R, y1: y.toFixed(1), y2: y.toFixed(1) }));
+      add(s, add(sv('text', { x: L + 4, y: (y - 5).toFixed(1) }), 'average per hour'));
     }
     var cap = el('figcaption', 'chart-title', hist ?
       title + ': requests per hour, last 24 h (' + fmt(total) + ' in all)' :
@@ -197,7 +199,7 @@
     return add(box, cap, s);
   }
   function niceMax(v) {
-    if (!(v > 0)) return 1;
+    if (!(v > 1)) return 1;
     var p = Math.pow(10, Math.floor(Math.log10(v))), f = v / p;
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
   }

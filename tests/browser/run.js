@@ -363,6 +363,8 @@ async function main() {
       assert.match(v.cd, /^1:3\d left$/, v.cd);
       assert.equal(v.client, hostile);
       assert.ok(v.nolimit >= 2, 'limits of 0 are "no limit"');
+      await p.setViewport({ width: 1024, height: 800 });
+      await p.screenshot({ path: path.join(ARTEFACTS, 'usage-hourly.png'), fullPage: true });
       which = 'client';
       await p.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
       await p.waitForSelector('.banner', { timeout: 7000 });
@@ -394,7 +396,7 @@ async function main() {
     fs.rmSync(profile, { recursive: true, force: true });
     clearTimeout(killer);
   }
-  console.log(`screenshots: ${ARTEFACTS}/usage-desktop.png ${ARTEFACTS}/usage-phone.png`);
+  console.log(`screenshots: ${['desktop', 'phone', 'hourly'].map((n) => path.join(ARTEFACTS, `usage-${n}.png`)).join(' ')}`);
 }
 
 main().catch((e) => report(false, 'browser suite', e)).finally(() => {
