@@ -58,7 +58,7 @@ LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
 # Unit tests: name -> the modules it links (pure modules only).
 UNITS = buf err sse config validate jsonraw provider router win rec daycal \
         keysel \
-        ledger migrate \
+        ledger migrate quota \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
         native
 UNIT_buf      = common/buf.c common/err.c
@@ -107,6 +107,7 @@ UNIT_dialect_responses = $(DIALECT_MODS)
 UNIT_dialect_messages  = $(DIALECT_MODS)
 UNIT_health   = $(LEDGER_UNIT)
 UNIT_migrate  = $(LEDGER_UNIT)
+UNIT_quota    = $(LEDGER_UNIT)
 
 B      ?= build/rel
 OBJS    = $(COMMON:%.c=$(B)/%.o) $(B)/gen/ledger_lua.o
