@@ -133,8 +133,11 @@ px_page_handle(struct px_io *io, const char *method, const char *path)
 		(void)px_reply_head(io, 304, a->ctype, extra);
 		return 1;
 	}
-	snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
-	    "Content-Length: %zu\r\n", *a->len);
+	/* HEAD: no length either, as the HEAD probe answer has none (a web
+	 * server would pass it on for a body that never comes) */
+	if (!head)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    "Content-Length: %zu\r\n", *a->len);
 	if (px_reply_head(io, 200, a->ctype, extra) != PX_OK || head)
 		return 1;
 	if (px_io_write(io, a->body, *a->len) == 0)

@@ -168,6 +168,8 @@ async function main() {
       const head = await h.request(port, 'HEAD', `${PREFIX}/`, { auth: false });
       assert.equal(head.status, 200);
       assert.equal(head.body, '');
+      assert.equal(head.headers['content-length'], undefined, 'HEAD: no length (the HEAD / probe test)');
+      assert.equal(head.headers['content-security-policy'], CSP);
       const u = await h.request(port, 'GET', `${PREFIX}/v1/usage`);
       assert.equal(u.status, 200);
       assert.ok(u.json && u.json.details, '/v1/usage is still the JSON document');
