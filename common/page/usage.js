@@ -407,6 +407,7 @@
       var date = Date.parse(res.headers.get('Date') || '');
       if (isFinite(date) && Math.abs(date - Date.now()) > 2000) st.skew = date - Date.now();
       else st.skew = 0;
+      if (key !== st.key) return null;	// forgotten or replaced meanwhile
       if (res.status === 401) { askKey('The server refused this key (401). Enter the access key again.'); return null; }
       if (!res.ok) {
         return res.text().then(function (t) {
@@ -433,7 +434,8 @@
     }).then(function () {
       clearTimeout(to);
       st.loading = false;
-      schedule(REFRESH_MS);
+      if (st.key && key !== st.key) load();	// a new key came in meanwhile
+      else schedule(REFRESH_MS);
     });
   }
 
