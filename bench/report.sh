@@ -39,6 +39,7 @@ sys_info() {
 | nginx | $(nginx -v 2>&1 | sed 's/^nginx version: //') |
 | libcurl | $(dpkg-query -W -f='${Version}' libcurl4 2>/dev/null) |
 | LMDB | $(dpkg-query -W -f='${Version}' liblmdb0 2>/dev/null) |
+| Redis | $(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p'), hiredis $(dpkg-query -W -f='${Version}' libhiredis0.14 2>/dev/null) |
 | libfcgi | $(dpkg-query -W -f='${Version}' libfcgi0ldbl 2>/dev/null) |
 | cJSON | $(dpkg-query -W -f='${Version}' libcjson1 2>/dev/null) |
 | wrk | $(dpkg-query -W -f='${Version}' wrk 2>/dev/null) |
@@ -349,10 +350,92 @@ sec_alloc() {
 sec_ledger() {
 	echo "bench/ledger_bench.c: P processes on one fresh LMDB state directory (default durability: MDB_NOSYNC + a sync per second), each looping for ${LEDGER_S} s, 8 keys, limits at their maximum."
 	echo
-	echo "| processes | reservations/s (px_ledger_reserve) | reserve + settle pairs/s (a request's two write transactions) |"
+	echo "| processes | reservations/s (px_ledger_reserve_ask) | reserve + settle pairs/s (a request's two write transactions) |"
 	echo "|---|---|---|"
 	echo "| 1 | $(fmt ledger.p1.r %.0f) | $(fmt ledger.p1.rs %.0f) |"
 	echo "| 4 (total) | $(fmt ledger.p4.r %.0f) | $(fmt ledger.p4.rs %.0f) |"
+	echo
+	sec_ledger_backends
+}
+
+# Issue 12: the same pairs on LMDB and on Redis, side by side.
+ledger_row() {	# KEY LABEL
+	echo "| $2 | $(fmt "ledger.lmdb.$1.ops_per_s" %.0f) | $(fmt "ledger.redis.$1.ops_per_s" %.0f) | $(fmt "ledger.ratio.$1" %.3f) | $(fmt "ledger.lmdb.$1.lat_p50_us" %.1f) / $(fmt "ledger.lmdb.$1.lat_p99_us" %.1f) | $(fmt "ledger.redis.$1.lat_p50_us" %.0f) / $(fmt "ledger.redis.$1.lat_p99_us" %.0f) | $(fmt "ledger.redis.$1.server_us_per_call" %.1f) | $(fmt "ledger.redis.$1.server_cpu_pct" %.0f " %") |"
+}
+
+# A row's label: ROW is PxT, or qPxT with the quota features on.
+ledger_label() {	# ROW
+	local r=${1#q} q=""
+	[ "$r" = "$1" ] || q=", quota on"
+	echo "${r%x*} × ${r#*x}$q"
+}
+
+# "about N" of a median, rounded; "n/a" without one
+about() { awk -v v="$(med "$1")" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf("%.0f\n", v) }'; }
+
+sec_ledger_backends() {
+	local row errs="" k us ubusy redis=1
+	echo "### Ledger backends: LMDB and Redis side by side"
+	echo
+	[ "$(stat3 ledger.redis.1x1.ops_per_s | cut -d' ' -f4)" = 0 ] && redis=0
+	if [ "$redis" = 0 ]; then
+		echo "No Redis figures in this run: redis-server was missing or did not start (\`apt-get install redis-server\`). LMDB alone:"
+		echo
+	fi
+	echo "bench/ledger_bench.c \`-m rs\`: reserve + settle pairs, the ledger's two calls per request (a reserve before the upstream call, a settle after it), so a pair's latency is the ledger's added latency per request. P processes × T threads each (every thread with its own scratch, so with Redis its own connection), 8 keys, limits at their maximum, ${LEDGER_S} s per run. LMDB: a state directory of the bench's. Redis $(vals ledger.redis_version | head -n 1): a redis-server started by the bench on 127.0.0.1 (TCP, \`--save '' --appendonly no\`), a fresh \`redis_prefix\` per state; every reserve and every settle is one EVALSHA of common/ledger.lua on the server's clock. In each round the two backends run each row back to back (the order alternating per round); the ratio is taken within the round. Latency: every pair timed with CLOCK_MONOTONIC into a histogram (1.6 % buckets); p50 and p99 of all pairs of the run. **Fresh keys**: records that start empty (a few seconds of windows, as on a new install). **Keys busy all day**: records prefilled first (\`ledger_bench -F\`: every key took a request in each minute of the last day and each second of the last minute), so the day windows are full, as they are for keys in steady use; $([ "$QUICK" = 1 ] && echo "one round with QUICK=1" || echo "one prefill per backend per round, both rows on it") (prefill: LMDB $(fmt ledger.lmdb.prefill_s %.1f) s, Redis $(fmt ledger.redis.prefill_s %.1f) s). After each run a snapshot must hold exactly the requests and tokens it booked (windows and lifetime totals)."
+	echo
+	echo "| keys, processes × threads | LMDB pairs/s | Redis pairs/s | Redis / LMDB | LMDB p50 / p99 µs per pair | Redis p50 / p99 µs per pair | Redis: µs inside the server per EVALSHA (reserve or settle) | Redis server CPU ¹ |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for row in $LEDGER_ROWS; do
+		ledger_row "$row" "fresh, $(ledger_label "$row")"
+	done
+	for row in $LEDGER_BUSY_ROWS; do
+		ledger_row "busy.$row" "busy all day, $(ledger_label "$row")"
+	done
+	echo
+	echo "¹ Redis's own CPU time (user + system, INFO cpu) over the run's wall time; it includes each client thread's warm-up call and the check's snapshots, made just outside that time, so it can pass 100 %."
+	echo
+	echo "**Quota on** (\`ledger_bench -q\`): the keys' entry names an owner with its own windows and \`max_concurrent\` (1000), and has a \`model_limits\` entry for the bench's model, so each reservation draws on four scopes (key, key + model, owner, the owner's leases) instead of one, and each settle gives its lease back; the check also covers the owner's and the (key, model) windows and that no lease is left. Busy quota state: the owner's and (key, model) day windows are full too ($([ "$QUICK" = 1 ] && echo "one round" || echo "first round only"); prefill with settles: LMDB $(fmt ledger.lmdb.qprefill_s %.1f) s, Redis $(fmt ledger.redis.qprefill_s %.1f) s). The cost of the scopes, pairs/s with quota on over the same row without it, same round:"
+	echo
+	echo "| row | LMDB quota / plain | Redis quota / plain |"
+	echo "|---|---|---|"
+	for row in $LEDGER_ROWS; do
+		case "$row" in q*) ;; *) continue ;; esac
+		echo "| fresh, ${row#q} | $(fmt "ledger.lmdb.qcost.${row#q}" %.2f) | $(fmt "ledger.redis.qcost.${row#q}" %.2f) |"
+	done
+	for row in $LEDGER_BUSY_ROWS; do
+		case "$row" in q*) ;; *) continue ;; esac
+		echo "| busy all day, ${row#q} | $(fmt "ledger.lmdb.qcost.busy.${row#q}" %.2f) | $(fmt "ledger.redis.qcost.busy.${row#q}" %.2f) |"
+	done
+	echo
+	for k in $(awk '$1 ~ /^ledger\.(lmdb|redis)\..*\.errors$/ && $2 > 0 { print $1 }' "$RES" | sort -u); do
+		errs="$errs ${k#ledger.} $(vals "$k" | awk '{ s += $1 } END { print s }')"
+	done
+	if [ -n "$errs" ]; then
+		echo "Calls that failed closed (PX_EUNAVAIL: Redis did not answer within redis_timeout_ms, 250 ms; a 503 in production), summed over the runs:$errs."
+	else
+		echo "No call failed closed (PX_EUNAVAIL) in any run."
+	fi
+	if awk '$1 ~ /^ledger\..*\.exact$/ && $2 == 0 { f = 1 } END { exit !f }' "$RES"; then
+		echo "**Some run's snapshot did not hold exactly what it booked** (ledger.*.exact = 0 in the results): a ledger bug, to be looked at."
+	else
+		echo "Every run's snapshot held exactly what it booked."
+	fi
+	echo
+	us=$(med ledger.redis.1x1.server_us_per_call)
+	ubusy=$(med ledger.redis.busy.1x1.server_us_per_call)
+	if [ "$redis" = 0 ]; then
+		echo "What the numbers mean: with LMDB a pair is two local write transactions (p50 about $(about ledger.lmdb.1x1.lat_p50_us) µs on fresh keys, $(about ledger.lmdb.busy.1x1.lat_p50_us) µs on busy ones), and writers take turns on one write lock of one host."
+		return 0
+	fi
+	echo "What the numbers mean: with LMDB a pair is two local write transactions (p50 about $(about ledger.lmdb.1x1.lat_p50_us) µs on fresh keys, $(about ledger.lmdb.busy.1x1.lat_p50_us) µs on busy ones), and writers take turns on one write lock of one host. With Redis each of the two calls adds a network round trip (here loopback) and the script's run inside the server (about $(awk -v v="$us" 'BEGIN { printf("%.0f", v) }') µs per call on fresh keys, $(awk -v v="$ubusy" 'BEGIN { printf("%.0f", v) }') µs on busy ones, by Redis's INFO commandstats): p50 about $(about ledger.redis.1x1.lat_p50_us) µs per pair on fresh keys, $(about ledger.redis.busy.1x1.lat_p50_us) µs on busy ones. Redis runs scripts one at a time on its one main thread, so Redis pairs/s are bounded by one Redis core, for all hosts together: at most 1 s / (2 × µs per call), about $(calc "int(1000000 / (2 * $us))") pairs/s on fresh keys and $(calc "int(1000000 / (2 * $ubusy))") on busy ones; more clients only queue (p50 grows with them, pairs/s does not). The script's time grows with the entries of the windows it decodes and re-encodes in Lua on every write (up to 1,441 in a full day window), which is why busy keys cost so much more there. On this box the clients share its $(nproc) cores with that Redis core; the Redis server CPU column shows how close a row came to the bound."
+}
+
+# The ledger phase alone (run.sh BENCH_ONLY=ledger): its section.
+sec_ledger_alone() {
+	echo "## 8. Ledger reservations (BENCH_ONLY=ledger, $(date -u '+%Y-%m-%d %H:%M UTC'), $([ "$QUICK" = 1 ] && echo QUICK=1 || echo full), median of $RUNS runs)"
+	echo
+	sec_ledger
 }
 
 # Client dialects (issue 10) beside the chat path; the issue 15 target.
@@ -568,6 +651,11 @@ cg.ir_per_req -1 0.03 0 instructions_per_request
 mc.per_event -1 0 0 allocations_per_event
 mc.stream1 -1 0.10 2 allocations_per_stream
 ledger.p1.r 1 0.35 0 ledger_reservations_per_s
+ledger.lmdb.1x1.lat_p50_us -1 0.50 2 ledger_lmdb_pair_p50_us
+ledger.redis.1x1.ops_per_s 1 0.35 0 ledger_redis_pairs_per_s
+ledger.redis.1x1.lat_p50_us -1 0.50 20 ledger_redis_pair_p50_us
+ledger.redis.busy.1x1.ops_per_s 1 0.35 0 ledger_redis_pairs_per_s_busy_keys
+ledger.ratio.4x8 1 0.35 0 ledger_redis_to_lmdb_ratio_4x8
 st.lpr.i20.n512.ratio_to_chat -1 0.15 0.05 responses_us_per_event_ratio_to_chat
 st.lpm.i20.n512.ratio_to_chat -1 0.15 0.05 messages_us_per_event_ratio_to_chat
 tp.json.lpr.c64.ratio_to_chat 1 0.20 0 responses_rps_ratio_to_chat_c64

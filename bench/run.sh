@@ -18,14 +18,20 @@
 # non-stream, bench/upstream.c for streams), run in the same rounds as the
 # dialects, so the native path's CPU per relayed upstream event, req/s and
 # allocations per event sit beside the OpenAI-compatible path's (lp).
+# Ledger backends (issue 12): bench/ledger_bench.c's reserve + settle pairs
+# on LMDB and on Redis (a redis-server of our own on a free port, no
+# persistence, stopped by PID), the two backends' runs interleaved.
 # Never: port 80, system services, a process left behind, or an unbounded
 # loop: every loop has a count, every client a timeout, the run a deadline.
 #
-# QUICK=1: a smoke run under 3 minutes (1 s load runs, c=1 and c=64 only,
-# streams at N=512 on two paths and one run per client dialect and of the
-# native Gemini path, no step scan). BENCH_OUT=FILE writes the report
-# elsewhere; BENCH_KEEP=1 keeps the temp dir (logs, raw results);
-# BENCH_REPORT_FROM=DIR re-renders the report of such a kept run.
+# QUICK=1: a smoke run of about 3 minutes (1 s load runs, c=1 and c=64
+# only, streams at N=512 on two paths and one run per client dialect and of
+# the native Gemini path, no step scan, the ledger's busy-keys rows once).
+# BENCH_OUT=FILE writes the report elsewhere; BENCH_KEEP=1 keeps the temp
+# dir (logs, raw results); BENCH_REPORT_FROM=DIR re-renders the report of such a kept run.
+# BENCH_ONLY=ledger, or `bash bench/run.sh ledger`: the ledger phase alone
+# (LMDB and Redis side by side, needs neither wrk nor a built proxy); its
+# section goes to stdout, or to BENCH_OUT, never into BENCHMARKS.md.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -269,14 +275,39 @@ calc() {	# an awk expression; nothing when an operand is missing
 
 # --- build -------------------------------------------------------------------
 
-ledger_sources() {	# the ledger's modules, as the Makefile links them
-	awk '/^UNIT_ledger[ \t]*=/ { f = 1; sub(/^UNIT_ledger[ \t]*=[ \t]*/, "") }
-	    f { l = $0; c = sub(/\\$/, "", l); printf "%s ", l; if (!c) exit }' \
-	    "$ROOT/Makefile"
+# A variable of the Makefile as make expands it (e.g. LEDGER_UNIT, built
+# from LEDGER_MODS): the bench links what the product links.
+make_var() {
+	# the \$ keeps $(NAME) for make
+	make -s --no-print-directory -C "$ROOT" \
+	    --eval "bench-print-var: ; @echo \$($1)" bench-print-var 2>/dev/null
+}
+
+# bench/ledger_bench.c over the ledger's modules ($(LEDGER_UNIT): both
+# backends, hiredis's owner common/redis.c included) and ledger.lua
+# compiled in (the Makefile's own rule writes $B/gen/ledger_lua.c, B a dir
+# of ours), with the Makefile's standard and warnings (-Werror).
+build_ledger() {
+	local cc=${CC:-cc} b=$T/bin src cstd warn
+	mkdir -p "$b"
+	cd "$ROOT" || exit 1
+	src=$(make_var LEDGER_UNIT)
+	cstd=$(make_var CSTD)
+	warn=$(make_var WARN)
+	if [ -z "$src" ] || [ -z "$cstd" ] || [ -z "$warn" ]; then
+		die "ledger_bench: make did not list LEDGER_UNIT, CSTD, WARN"
+	fi
+	make -s --no-print-directory -C "$ROOT" B="$b/obj" \
+	    "$b/obj/gen/ledger_lua.c" >/dev/null || die "generate ledger_lua.c"
+	# shellcheck disable=SC2086	# word lists from the Makefile
+	$cc $cstd $warn -O2 -Icommon -isystem /usr/include/cjson \
+	    -o "$b/ledger_bench" bench/ledger_bench.c $src \
+	    "$b/obj/gen/ledger_lua.c" -llmdb -lcjson -lhiredis -pthread ||
+	    die "build ledger_bench"
 }
 
 build() {
-	local cc=${CC:-cc} b=$T/bin src
+	local cc=${CC:-cc} b=$T/bin
 	local w=(-O2 -Wall -Wextra)
 	mkdir -p "$b"
 	cd "$ROOT" || exit 1
@@ -288,14 +319,7 @@ build() {
 	    die "build loadclient"
 	$cc "${w[@]}" -shared -fPIC -o "$b/mallocount.so" bench/mallocount.c ||
 	    die "build mallocount"
-	src=$(ledger_sources)
-	[ -n "$src" ] || src="common/ledger.c common/store.c common/ring.c
-	    common/keysel.c common/config.c common/buf.c common/err.c"
-	# shellcheck disable=SC2086
-	$cc -std=c11 -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 "${w[@]}" \
-	    -Icommon -isystem /usr/include/cjson -o "$b/ledger_bench" \
-	    bench/ledger_bench.c $src -llmdb -lcjson -pthread ||
-	    die "build ledger_bench"
+	build_ledger
 }
 
 # --- configuration files -------------------------------------------------------
@@ -1072,20 +1096,220 @@ mc_native() {
 	done
 }
 
-ledger_phase() {
-	local p r m f
-	say "ledger: reservations/s, ${LEDGER_S}s runs"
-	for r in $(seq "$RUNS"); do
-		for p in 1 4; do
-			for m in r rs; do
-				f=$T/ledger-$p-$m-$r
-				timeout 60 "$T/bin/ledger_bench" -d "$f" -p "$p" \
-				    -t "$LEDGER_S" -m "$m" >"$f.txt" 2>&1
-				rec "ledger.p$p.$m" "$(kv "$f.txt" ops_per_s)"
-				rm -rf "$f"
-			done
+# --- 4. the ledger: reservations/s, LMDB and Redis side by side ----------------
+
+# A redis-server of our own for the ledger's Redis runs (issue 12): a free
+# 127.0.0.1 port, no persistence, stopped by PID at the end of the phase.
+# Sets REDIS_PORT, empty when there is none (the Redis columns say n/a).
+REDIS_PORT=
+redis_ping() {	# PORT: +PONG within 1 s
+	local r
+	r=$( { exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+	    printf 'PING\r\n' >&3
+	    IFS= read -r -t 1 l <&3
+	    printf '%s' "$l"; } 2>/dev/null)
+	[ "${r%$'\r'}" = +PONG ]
+}
+
+redis_cli() { timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+# INFO field of the server ("used_cpu_user" ...), or of commandstats'
+# evalsha line ("calls", "usec").
+redis_info() {
+	redis_cli info "$1" 2>/dev/null | tr -d '\r' | awk -F'[:=,]' -v k="$2" '
+	    $1 == k { print $2; exit }
+	    $1 == "cmdstat_evalsha" { for (i = 2; i < NF; i += 2)
+		if ($i == k) { print $(i + 1); exit } }'
+}
+
+start_redis() {
+	local p i
+	REDIS_PORT=
+	if ! command -v redis-server >/dev/null ||
+	    ! command -v redis-cli >/dev/null; then
+		say "ledger: redis-server missing (apt-get install redis-server): LMDB only"
+		return 0
+	fi
+	p=$(port)
+	mkdir -p "$T/redis"
+	start redis redis-server --bind 127.0.0.1 --port "$p" --save '' \
+	    --appendonly no --dir "$T/redis" --daemonize no
+	for i in $(seq 50); do
+		if redis_ping "$p"; then
+			REDIS_PORT=$p
+			rec ledger.redis_version "$(redis-server --version |
+			    sed -n 's/.* v=\([^ ]*\).*/\1/p')"
+			return 0
+		fi
+		alive "${PID[redis]}" || break
+		sleep 0.1
+	done
+	say "ledger: redis-server did not answer PING on port $p: LMDB only"
+	stop redis
+}
+
+# BACKEND PROCS THREADS TAG QUOTA [DIR PREFIX]: one ledger_bench run of
+# reserve + settle pairs (QUOTA 1: with -q, an owner with max_concurrent
+# and a model limit on the keys); LB_FILE its output. Fresh state, or the
+# prefilled state DIR (and Redis PREFIX) of lb_prefill. For Redis, the server's view of the
+# run too: its CPU (user + sys) over the run's seconds (from the start gate
+# to the last process's end; each thread's warm-up call and the snapshots
+# of the check add a little), and the time one EVALSHA spends inside the
+# server.
+lb_run() {
+	local b=$1 p=$2 th=$3 q=$5 d=${6:-} x=${7:-} f cpu0 cpu1 us calls
+	f=$T/ledger-$b-$p-$th-q$q-$4
+	LB_FILE=$f.txt
+	[ -n "$d" ] || d=$f
+	if [ "$b" = redis ]; then
+		redis_cli config resetstat >/dev/null
+		cpu0=$(calc "$(redis_info cpu used_cpu_user) + $(redis_info cpu used_cpu_sys)")
+	fi
+	# shellcheck disable=SC2046	# -q or nothing
+	timeout 120 "$T/bin/ledger_bench" -b "$b" -d "$d" -p "$p" -T "$th" \
+	    -t "$LEDGER_S" -m rs -r "redis://127.0.0.1:${REDIS_PORT:-6379}/0" \
+	    ${x:+-x "$x"} $([ "$q" = 1 ] && echo -q) >"$f.txt" 2>&1
+	[ "$(kv "$f.txt" failed)" = 0 ] ||
+	    say "ledger: $b ${p}x$th $4 failed: $(grep -v = "$f.txt" | tail -n 1)"
+	[ "$(kv "$f.txt" exact)" != 0 ] ||
+	    say "ledger: $b ${p}x$th $4: the snapshot does not hold what was booked (see $f.txt)"
+	if [ "$b" = redis ]; then
+		cpu1=$(calc "$(redis_info cpu used_cpu_user) + $(redis_info cpu used_cpu_sys)")
+		us=$(redis_info commandstats usec)
+		calls=$(redis_info commandstats calls)
+		num_pos "$calls" && echo "server_us_per_call=$(calc "$us / $calls")" >>"$f.txt"
+		num_pos "$(kv "$f.txt" seconds)" &&
+		    echo "server_cpu_pct=$(calc "100 * ($cpu1 - $cpu0) / $(kv "$f.txt" seconds)")" >>"$f.txt"
+	fi
+	[ -n "${6:-}" ] || rm -rf "$f"
+}
+
+# BACKEND TAG QUOTA: a state of keys busy all day (ledger_bench -F: every
+# key took a request in each minute of the last day and each second of the
+# last minute; with QUOTA 1 the -q config, so the owner's and the (key,
+# model) day windows are full too) in LB_DIR, with Redis under LB_PREFIX.
+lb_prefill() {
+	local f=$T/ledger-$1-prefill-q$3-$2 q=
+	[ "$3" = 1 ] && q=q
+	LB_DIR=$f
+	# shellcheck disable=SC2046	# -q or nothing
+	timeout 300 "$T/bin/ledger_bench" -b "$1" -d "$f" -F \
+	    -r "redis://127.0.0.1:${REDIS_PORT:-6379}/0" \
+	    $([ "$3" = 1 ] && echo -q) >"$f.txt" 2>&1
+	LB_PREFIX=$(kv "$f.txt" redis_prefix)
+	rec "ledger.$1.${q}prefill_s" "$(kv "$f.txt" prefill_s)"
+	[ "$(kv "$f.txt" failed)" = 0 ] && return 0
+	say "ledger: $1 prefill (quota $3) failed: $(grep -v = "$f.txt" | tail -n 1)"
+	return 1
+}
+
+# One row's pairs on both backends, in ORDER, and their ratio: rec
+# ledger.BACKEND.ROW.* and ledger.ratio.ROW (ROW with a busy. prefix on the
+# prefilled states DIRS[b], PREFIXES[b]; a ROW qPxT runs with the quota
+# features on, -q, on DIRS[qb] when busy). Pairs/s also into LB_OPS[b.ROW].
+declare -A LB_OPS
+lb_row() {	# ROW TAG ORDER [busy]
+	local row=$1 p th b ops key=$1 k q=0 d
+	declare -A lops=()
+	case "$row" in q*) q=1; row=${row#q} ;; esac
+	p=${row%x*}
+	th=${row#*x}
+	[ -n "${4:-}" ] && key=busy.$1
+	for b in $3; do
+		[ "$b" = redis ] && [ -z "$REDIS_PORT" ] && continue
+		if [ -n "${4:-}" ]; then
+			d=$b
+			[ "$q" = 1 ] && d=q$b
+			[ -n "${DIRS[$d]:-}" ] || continue
+			lb_run "$b" "$p" "$th" "busy-$2" "$q" "${DIRS[$d]}" \
+			    "${PREFIXES[$d]}"
+		else
+			lb_run "$b" "$p" "$th" "$2" "$q"
+		fi
+		ops=$(kv "$LB_FILE" ops_per_s)
+		lops[$b]=${ops:-0}
+		LB_OPS[$b.$key]=${ops:-0}
+		[ -z "${4:-}" ] && [ "$q/$b/$th" = 0/lmdb/1 ] && rec "ledger.p$p.rs" "$ops"
+		for k in ops_per_s lat_p50_us lat_p99_us lat_p999_us errors exact \
+		    server_us_per_call server_cpu_pct; do
+			rec "ledger.$b.$key.$k" "$(kv "$LB_FILE" "$k")"
 		done
 	done
+	if num_pos "${lops[lmdb]:-}" && num_pos "${lops[redis]:-}"; then
+		rec "ledger.ratio.$key" "$(calc "${lops[redis]} / ${lops[lmdb]}")"
+	fi
+}
+
+# After a round's rows: for each quota row, its pairs/s over the same
+# row's without the quota features, per backend (the cost of the scopes):
+# rec ledger.BACKEND.qcost.ROW (ROW with busy. when busy).
+lb_qcost() {	# ROWS [busy.]
+	local row b
+	for row in $1; do
+		case "$row" in q*) ;; *) continue ;; esac
+		for b in lmdb redis; do
+			num_pos "${LB_OPS[$b.${2:-}$row]:-}" &&
+			    num_pos "${LB_OPS[$b.${2:-}${row#q}]:-}" &&
+			    rec "ledger.$b.qcost.${2:-}${row#q}" "$(calc \
+			    "${LB_OPS[$b.${2:-}$row]} / ${LB_OPS[$b.${2:-}${row#q}]}")"
+		done
+	done
+}
+
+# Section 8: px_ledger_reserve_ask alone (-m r) on LMDB, 1 and 4
+# processes. Then reserve + settle pairs on LMDB and on Redis side by side:
+# each row (processes x threads per process, each thread with its own
+# scratch, so with Redis its own connection) runs on both backends back to
+# back, with the same keys (8), seconds and mode, the order of the two
+# alternating per round; the ratio is taken within the round. LEDGER_ROWS
+# start from fresh records (the LMDB 1x1 and 4x1 pairs are section 8's
+# too); LEDGER_BUSY_ROWS from records of keys busy all day, prefilled once
+# per round (per run with QUICK=1: the Redis prefill takes a while), as a
+# proxy in steady use has them. Rows qPxT have the quota features on (an
+# owner with max_concurrent, a model limit: four scopes per reservation
+# instead of one); their busy state is prefilled in the first round only
+# (its Redis prefill, reserve + settle, takes about 40 s here).
+LEDGER_ROWS="1x1 4x1 4x8 q1x1 q4x8"
+LEDGER_BUSY_ROWS="1x1 4x8 q1x1"
+ledger_phase() {
+	local r p row b order q
+	declare -A DIRS PREFIXES
+	say "ledger: reservations/s, ${LEDGER_S}s runs, LMDB and Redis"
+	start_redis
+	for r in $(seq "$RUNS"); do
+		for p in 1 4; do
+			"$T/bin/ledger_bench" -d "$T/ledger-r" -p "$p" \
+			    -t "$LEDGER_S" -m r >"$T/ledger-r.txt" 2>&1
+			rec "ledger.p$p.r" "$(kv "$T/ledger-r.txt" ops_per_s)"
+			rm -rf "$T/ledger-r"
+		done
+		order="lmdb redis"
+		[ $((r % 2)) = 0 ] && order="redis lmdb"
+		LB_OPS=()	# ratios within the round only
+		for row in $LEDGER_ROWS; do
+			lb_row "$row" "$r" "$order"
+		done
+		lb_qcost "$LEDGER_ROWS"
+		[ "$QUICK" = 1 ] && [ "$r" -gt 1 ] && continue
+		DIRS=()
+		PREFIXES=()
+		for q in 0 1; do
+			[ "$q" = 1 ] && [ "$r" -gt 1 ] && continue
+			for b in $order; do
+				[ "$b" = redis ] && [ -z "$REDIS_PORT" ] && continue
+				lb_prefill "$b" "$r" "$q" || continue
+				DIRS[$([ "$q" = 1 ] && echo q)$b]=$LB_DIR
+				PREFIXES[$([ "$q" = 1 ] && echo q)$b]=$LB_PREFIX
+			done
+		done
+		say "ledger: prefilled busy keys (LMDB $(kv "$T/ledger-lmdb-prefill-q0-$r.txt" prefill_s) s, Redis $(kv "$T/ledger-redis-prefill-q0-$r.txt" prefill_s) s)"
+		for row in $LEDGER_BUSY_ROWS; do
+			lb_row "$row" "$r" "$order" busy
+		done
+		lb_qcost "$LEDGER_BUSY_ROWS" busy.
+		for b in "${DIRS[@]}"; do rm -rf "$b"; done
+	done
+	stop redis
 }
 
 # --- report ----------------------------------------------------------------------
@@ -1100,6 +1324,27 @@ main() {
 	if [ -n "${BENCH_REPORT_FROM:-}" ]; then
 		report >"$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 		say "wrote $OUT from $T"
+		return 0
+	fi
+	# `bash bench/run.sh ledger`: the same as BENCH_ONLY=ledger
+	[ "${1:-}" = ledger ] && BENCH_ONLY=ledger
+	[ -z "${1:-}" ] || [ "$1" = ledger ] ||
+	    die "usage: bench/run.sh [ledger] (or make bench)"
+	if [ "${BENCH_ONLY:-}" = ledger ]; then
+		say "temp dir $T (QUICK=$QUICK): the ledger phase alone"
+		cd "$ROOT" || exit 1
+		mkdir -p "$T/bin"
+		${CC:-cc} -O2 -Wall -Wextra -o "$T/bin/loadclient" \
+		    bench/loadclient.c || die "build loadclient"
+		build_ledger
+		ledger_phase
+		if [ -n "${BENCH_OUT:-}" ]; then
+			sec_ledger_alone >"$OUT"
+			say "wrote $OUT"
+		else
+			sec_ledger_alone
+		fi
+		[ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$T/results.kept"
 		return 0
 	fi
 	for t in wrk nginx lighttpd valgrind; do
