@@ -208,7 +208,9 @@ module.exports = (test) => {
       const K = QK(`mdl-${backend}`, 3);
       const cfg = config(ctx.mock, [gem(ctx.mock, K, { owner: 'proj-m',
         model_limits: { 'gemini-2.5-pro': { max_request_min: 2 } } })],
-      { owners: { 'proj-m': { model_limits: { 'gemini-2.5-flash': { max_request_day: 5 } } } } });
+      { owners: { 'proj-m': { model_limits: { 'gemini-2.5-flash': { max_request_day: 5 } } } },
+        model_aliases: { 'claude-haiku-4-5': 'gemini-2.5-flash' } });
+      cfg['auto-models'] = ['gemini-2.5-flash', 'gemini-2.5-flash-lite'];
       const redis = backend === 'redis' ? await h.startRedis() : null;
       let p = null;
       try {
@@ -235,25 +237,34 @@ module.exports = (test) => {
         const lite = await Promise.all(Array.from({ length: 3 }, (_, i) =>
           chat(p.port, 'gemini-2.5-flash-lite', `[mdl-lite] ${i}`)));
         for (const r of lite) assert.equal(r.status, 200, r.body);
-        // flash is still out
+        // flash is still out, by any name; auto-model moves on to the next model
         assert429(await chat(p.port, 'gemini-2.5-flash', '[mdl-flash] late'), 'model_rate_limit');
+        assert429(await chat(p.port, 'claude-haiku-4-5', '[mdl-flash] alias'), 'model_rate_limit', 'an alias of flash');
+        const auto = await chat(p.port, 'auto-model', '[mdl-auto]');
+        assert.equal(auto.status, 200, auto.body);
+        assert.equal(auto.headers['x-aiproxy-model'], 'gemini-2.5-flash-lite', 'auto-model skips the exhausted model');
+        assert.equal((await upstream(ctx.mock, (q) => q.body.model === 'gemini-2.5-flash' && K.includes(q.key))).length, 5,
+          'still 5 flash requests at the mock');
         const u = await usage(p.port);
         assert.equal(u.owners['proj-m'].models['gemini-2.5-flash'].req_day, 5, JSON.stringify(u.owners));
         assert.equal(u.owners['proj-m'].models['gemini-2.5-flash'].limits.max_request_day, 5);
-        assert.equal(u.owners['proj-m'].req_day, 14, 'the owner counts every model');
+        assert.equal(u.owners['proj-m'].req_day, 15, 'the owner counts every model');
         for (const k of K) assert.equal(keyUsage(u, 'gemini', k).models['gemini-2.5-pro'].req_min, 2);
       } finally { if (p) await p.stop(); await h.stopRedis(redis); }
     }, { timeout: 40000 });
   }
 
   // --- max_concurrent: never exceeded --------------------------------------
-  test('quota: max_concurrent: 2 Gemini keys x max_concurrent 2 and an OpenRouter owner of max_concurrent 3, 24 slow streams each at once -> at most 2 per key / 3 per owner in flight at the mock, the rest 429 concurrency_limit; slots free again after', async (ctx) => {
-    const G = QK('conc-g', 2);
-    const O = ORK('conc-o', 2);
+  for (const backend of ['lmdb', 'redis']) {
+  test(`quota: max_concurrent (${backend}): 2 Gemini keys x max_concurrent 2 and an OpenRouter owner of max_concurrent 3, 24 slow streams each at once -> at most 2 per key / 3 per owner in flight at the mock, the rest 429 concurrency_limit; slots free again after`, async (ctx) => {
+    const G = QK(`conc-g-${backend}`, 2);
+    const O = ORK(`conc-o-${backend}`, 2);
     const cfg = config(ctx.mock, [gem(ctx.mock, G, { max_concurrent: 2 }), orEntry(ctx.mock, O, { owner: 'or-acct' })],
       { owners: { 'or-acct': { max_concurrent: 3 } }, idle_timeout_ms: 10000, first_byte_timeout_ms: 10000 });
-    const p = await stack(ctx, cfg, { procs: 3, threads: 16 });
+    const redis = backend === 'redis' ? await h.startRedis() : null;
+    let p = null;
     try {
+      p = await stack(ctx, cfg, { procs: 3, threads: 16, redis });
       const wave = (model, tag, n) => Promise.all(Array.from({ length: n }, (_, i) =>
         h.stream(p.port, CHAT, { model, stream: true, messages: user(`${tag} ${i}`) })));
       const [gs, os] = await Promise.all([wave('gemini-2.5-flash-mock-slow', '[conc-g]', 24),
@@ -287,18 +298,21 @@ module.exports = (test) => {
       for (const k of G) assert.equal(keyUsage(u, 'gemini', k).in_flight, 0);
       assert.equal(u.owners['or-acct'].in_flight, 0);
       assert.equal(u.owners['or-acct'].limits.max_concurrent, 3);
-    } finally { await p.stop(); }
+    } finally { if (p) await p.stop(); await h.stopRedis(redis); }
   }, { timeout: 40000 });
+  }
 
   // --- max_concurrent: renewal and a killed responder's lease ---------------
-  test('quota: leases: lease_ttl_s 4, one key max_concurrent 1: a 7 s silent stream keeps its lease (another request refused at 5.5 s), released at its end; kill -9 of the responder holding it -> refused at first, free again within lease_ttl_s, not at once', async (ctx) => {
+  for (const backend of ['lmdb', 'redis']) {
+  test(`quota: leases (${backend}): lease_ttl_s 4, one key max_concurrent 1: a 7 s silent stream keeps its lease (another request refused at 5.5 s), released at its end; kill -9 of the responder holding it -> refused at first, free again within lease_ttl_s, not at once`, async (ctx) => {
     const mock = await h.startMock({ env: { MOCK_PAUSE_MS: '7000' } });
-    const K = QK('lease', 1);
+    const K = QK(`lease-${backend}`, 1);
     const cfg = config(mock, [gem(mock, K, { max_concurrent: 1 })], { lease_ttl_s: 4,
       idle_timeout_ms: 20000, first_byte_timeout_ms: 20000, keepalive_interval_ms: 1000 });
+    const redis = backend === 'redis' ? await h.startRedis() : null;
     let p = null;
     try {
-      p = await stack(ctx, cfg, { procs: 2, threads: 8 });
+      p = await stack(ctx, cfg, { procs: 2, threads: 8, redis });
       const probe = (tag) => chat(p.port, 'gemini-2.5-flash', tag, { timeoutMs: 10000 });
       const inFlight = async (tag) => h.waitFor(async () => {
         const q = (await upstream(mock, tagged(tag)))[0];
@@ -354,8 +368,65 @@ module.exports = (test) => {
       assert.ok(dt >= 2500, `free ${dt} ms after the kill: too soon (the lease was renewed at most 1 s before it) ${trace}`);
       assert.ok(dt <= 4000 + 1500, `free ${dt} ms after the kill: past lease_ttl_s 4 ${trace}`);
       assert.ok(!h.responderPids(ctx.bin, p.tmp).includes(pid), 'the killed responder is gone');
-    } finally { if (p) await p.stop(); await mock.stop(); }
+    } finally { if (p) await p.stop(); await mock.stop(); await h.stopRedis(redis); }
   }, { timeout: 60000 });
+  }
+
+  // --- leases after failures ------------------------------------------------
+  // Every way an attempt can end (upstream 5xx retried on the other key, a
+  // dropped connection, a first-byte timeout, a mid-stream error, a 4xx,
+  // the client leaving mid-stream, a translated route, embeddings) gives
+  // back the leases of the key, the owner and the client: nothing stays in
+  // flight, and the full concurrency is there again.
+  for (const backend of ['lmdb', 'redis']) {
+    test(`quota: leases after failures (${backend}): 5xx retried, drop, first-byte timeout, mid-stream error, 4xx, client gone mid-stream, /v1/messages, embeddings -> key, owner and client leases all released`, async (ctx) => {
+      const G = QK(`fail-${backend}`, 2);
+      const cfg = config(ctx.mock, [gem(ctx.mock, G, { owner: 'proj-f', max_concurrent: 1 })], {
+        owners: { 'proj-f': { max_concurrent: 2 } },
+        access_keys: [{ key: CLIENT_A, name: 'team-f', max_concurrent: 2 }],
+        first_byte_timeout_ms: 1000, idle_timeout_ms: 1000 });
+      const redis = backend === 'redis' ? await h.startRedis() : null;
+      let p = null;
+      try {
+        p = await stack(ctx, cfg, { redis });
+        const held = async () => {
+          const u = await usage(p.port);
+          return [...G.map((k) => keyUsage(u, 'gemini', k).in_flight), u.owners['proj-f'].in_flight,
+            u.clients['team-f'].in_flight];
+        };
+        const released = (what) => h.waitFor(async () => (await held()).every((n) => n === 0), 3000,
+          `leases released after ${what}`).catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await held())}`); });
+        const c = (model, body = {}) => chat(p.port, model, '[fail]', { key: CLIENT_A, body });
+        const steps = [
+          ['5xx on both keys', () => c('gemini-2.5-pro-mock-err500'), 500],
+          ['drop', () => c('gemini-2.5-pro-mock-drop'), 502],
+          ['drop, stream', () => c('gemini-2.5-pro-mock-drop', { stream: true }), 200],
+          ['first-byte timeout', () => c('gemini-2.5-pro-mock-hang'), 504],
+          ['mid-stream error', () => c('gemini-2.5-pro-mock-midstream', { stream: true }), 200],
+          ['4xx', () => c('gemini-2.5-pro-mock-err400'), 400],
+          ['client gone mid-stream', () => h.stream(p.port, CHAT, { model: 'gemini-2.5-pro-mock-slow', stream: true,
+            messages: user('[fail] abort') }, { key: CLIENT_A, abortAfter: 2 }).then(() => ({ status: 200 })), 200],
+          ['/v1/messages 5xx', () => h.request(p.port, 'POST', '/v1/messages', { auth: false,
+            headers: { 'x-api-key': CLIENT_A, 'anthropic-version': '2023-06-01' },
+            body: { model: 'gemini-2.5-pro-mock-err500', max_tokens: 16, messages: user('[fail]') } }), 500],
+          ['embeddings', () => h.request(p.port, 'POST', '/v1/embeddings', { key: CLIENT_A,
+            body: { model: 'gemini-embedding-001', input: '[fail]' } }), 200],
+        ];
+        for (const [what, fn, status] of steps) {
+          const r = await fn();
+          assert.equal(r.status, status, `${what}: ${r.body || ''}`);
+          await released(what);
+        }
+        // the whole concurrency is there again: one per key, two for the owner and the client
+        const two = await Promise.all([0, 1].map((i) => h.stream(p.port, CHAT, { model: 'gemini-2.5-pro-mock-slow',
+          stream: true, messages: user(`[fail] end ${i}`) }, { key: CLIENT_A })));
+        for (const s of two) assert.equal(s.status, 200, s.raw);
+        const seen = await upstream(ctx.mock, tagged('[fail] end'));
+        assert.deepEqual(seen.map((q) => q.key).sort(), [...G].sort(), 'one on each key');
+        await released('the last two');
+      } finally { if (p) await p.stop(); await h.stopRedis(redis); }
+    }, { timeout: 40000 });
+  }
 
   // --- calendar days ----------------------------------------------------------
   // Each stack's clock is shifted (AIPROXY_TEST_CLOCK_OFFSET_MS; on Redis
@@ -380,6 +451,9 @@ module.exports = (test) => {
       { name: 'utc-openrouter-provider', midnight: Date.UTC(2026, 10, 1, 0), next: Date.UTC(2026, 10, 2, 0), zone: 'utc',
         entries: (m, K) => [orEntry(m, K, { max_request_day: 2, day_reset: 'provider' })], keys: ORK('cal-or', 1),
         code: 'key_rate_limit', model: 'openai/mock-text', provider: 'openrouter', n: 2 },
+      { name: 'utc-client', midnight: Date.UTC(2027, 0, 1, 0), next: Date.UTC(2027, 0, 2, 0), zone: 'utc',
+        entries: (m, K) => [gem(m, K)], keys: QK('cal-client', 1), client: { key: CLIENT_B, name: 'cal',
+          max_request_day: 2, day_reset: 'utc' }, code: 'client_rate_limit', model: 'gemini-2.5-flash', n: 2 },
       { name: 'pacific-fall-redis', midnight: Date.UTC(2026, 10, 1, 7), next: Date.UTC(2026, 10, 2, 8), zone: 'pacific',
         entries: (m, K) => [gem(m, K, { max_request_day: 3, day_reset: 'provider' })], keys: QK('cal-redis', 1),
         code: 'key_rate_limit', model: 'gemini-2.5-flash', n: 3, redis: true },
@@ -388,7 +462,9 @@ module.exports = (test) => {
     const stacks = [];
     try {
       await Promise.all(cases.map(async (c) => {
-        const cfg = config(ctx.mock, c.entries(ctx.mock, c.keys), c.owners ? { owners: c.owners } : {});
+        const cfg = config(ctx.mock, c.entries(ctx.mock, c.keys), Object.assign(c.owners ? { owners: c.owners } : {},
+          c.client ? { access_keys: [c.client] } : {}));
+        const ckey = c.client ? c.client.key : undefined;
         const offset = c.midnight - LEAD - Date.now();
         const env = { AIPROXY_TEST_CLOCK_OFFSET_MS: String(offset) };
         if (c.redis) env.AIPROXY_TEST_LEDGER_CALLER_CLOCK = '1';
@@ -399,28 +475,29 @@ module.exports = (test) => {
         const tag = `[cal-${c.name}]`;
         const scope = (u) => {
           if (c.owners) return u.owners['proj-cal'];
+          if (c.client) return u.clients[c.client.name];
           const k = keyUsage(u, prov, c.keys[0]);
           return { day_reset: k.day_reset, resets_at: k.resets_at, req_day: k.rate_limit_windows.req_day };
         };
         const spend = async (phase, until) => {
           for (let i = 0; i < c.n; i++) {
-            const r = await chat(p.port, c.model, `${tag} ${phase} ${i}`);
+            const r = await chat(p.port, c.model, `${tag} ${phase} ${i}`, { key: ckey });
             assert.equal(r.status, 200, `${c.name} ${phase} ${i}: ${r.body}`);
           }
-          const r = await chat(p.port, c.model, `${tag} ${phase} over`);
+          const r = await chat(p.port, c.model, `${tag} ${phase} over`, { key: ckey });
           const ra = assert429(r, c.code, `${c.name} ${phase}`);
           const want = (until - fake()) / 1000;
           assert.ok(Math.abs(ra - want) <= 2, `${c.name} ${phase}: Retry-After ${ra} s, the reset is ${want.toFixed(1)} s away`);
         };
-        let u = await usage(p.port);
+        let u = await usage(p.port, ckey);
         assert.equal(scope(u).day_reset, c.zone, `${c.name}: day_reset`);
         assert.equal(scope(u).resets_at, iso(c.midnight), `${c.name}: resets_at before midnight`);
         await spend('before', c.midnight);
         assert.ok(fake() < c.midnight - 500, `${c.name}: the day was used up before midnight (${c.midnight - fake()} ms left); the host is too slow for this test`);
-        u = await usage(p.port);
+        u = await usage(p.port, ckey);
         assert.equal(scope(u).req_day, c.n, `${c.name}: req_day before midnight`);
         await h.sleep(Math.max(0, c.midnight + 400 - fake()));
-        u = await usage(p.port);
+        u = await usage(p.port, ckey);
         assert.equal(scope(u).req_day, 0, `${c.name}: the window is empty after midnight`);
         assert.equal(scope(u).resets_at, iso(c.next), `${c.name}: resets_at after midnight`);
         await spend('after', c.next);
@@ -547,6 +624,34 @@ module.exports = (test) => {
       noKeyIn(ra.body + JSON.stringify(rb) + JSON.stringify(adm), '/v1/usage');
     } finally { await p.stop(); }
   }, { timeout: 40000 });
+
+  // --- a client's request retried upstream ----------------------------------------
+  // One client request is one request of the client, however many upstream
+  // attempts it takes: its third request of three a minute, whose first
+  // attempt meets an upstream 500, is retried on the other key and served,
+  // and the client's window holds 3, not 4. (The keys count every attempt:
+  // each reached the provider.)
+  test('quota: client key: a request retried on another key after an upstream 500 counts once in the client\'s windows; its last allowed request is served, not refused', async (ctx) => {
+    const G = QK('cli-retry', 2);
+    const cfg = config(ctx.mock, [gem(ctx.mock, G)], { model_usage_gap_percentage: 0,
+      access_keys: [{ key: CLIENT_A, name: 'team-r', max_request_min: 3 }] });
+    const p = await stack(ctx, cfg);
+    try {
+      for (let i = 0; i < 2; i++)
+        assert.equal((await chat(p.port, 'gemini-2.5-pro', `[retry] ${i}`, { key: CLIENT_A })).status, 200);
+      await ctx.mock.faults([{ key: '*', status: 500, body: { error: { code: 500, message: 'boom', status: 'INTERNAL' } }, times: 1 }]);
+      const r = await chat(p.port, 'gemini-2.5-pro', '[retry] 2', { key: CLIENT_A });
+      const seen = await upstream(ctx.mock, tagged('[retry] 2'));
+      assert.deepEqual(seen.map((q) => q.status), [500, 200].slice(0, seen.length),
+        `attempts at the mock: ${JSON.stringify(seen.map((q) => [h.keyId(q.key), q.status]))}`);
+      assert.equal(r.status, 200, `the client's third request (of 3 a minute) after one upstream 500: ${r.body}`);
+      assert.notEqual(seen[0].key, seen[1].key, 'retried on the other key');
+      const u = (await usage(p.port, CLIENT_A)).clients['team-r'];
+      assert.equal(u.req_min, 3, `the client's minute window: ${JSON.stringify(u)}`);
+      assert.equal(u.lifetime_requests, 3);
+      assert429(await chat(p.port, 'gemini-2.5-pro', '[retry] 3', { key: CLIENT_A }), 'client_rate_limit');
+    } finally { await p.stop(); }
+  }, { timeout: 30000 });
 
   // --- the seed's config --------------------------------------------------------
   test('quota: regression: the seed config passes --check-config unchanged; a seed-shaped stack (no owners, clients or new fields) answers, limits per key with 429 key_rate_limit, /v1/usage keeps the seed shape with empty owners and clients', async (ctx) => {
