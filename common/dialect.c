@@ -17,6 +17,8 @@
 
 #include <cJSON.h>
 
+#include "decoder.h"
+
 extern const struct px_dialect px_dialect_chat;
 extern const struct px_dialect px_dialect_responses;
 extern const struct px_dialect px_dialect_messages;
@@ -379,6 +381,10 @@ escape_u(const char *p, const char *end, size_t *used)
 	if (end - p < 5)
 		return 0xFFFD;
 	cp = hex4(p + 1);
+	/* Not 4 hex digits: only the 'u' is taken, so the bytes after it
+	 * are read as text and a character among them stays whole. */
+	if (cp > 0xFFFF)
+		return 0xFFFD;
 	*used = 5;
 	if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 11 && p[5] == '\\' &&
 	    p[6] == 'u') {
@@ -692,9 +698,16 @@ m_chunk(struct rd *r, const char *k, size_t kn, struct rctx *x)
 static int
 read_chunk(const char *json, size_t len, struct chunk *c, struct px_buf *sc)
 {
-	struct rd r = { json, json + len, 0 };
+	struct rd r;
 	struct rctx x;
 
+	/* relay.c may pass a body buffer never used (NULL, 0); NULL + 0 is
+	 * undefined, so it reads as the empty text it is. */
+	if (json == NULL)
+		json = "";
+	r.p = json;
+	r.end = json + len;
+	r.bad = 0;
 	memset(c, 0, sizeof(*c));
 	memset(&x, 0, sizeof(x));
 	x.c = c;
@@ -744,8 +757,17 @@ copy_span(char *dst, size_t cap, const struct px_buf *sc,
     const struct span *s)
 {
 	size_t n = s->len < cap - 1 ? s->len : cap - 1;
+	const char *src;
 
-	memcpy(dst, sc->p + s->off, n);
+	dst[0] = '\0';
+	if (s->len == 0)	/* maybe of a scratch never used: p is NULL */
+		return;
+	src = sc->p + s->off;
+	/* An id or name cut short ends before a character, not inside it:
+	 * it goes to the client in JSON, which must stay UTF-8. */
+	while (n < s->len && n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(dst, src, n);
 	dst[n] = '\0';
 }
 
@@ -994,8 +1016,10 @@ static enum px_err
 unknown_id(struct px_verr *err, const char *param, const char *id)
 {
 	snprintf(err->param, sizeof(err->param), "%s", param);
+	/* the id cut on a character (px_dec_utf8_cut): messages are UTF-8 */
 	snprintf(err->msg, sizeof(err->msg), "%s: a tool result for call "
-	    "id \"%.40s\" follows no call with that id", param, id);
+	    "id \"%.*s\" follows no call with that id", param,
+	    (int)px_dec_utf8_cut(id, 40), id);
 	return PX_EBADREQ;
 }
 

@@ -48,6 +48,14 @@ array_or_null(const cJSON *j)
 	return cJSON_IsArray(j) ? j : NULL;
 }
 
+/* Bytes of a client string to echo in an error ("%.*s"): PX_DEC_ECHO cut
+ * on a character, as decoder.h promises, so the message stays UTF-8. */
+static int
+echo_len(const char *s)
+{
+	return (int)px_dec_utf8_cut(s, PX_DEC_ECHO);
+}
+
 static const char *
 tmp_str(const struct dec *d)
 {
@@ -96,7 +104,7 @@ part_kind(struct dec *d, const cJSON *p, enum part *k)
 	}
 	return px_dec_failf(&d->px, "type", "expected one of input_text, "
 	    "input_image, input_file, output_text, refusal; got \"%.*s\"",
-	    PX_DEC_ECHO, t->valuestring);
+	    echo_len(t->valuestring), t->valuestring);
 }
 
 /* The text of a text-like part (input_text, output_text, refusal). */
@@ -437,8 +445,11 @@ output_media(struct dec *d, const cJSON *p, enum part k,
 	char label[160];
 	cJSON *o = px_dec_put(&d->px, user, NULL, cJSON_CreateObject());
 
-	snprintf(label, sizeof(label), "%s returned by tool %.100s:",
-	    k == P_IMAGE ? "Image" : "File", call_id);
+	/* call_id cut on a character: the label goes into the canonical
+	 * request, which px_validate_chat refuses when it is not UTF-8 */
+	snprintf(label, sizeof(label), "%s returned by tool %.*s:",
+	    k == P_IMAGE ? "Image" : "File",
+	    (int)px_dec_utf8_cut(call_id, 100), call_id);
 	px_dec_put_str(&d->px, o, "type", "text");
 	px_dec_put_str(&d->px, o, "text", label);
 	return k == P_IMAGE ? part_image(d, p, user) : part_file(d, p, user);
@@ -521,7 +532,7 @@ known_call(struct dec *d, const cJSON *id)
 		if (has_call(m, id->valuestring))
 			return PX_OK;
 	return px_dec_failf(&d->px, "call_id", "no earlier function_call or "
-	    "custom_tool_call has call_id \"%.*s\"", PX_DEC_ECHO,
+	    "custom_tool_call has call_id \"%.*s\"", echo_len(id->valuestring),
 	    id->valuestring);
 }
 
@@ -600,7 +611,7 @@ item_unknown(struct dec *d, const char *type)
 	return px_dec_failf(&d->px, "type", "item type \"%.*s\" is not "
 	    "supported (only message, function_call, function_call_output, "
 	    "custom_tool_call, custom_tool_call_output and reasoning)",
-	    PX_DEC_ECHO, type);
+	    echo_len(type), type);
 }
 
 /* One input item; type defaults to "message" (EasyInputMessage). */
@@ -850,7 +861,7 @@ dec_tool(void *arg, const cJSON *t)
 		return px_dec_fail(&d->px, "type", "file_search is not "
 		    "supported (no vector stores behind this proxy)");
 	return px_dec_failf(&d->px, "type", "tool type \"%.*s\" is not "
-	    "supported", PX_DEC_ECHO, s);
+	    "supported", echo_len(s), s);
 }
 
 static enum px_err
@@ -910,7 +921,7 @@ choice_named(struct dec *d, const cJSON *c, enum px_err *rc)
 		*rc = px_dec_get(&d->px, c, "name", T_NAME, &name);
 	if (*rc == PX_OK && !has_tool(d, name->valuestring))
 		*rc = px_dec_failf(&d->px, "name", "no function or custom "
-		    "tool named \"%.*s\" in tools", PX_DEC_ECHO,
+		    "tool named \"%.*s\" in tools", echo_len(name->valuestring),
 		    name->valuestring);
 	if (*rc != PX_OK)
 		return NULL;
@@ -988,7 +999,7 @@ choice_object(struct dec *d, const cJSON *c, enum px_err *rc)
 	if (strcmp(s, "allowed_tools") == 0)
 		return choice_allowed(d, c, rc);
 	*rc = px_dec_failf(&d->px, "type", "\"%.*s\" names a hosted tool "
-	    "this proxy does not offer", PX_DEC_ECHO, s);
+	    "this proxy does not offer", echo_len(s), s);
 	return NULL;
 }
 

@@ -16,6 +16,7 @@
 #include "gemini_native.h"
 
 #include <cJSON.h>
+#include <float.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,7 +272,10 @@ add_vector(struct px_buf *out, const cJSON *values, const char *model,
 	return rc;
 }
 
-/* {"embeddings":[{"values":[numbers...]}, ...]}: 1 when that shape. */
+/* {"embeddings":[{"values":[numbers...]}, ...]}: 1 when that shape.
+ * A number beyond float32's range (1e39, or 1e999 that cJSON reads as
+ * inf) is refused too: the float it would become is inf, written "inf",
+ * which is not JSON, and its square would make a normalised vector NaN. */
 static int
 reply_ok(const cJSON *embs)
 {
@@ -284,7 +288,8 @@ reply_ok(const cJSON *embs)
 		if (!cJSON_IsArray(values))
 			return 0;
 		cJSON_ArrayForEach(v, values) {
-			if (!cJSON_IsNumber(v))
+			if (!cJSON_IsNumber(v) || !(v->valuedouble >= -FLT_MAX &&
+			    v->valuedouble <= FLT_MAX))
 				return 0;
 		}
 	}

@@ -43,6 +43,20 @@ struct tr {
 static void bad(struct tr *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Bytes of a client value to quote in an error ("%.*s"): ECHO_MAX, cut
+ * before a character rather than inside it, so the message stays UTF-8. */
+static int
+echo_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= ECHO_MAX)
+		return (int)n;
+	for (n = ECHO_MAX; n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; n--)
+		;
+	return (int)n;
+}
+
 /* Record a request error (the first wins) with its message in t->err. */
 static void
 bad(struct tr *t, const char *fmt, ...)
@@ -220,7 +234,7 @@ image_part(struct tr *t, cJSON *parts, const cJSON *p, int i, int j)
 	if (mime == NULL) {
 		bad(t, "messages[%d].content[%d].image_url.url: the media type "
 		    "of \"%.*s\" cannot be told from its extension; send the "
-		    "image as a data: URL", i, j, ECHO_MAX, url);
+		    "image as a data: URL", i, j, echo_len(url), url);
 		return;
 	}
 	media_part(t, parts, "fileData", mime, "fileUri", url);
@@ -482,8 +496,9 @@ check_run(struct tr *t, const cJSON *calls, int i, int from, int to)
 		}
 		if (!ok)
 			bad(t, "messages[%d].tool_call_id: \"%.*s\" is not a "
-			    "tool call of messages[%d]", from, ECHO_MAX,
-			    id != NULL ? id : "", i);
+			    "tool call of messages[%d]", from,
+			    echo_len(id != NULL ? id : ""), id != NULL ? id : "",
+			    i);
 	}
 }
 
@@ -513,7 +528,7 @@ tool_results(struct tr *t, const cJSON *calls, int i)
 		if (m < 0) {
 			bad(t, "messages[%d].tool_calls[%d]: no tool message "
 			    "right after it answers id \"%.*s\"", i, k,
-			    ECHO_MAX, id != NULL ? id : "");
+			    echo_len(id != NULL ? id : ""), id != NULL ? id : "");
 			break;
 		}
 		result_part(t, parts, tc, cJSON_GetArrayItem(t->msgs, m));

@@ -52,28 +52,50 @@ sig_of(const cJSON *call)
 	return cJSON_IsString(s) && s->valuestring[0] != '\0' ? s : NULL;
 }
 
+/*
+ * o[key] = item: the first member of that name replaced in place, else
+ * item added; item, or NULL (item freed) on failure or with o NULL. In
+ * place rather than deleted and appended: with duplicate names (which
+ * validate.c allows below the top level) the first is the one every
+ * lookup here reads, so a second fill sees what the first wrote and
+ * changes nothing (restore runs once per attempt), and a later duplicate
+ * of the client's stays after it.
+ */
+static cJSON *
+put_member(cJSON *o, const char *key, cJSON *item)
+{
+	cJSON_bool ok = 0;
+
+	if (o != NULL && item != NULL)
+		ok = cJSON_GetObjectItemCaseSensitive(o, key) != NULL ?
+		    cJSON_ReplaceItemInObjectCaseSensitive(o, key, item) :
+		    cJSON_AddItemToObject(o, key, item);
+	if (!ok) {
+		cJSON_Delete(item);
+		return NULL;
+	}
+	return item;
+}
+
+/* o[key] when it is an object, else a new empty one in its place. */
+static cJSON *
+object_member(cJSON *o, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsObject(v) ? v : put_member(o, key, cJSON_CreateObject());
+}
+
 /* call.extra_content.google.thought_signature = sig (the objects made
  * or reused; other members of them kept). */
 static int
 set_sig(cJSON *call, const char *sig)
 {
-	cJSON *ec = cJSON_GetObjectItemCaseSensitive(call, "extra_content");
-	cJSON *g;
+	cJSON *g = object_member(object_member(call, "extra_content"),
+	    "google");
 
-	if (!cJSON_IsObject(ec)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(call, "extra_content");
-		ec = cJSON_AddObjectToObject(call, "extra_content");
-	}
-	g = cJSON_GetObjectItemCaseSensitive(ec, "google");
-	if (ec != NULL && !cJSON_IsObject(g)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(ec, "google");
-		g = cJSON_AddObjectToObject(ec, "google");
-	}
-	if (g == NULL)
-		return -1;
-	cJSON_DeleteItemFromObjectCaseSensitive(g, "thought_signature");
-	return cJSON_AddStringToObject(g, "thought_signature", sig) != NULL ?
-	    0 : -1;
+	return put_member(g, "thought_signature", cJSON_CreateString(sig)) !=
+	    NULL ? 0 : -1;
 }
 
 /* One assistant step: its first call gets a signature if it has none. */

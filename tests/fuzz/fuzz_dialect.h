@@ -51,19 +51,6 @@ fz_check_canonical(const struct px_buf *chat, const struct px_dstate *st)
 	size_t bytes;
 
 	FZ_CHECK(chat->p != NULL && chat->len > 0, "canonical request written");
-	/* TEMPORARY WORKAROUND (finding 10, crashes/dialect_responses-
-	 * label-cut-utf8.bin): the Responses decoder labels a tool's image
-	 * "Image returned by tool %.100s:", cutting the call id inside a
-	 * character; px_validate_chat then refuses the request (not UTF-8).
-	 * Remove when fixed. */
-	if (!fz_json_ok(chat->p, chat->len, 1) &&
-	    fz_json_ok(chat->p, chat->len, 0) &&
-	    fz_utf8_cut_only(chat->p, chat->len, ":")) {
-		FZ_NOTE_ONCE("finding 10 open: the Responses decoder cuts a "
-		    "call id in a media label inside a UTF-8 character");
-		return 0;
-	}
-	/* END TEMPORARY WORKAROUND */
 	FZ_CHECK(fz_json_ok(chat->p, chat->len, 1),
 	    "canonical request is strict JSON");
 	rc = px_validate_chat(chat->p, chat->len, &rq, &err);
@@ -140,26 +127,9 @@ fz_events(const char *p, size_t len, int utf8, struct fz_evs *e)
 		    "data is one line, then a blank line");
 		dn = (size_t)(nl - d);
 		FZ_CHECK(memchr(d, '\r', dn) == NULL, "no CR in an event");
-		/* TEMPORARY WORKAROUND (finding 9, crashes/dialect_*-id-
-		 * cut-utf8.bin, -name-cut-utf8.bin): the engine keeps a
-		 * call's id and name in fixed arrays and copy_span() cuts
-		 * them at 63 / 127 bytes inside a character. Tolerated: UTF-8
-		 * but for such cuts right before a closing quote. Remove when
-		 * fixed. */
-		if (!fz_json_ok(d, dn, utf8) && fz_json_ok(d, dn, 0) &&
-		    fz_utf8_cut_only(d, dn, "\"")) {
-			FZ_NOTE_ONCE("finding 9 open: dialect.c copy_span cuts a "
-			    "call id (63 bytes) or name (127) inside a UTF-8 "
-			    "character");
-		} else
-		/* END TEMPORARY WORKAROUND */
-		{
-			if (!fz_json_ok(d, dn, utf8))
-				fprintf(stderr, "event data: %.*s\n", (int)dn,
-				    d);
-			FZ_CHECK(fz_json_ok(d, dn, utf8),
-			    "event data is strict JSON");
-		}
+		if (!fz_json_ok(d, dn, utf8))
+			fprintf(stderr, "event data: %.*s\n", (int)dn, d);
+		FZ_CHECK(fz_json_ok(d, dn, utf8), "event data is strict JSON");
 		if (e->n == e->cap) {
 			e->cap = e->cap ? e->cap * 2 : 64;
 			nv = realloc(e->v, e->cap * sizeof(*nv));
@@ -243,30 +213,10 @@ fz_drive_stream(struct px_dstate *st, const uint8_t *rest, size_t n,
 		px_buf_init(&out, FZ_DBUF);
 		/* app.c: SSE_LINE_CAP + 1024 */
 		px_buf_init(&sc, (1u << 20) + 1024);
-		/* TEMPORARY WORKAROUND (finding 8, crashes/dialect_*-
-		 * scratch-null.bin): a call opened before any string was
-		 * read into a never-used scratch buffer makes copy_span()
-		 * compute sc->p + 0 with sc->p NULL (and memcpy from NULL).
-		 * A worker's scratch has memory after its first event; so
-		 * has this one. Remove when fixed. */
-		if (px_buf_adds(&sc, "x") != PX_OK)
-			abort();
-		px_buf_reset(&sc);
-		/* END TEMPORARY WORKAROUND */
 		init = 1;
 	}
 	memset(dr, 0, sizeof(*dr));
 	dr->utf8 = fz_utf8_ok(rest, n);
-	/* TEMPORARY WORKAROUND (finding 14, crashes/dialect_*-bad-u-
-	 * escape.bin): read_str() takes the 4 bytes after \u even when they
-	 * are no hex digits, and so can swallow part of a UTF-8 character.
-	 * Remove when fixed. */
-	if (dr->utf8 && fz_bad_u_escape(rest, n)) {
-		FZ_NOTE_ONCE("finding 14 open: a \\u escape without 4 hex "
-		    "digits can split a UTF-8 character");
-		dr->utf8 = 0;
-	}
-	/* END TEMPORARY WORKAROUND */
 	while (rest < e) {
 		nl = memchr(rest, '\n', (size_t)(e - rest));
 		len = nl != NULL ? (size_t)(nl - rest) : (size_t)(e - rest);
@@ -305,50 +255,6 @@ fz_drive_stream(struct px_dstate *st, const uint8_t *rest, size_t n,
 }
 
 /*
- * An exact-size copy of a canonical body for px_dialect_body, *n its
- * length.
- * TEMPORARY WORKAROUND (finding 8, crashes/dialect_*-body-null.bin and
- * dialect_*-scratch-null.bin): px_dialect_body computes NULL + 0 in
- * read_chunk for a NULL body (relay.c passes w->resp.p, NULL until that
- * buffer's first use, for an empty 2xx body an OpenAI-compatible map_body
- * passes), and in copy_span when a tool call opens before any string
- * value was read into its fresh scratch buffer (UBSan: applying zero
- * offset to null pointer). So an empty body is passed as "" (not NULL),
- * and an object gets a first member the reader reads an empty string
- * from, {"choices":[{"finish_reason":""}], ... (the choice of a later
- * "choices" array counts the same). Remove when fixed.
- */
-static inline char *
-fz_body_copy(const uint8_t *p, size_t *n)
-{
-	static const char pre[] = "{\"choices\":[{\"finish_reason\":\"\"}]";
-	size_t i = 0, k = sizeof(pre) - 1, comma;
-	char *b;
-
-	FZ_NOTE_ONCE("finding 8 open: NULL + 0 in dialect.c read_chunk / "
-	    "copy_span (a NULL body, a fresh scratch buffer); harness "
-	    "works around it");
-	while (i < *n && strchr(" \t\r\n", p[i]) != NULL && p[i] != 0)
-		i++;
-	if (i == *n || p[i] != '{')
-		return fz_dup(p, *n, *n == 0);	/* "" for an empty body */
-	for (comma = i + 1; comma < *n && strchr(" \t\r\n", p[comma]) !=
-	    NULL && p[comma] != 0; comma++)
-		;
-	comma = comma < *n && p[comma] != '}';
-	b = malloc(k + comma + (*n - i - 1));
-	if (b == NULL)
-		abort();
-	memcpy(b, pre, k);
-	if (comma)
-		b[k] = ',';
-	memcpy(b + k + comma, p + i + 1, *n - i - 1);
-	*n = k + comma + (*n - i - 1);
-	return b;
-}
-/* END TEMPORARY WORKAROUND */
-
-/*
  * The whole rest as one canonical body through px_dialect_body after a
  * rewind (the decoded request stays). PX_OK with the dialect's object in
  * *obj (strict JSON, UTF-8 when the body was), or PX_EUPSTREAM.
@@ -359,9 +265,10 @@ fz_drive_body(struct px_dstate *st, const uint8_t *rest, size_t n,
 {
 	static struct px_buf out;
 	static int init;
-	int utf8 = fz_utf8_ok(rest, n) &&
-	    !fz_bad_u_escape(rest, n);	/* finding 14 */
-	char *b = fz_body_copy(rest, &n);
+	int utf8 = fz_utf8_ok(rest, n);
+	/* an exact-size copy; NULL when empty, as relay.c passes a reply
+	 * buffer never used (finding 8, crashes/dialect_*-body-null.bin) */
+	char *b = fz_dup(rest, n, 0);
 	enum px_err rc;
 
 	if (!init) {
@@ -377,13 +284,6 @@ fz_drive_body(struct px_dstate *st, const uint8_t *rest, size_t n,
 	    rc == PX_ENOMEM, "px_dialect_body result");
 	if (rc != PX_OK)
 		return rc;
-	/* TEMPORARY WORKAROUND (finding 9, crashes/dialect_*-id-cut-
-	 * utf8.bin): a call id or name cut inside a character. Remove when
-	 * fixed. */
-	if (!fz_json_ok(out.p, out.len, utf8) && fz_json_ok(out.p, out.len, 0)
-	    && fz_utf8_cut_only(out.p, out.len, "\""))
-		utf8 = 0;
-	/* END TEMPORARY WORKAROUND */
 	if (!fz_json_ok(out.p, out.len, utf8))
 		fprintf(stderr, "body: %.*s\n", (int)out.len, out.p);
 	FZ_CHECK(fz_json_ok(out.p, out.len, utf8),
@@ -417,9 +317,8 @@ fz_dialect_error(const struct px_dstate *st, const struct px_verr *err,
 	    "invalid_request_error", err->msg, err->param[0] ? err->param :
 	    NULL, NULL, &out, http);
 	FZ_CHECK(rc == PX_OK, "the error reply is written");
-	/* (UTF-8 when the message is: see finding 10) */
-	FZ_CHECK(fz_json_ok(out.p, out.len, fz_utf8_ok(err->msg,
-	    strlen(err->msg))), "the error reply is strict JSON");
+	FZ_CHECK(fz_json_ok(out.p, out.len, 1),
+	    "the error reply is strict JSON");
 	j = cJSON_ParseWithLength(out.p, out.len);
 	FZ_CHECK(cJSON_IsObject(j), "the error reply is an object");
 	FZ_CHECK(*http >= 400 && *http <= 599, "an error status");

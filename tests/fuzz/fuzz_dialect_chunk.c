@@ -89,34 +89,6 @@ rec_reasoning(struct px_dstate *st, const char *p, size_t n,
 	return px_buf_add(out, p, n);
 }
 
-/*
- * TEMPORARY WORKAROUND (finding 9, crashes/dialect_chunk-id-cut-utf8.bin):
- * copy_span() cuts a call's id at 63 bytes and its name at 127 without
- * regard to UTF-8. Tolerated: valid UTF-8 but for one incomplete
- * sequence at the very end, where the array was full. Remove when fixed.
- */
-static int
-cut_full(const char *s, size_t cap)
-{
-	size_t n = strlen(s), i = n, k;
-
-	if (n != cap - 1)
-		return 0;
-	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-		i--;
-	if (i == 0 || (unsigned char)s[i - 1] < 0xC2)
-		return 0;
-	i--;
-	k = (unsigned char)s[i] >= 0xF0 ? 4 : (unsigned char)s[i] >= 0xE0 ?
-	    3 : 2;
-	if (n - i >= k || !fz_utf8_ok(s, i))
-		return 0;
-	FZ_NOTE_ONCE("finding 9 open: dialect.c copy_span cuts a call id "
-	    "(63 bytes) or name (127) inside a UTF-8 character");
-	return 1;
-}
-/* END TEMPORARY WORKAROUND */
-
 static enum px_err
 rec_start(struct px_dstate *st, unsigned k, struct px_buf *out)
 {
@@ -130,11 +102,10 @@ rec_start(struct px_dstate *st, unsigned k, struct px_buf *out)
 	    "calls start at 0, 1, 2, ...");
 	FZ_CHECK(idn > 0 && idn < sizeof c->id, "a call id, terminated");
 	FZ_CHECK(nn < sizeof c->name, "a call name, terminated");
-	FZ_CHECK(!R.utf8 || fz_utf8_ok(c->id, idn) ||
-	    cut_full(c->id, sizeof c->id),
+	/* (cut at 63 / 127 bytes before a character: finding 9) */
+	FZ_CHECK(!R.utf8 || fz_utf8_ok(c->id, idn),
 	    "call id valid UTF-8 when the chunk was");
-	FZ_CHECK(!R.utf8 || fz_utf8_ok(c->name, nn) ||
-	    cut_full(c->name, sizeof c->name),
+	FZ_CHECK(!R.utf8 || fz_utf8_ok(c->name, nn),
 	    "call name valid UTF-8 when the chunk was");
 	FZ_CHECK(c->custom == (strcmp(c->name, "f") == 0 && st->ncustom > 0),
 	    "custom exactly for a custom tool's name");
@@ -337,14 +308,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		px_buf_init(&R.reasoning, 64u << 20);
 		px_buf_init(&want_t, 64u << 20);
 		px_buf_init(&want_r, 64u << 20);
-		/* TEMPORARY WORKAROUND (finding 8, crashes/dialect_chunk-
-		 * scratch-null.bin): copy_span() on a never-used scratch
-		 * buffer computes NULL + 0; a worker's scratch has memory
-		 * after its first event, so has this one. Remove when
-		 * fixed. */
-		if (px_buf_adds(&sc, "x") != PX_OK)
-			abort();
-		/* END TEMPORARY WORKAROUND */
 		init = 1;
 	}
 	fz_line(&in, &l, &ln);
@@ -353,21 +316,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	begin(&st, flags);
 	px_buf_reset(&out);
+	/* a scratch never used, as a worker's before its first event: its
+	 * p is NULL until a string is read into it (finding 8) */
+	px_buf_free(&sc);
+	px_buf_init(&sc, (1u << 20) + 1024);
 	for (p = in.p, e = in.p + in.n; p < e; p += n + (nl != NULL)) {
 		nl = memchr(p, '\n', (size_t)(e - p));
 		n = nl != NULL ? (size_t)(nl - p) : (size_t)(e - p);
 		c = fz_dup(p, n, n == 0);	/* relay.c never passes NULL */
 		R.utf8 = fz_utf8_ok(p, n);
-		/* TEMPORARY WORKAROUND (finding 14, crashes/dialect_chunk-
-		 * bad-u-escape.bin): read_str() takes the 4 bytes after \u
-		 * even when they are no hex digits, and so can swallow part
-		 * of a UTF-8 character. Remove when fixed. */
-		if (R.utf8 && fz_bad_u_escape(p, n)) {
-			FZ_NOTE_ONCE("finding 14 open: a \\u escape without 4 "
-			    "hex digits can split a UTF-8 character");
-			R.utf8 = 0;
-		}
-		/* END TEMPORARY WORKAROUND */
 		px_buf_reset(&R.text);
 		px_buf_reset(&R.reasoning);
 		before = out.len;
@@ -400,47 +357,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the whole rest as one body */
 	begin(&st, flags);
-	R.utf8 = fz_utf8_ok(in.p, in.n) &&
-	    !fz_bad_u_escape(in.p, in.n);	/* finding 14 */
-	/* TEMPORARY WORKAROUND (finding 8, crashes/dialect_chunk-body-
-	 * null.bin): px_dialect_body(NULL, 0) computes NULL + 0, and a call
-	 * opened before any string was read into its fresh scratch buffer
-	 * too; an empty body goes in as "", an object with a first member
-	 * read as an empty string. Remove when fixed. */
-	{
-		static const char pre[] = "{\"choices\":[{\"finish_reason\":"
-		    "\"\"}]";
-		size_t i = 0, k = sizeof(pre) - 1, comma, len = in.n;
-
-		FZ_NOTE_ONCE("finding 8 open: NULL + 0 in dialect.c "
-		    "read_chunk / copy_span (a NULL body, a fresh scratch "
-		    "buffer); harness works around it");
-
-		while (i < in.n && (in.p[i] == ' ' || in.p[i] == '\t' ||
-		    in.p[i] == '\r' || in.p[i] == '\n'))
-			i++;
-		if (i < in.n && in.p[i] == '{') {
-			for (comma = i + 1; comma < in.n && (in.p[comma] == ' '
-			    || in.p[comma] == '\t' || in.p[comma] == '\r' ||
-			    in.p[comma] == '\n'); comma++)
-				;
-			comma = comma < in.n && in.p[comma] != '}';
-			len = k + comma + (in.n - i - 1);
-			c = malloc(len);
-			if (c == NULL)
-				abort();
-			memcpy(c, pre, k);
-			if (comma)
-				c[k] = ',';
-			memcpy(c + k + comma, in.p + i + 1, in.n - i - 1);
-		} else {
-			c = fz_dup(in.p, in.n, in.n == 0);
-		}
-		px_buf_reset(&out);
-		rc = px_dialect_body(&st, c, len, &out);
-		free(c);
-	}
-	/* END TEMPORARY WORKAROUND */
+	R.utf8 = fz_utf8_ok(in.p, in.n);
+	/* NULL when empty, as relay.c may pass (finding 8) */
+	c = fz_dup(in.p, in.n, 0);
+	px_buf_reset(&out);
+	rc = px_dialect_body(&st, c, in.n, &out);
+	free(c);
 	FZ_CHECK(rc == PX_OK || rc == PX_EUPSTREAM || rc == PX_ETOOBIG ||
 	    rc == PX_ENOMEM, "body result");
 	FZ_CHECK(rc != PX_OK || (R.bodies == 1 && out.len == 5 &&

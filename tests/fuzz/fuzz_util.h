@@ -188,75 +188,24 @@ fz_utf8_ok(const void *p, size_t n)
 }
 
 /*
- * For the TEMPORARY WORKAROUNDs of open findings (tests/fuzz/README.md):
- * is p[0..n) valid UTF-8 but for strings cut inside a character, each cut
- * a proper prefix of a well-formed sequence followed at once by a byte of
- * `after` (the quote or colon that ended the cut string)?
+ * One line but for echoed client strings: every CR and LF of s[0..n)
+ * lies between its first and last '"' (true without any). An error
+ * message quotes a client's string with its characters, line breaks too
+ * (finding 11: it only travels JSON-escaped in an error body).
  */
 static inline int
-fz_utf8_cut_only(const void *p, size_t n, const char *after)
-{
-	const unsigned char *s = p;
-	size_t i = 0, k, need;
-
-	while (i < n) {
-		k = fz_utf8_seq(s + i, n - i);
-		if (k > 0) {
-			i += k;
-			continue;
-		}
-		if (s[i] < 0xC2 || s[i] > 0xF4)
-			return 0;
-		need = s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 : 2;
-		for (k = 1; k < need && i + k < n && s[i + k] >= 0x80 &&
-		    s[i + k] <= 0xBF; k++)
-			;
-		if (k == need || i + k >= n || s[i + k] == '\0' ||
-		    strchr(after, s[i + k]) == NULL)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
-/* Does p[0..n) hold a backslash-u not followed by four hex digits (an
- * escape no JSON parser accepts)? */
-static inline int
-fz_bad_u_escape(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i, k;
-
-	for (i = 0; i + 1 < n; i++) {
-		if (s[i] != '\\')
-			continue;
-		if (s[i + 1] == 'u') {
-			for (k = 2; k < 6; k++)
-				if (i + k >= n || strchr("0123456789abcdefABCDEF",
-				    s[i + k]) == NULL || s[i + k] == 0)
-					return 1;
-		}
-		i++;	/* skip the escaped byte */
-	}
-	return 0;
-}
-
-/* Every CR and LF of s[0..n) lies between its first and last '"'. */
-static inline int
-fz_newlines_quoted(const char *s, size_t n)
+fz_one_line_outside_quotes(const char *s, size_t n)
 {
 	const char *q1 = memchr(s, '"', n), *q2 = NULL, *c;
-	size_t i;
 
 	for (c = s; c < s + n; c++)
 		if (*c == '"')
 			q2 = c;
-	for (i = 0; i < n; i++)
-		if ((s[i] == '\n' || s[i] == '\r') && (q1 == NULL ||
-		    s + i < q1 || s + i > q2))
+	for (c = s; c < s + n; c++)
+		if ((*c == '\n' || *c == '\r') && (q1 == NULL || c < q1 ||
+		    c > q2))
 			return 0;
-	return q1 != NULL && (memchr(s, '\n', n) != NULL ||
-	    memchr(s, '\r', n) != NULL);
+	return 1;
 }
 
 /* --- strict JSON (RFC 8259) ---------------------------------------------- */
