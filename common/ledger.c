@@ -387,6 +387,38 @@ lease_id(struct px_ledger_scratch *s, int64_t now)
 	return ((s->rng * UINT64_C(2685821657736338717)) >> 11) | 1;
 }
 
+/*
+ * One client request, several attempts: a reservation that excludes keys
+ * is the next attempt of the request whose attempt this worker settled
+ * last (chat.c retries on the same worker, excluding the keys it tried).
+ * When that settlement kept the client's request booked (the attempt
+ * reached the provider, or an earlier one did), the retry books only
+ * tokens and its lease on the client's scope: the client's windows count
+ * the request once. After a settlement that gave the request back (a 429,
+ * a refused connection) the retry books it again. Whatever came before,
+ * the mark is used once.
+ */
+static int
+retry_of_held(struct px_ledger_scratch *s, const struct px_ask *ask)
+{
+	int carried = ask->client != NULL && ask->nexclude > 0 &&
+	    s->held == ask->client;
+
+	s->held = NULL;
+	s->carry.key = NULL;
+	s->carry.client = NULL;
+	s->carry.t_ms = 0;
+	return carried;
+}
+
+/* Is l the retry lease of the last reservation (retry_of_held)? */
+static int
+carried_lease(const struct px_ledger_scratch *s, const struct px_lease *l)
+{
+	return l->client != NULL && s->carry.key == l->key &&
+	    s->carry.client == l->client && s->carry.t_ms == l->t_ms;
+}
+
 enum px_err
 px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_ask *ask, int64_t now_ms, struct px_lease *lease,
@@ -403,10 +435,16 @@ px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
 	r.now = now_ms;
 	r.lease_id = lease_id(s, now_ms);
 	r.lease = lease;
+	r.carried = retry_of_held(s, ask);
 	*retry_ms = 0;
 	s->not_entitled = 0;
 	s->limit = PX_LIMIT_KEY;
 	e = lg->ops->reserve(lg, s, &r);
+	if (e == PX_OK && r.carried) {
+		s->carry.key = lease->key;
+		s->carry.client = lease->client;
+		s->carry.t_ms = lease->t_ms;
+	}
 	if (e != PX_ERATE)
 		return e;
 	s->limit = r.limit;
@@ -449,9 +487,17 @@ px_ledger_settle_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_lease *lease, enum px_settle how, long tokens,
     const struct px_verdict *v, int64_t now_ms)
 {
-	struct px_settle_req q = { lease, how, tokens, v, now_ms };
+	struct px_settle_req q = { lease, how, tokens, v, now_ms, 0 };
+	enum px_err e;
 
-	return lg->ops->settle(lg, s, &q);
+	q.carried = carried_lease(s, lease);
+	e = lg->ops->settle(lg, s, &q);
+	/* the client request stays booked unless this gave it back */
+	s->held = e == PX_OK && lease->client != NULL &&
+	    (how != PX_SETTLE_RELEASE_ALL || q.carried) ? lease->client : NULL;
+	s->carry.key = NULL;
+	s->carry.client = NULL;
+	return e;
 }
 
 enum px_err
@@ -632,7 +678,7 @@ px_pol_book_client(struct px_totals *t, const struct px_lease *l,
 	}
 	if (q->how == PX_SETTLE_DONE)
 		t->tokens += q->tokens >= 0 ? (uint64_t)q->tokens : l->tokens;
-	if (q->how == PX_SETTLE_RELEASE_ALL && t->requests > 0)
+	if (q->how == PX_SETTLE_RELEASE_ALL && !q->carried && t->requests > 0)
 		t->requests--;
 }
 

@@ -456,17 +456,28 @@ local function day_free(x, sc, r)
   return nxt
 end
 
+-- A full cap: retry after conc_retry, or when the lease that expires
+-- first frees a slot, if sooner (exactly full: one expiry is enough).
+local function conc_free(lz, conc, now, retry)
+  local t = now + retry
+  if live(lz, now) ~= conc then return t end
+  for i = 1, #lz do
+    if lz[i].exp > now and lz[i].exp < t then t = lz[i].exp end
+  end
+  return t
+end
+
 local function scope_eval(x, sc, r)
   local now, tok = x.now, x.tokens
   local t, tc = now, now
   local ev = { fits = true, req_day = day_count(x, sc, r) }
-  if sc.rpm > 0 then t = math.max(t, wfree(r.wm, now, 1, 1, sc.rpm)) end
-  if sc.rpd > 0 then t = math.max(t, day_free(x, sc, r)) end
+  if sc.rpm > 0 and not sc.carried then t = math.max(t, wfree(r.wm, now, 1, 1, sc.rpm)) end
+  if sc.rpd > 0 and not sc.carried then t = math.max(t, day_free(x, sc, r)) end
   if sc.tpm > 0 then
     ev.fits = tok <= sc.tpm
     t = math.max(t, wfree(r.wm, now, 2, tok, sc.tpm))
   end
-  if sc.conc > 0 and live(r.lz, now) >= sc.conc then tc = now + x.conc_retry end
+  if sc.conc > 0 and live(r.lz, now) >= sc.conc then tc = conc_free(r.lz, sc.conc, now, x.conc_retry) end
   ev.ok = t <= now and tc <= now
   ev.free_at = math.max(t, tc)
   if tc > t then ev.limit = LIMIT_CONC else ev.limit = LIMIT_OF[sc.kind] end
@@ -481,11 +492,14 @@ local function fold(acc, ev)
   end
 end
 
+-- A carried client scope (ledger_int.h) books tokens and its lease only.
 local function scope_take(x, sc, r)
   wload(r.wm)
-  wadd(r.wm, x.now, { 1, x.tokens })
+  wadd(r.wm, x.now, { sc.carried and 0 or 1, x.tokens })
   wsave(KEYS[r.k], r.wm)
-  if sc.day == 0 then
+  if sc.carried then
+    -- its day has the request already
+  elseif sc.day == 0 then
     wload(r.wd)
     wadd(r.wd, x.now, { 1 })
     wsave(KEYS[r.k + 1], r.wd)
@@ -520,7 +534,7 @@ local function scope_book(q, sc, r)
   else
     wsub(r.wm, q.lt, 2, q.ltok)
   end
-  if q.how == 2 then
+  if q.how == 2 and not sc.carried then
     wsub(r.wm, q.lt, 1, 1)
     if sc.day == 0 then
       wload(r.wd)
@@ -548,7 +562,8 @@ end
 
 -- --- reserve ---------------------------------------------------------------
 -- ARGV: 'reserve', now|'', tokens, gap, probe_lease_ms, lease_id,
--- lease_ttl_ms, conc_retry_ms, 8 day starts (UTC, Pacific), has_client,
+-- lease_ttl_ms, conc_retry_ms, 8 day starts (UTC, Pacific), has_client
+-- (0, 1; 2: a retry whose client request is booked: ledger_int.h),
 -- [the client scope's 6 values], nc, then per candidate: model, nkeys,
 -- and per key: excluded (0/1), max_request_day, nscopes, 6 values per
 -- scope (scope_spec).
@@ -594,7 +609,7 @@ local function take(x, v)
   if x.client then
     if scope_take(x, x.client, x.crec) then capped = true end
     local t = tdecode(redis.call('GET', KEYS[4]))
-    t.req = t.req + 1
+    if not x.client.carried then t.req = t.req + 1 end
     tsave(KEYS[4], t)
   end
   v.h.lreq = v.h.lreq + 1
@@ -611,8 +626,9 @@ local function reserve()
     starts = read_starts(9), earliest = NEVER, limit = 0, fits = 0,
     nkeys = 0, nent = 0 }
   local gap, a, k = tonumber(ARGV[4]), 18, 1
-  if ARGV[17] == '1' then
+  if ARGV[17] ~= '0' then
     x.client = scope_spec(18)
+    x.client.carried = ARGV[17] == '2'  -- its request is booked
     x.crec = sload(x.client, 1)
     a, k = 24, 5
     local ev = scope_eval(x, x.client, x.crec)
@@ -647,7 +663,8 @@ end
 -- tokens (-1: keep the estimate), lease_t, lease_tokens, lease_id, fault
 -- (none, rate, auth, ent, other), until, daily (0/1), reason, model, key
 -- index, nkeys, reprobe_ms, correlate_ms, four escalation steps, 8 day
--- starts, nscopes, 6 values per scope, has_client.
+-- starts, nscopes, 6 values per scope, has_client (0, 1; 2: its request
+-- was booked by an earlier attempt).
 -- KEYS: h, e of the lease's key, p/<p>, m, d, l per scope (the client's
 -- last), the client's t, then (a non-daily 429 only) h of every key of
 -- the provider in config order (from KEYS[pardon_at]).
@@ -749,17 +766,20 @@ local function settle()
     esc = { tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19]),
       tonumber(ARGV[20]) }, starts = read_starts(21) }
   local ns, a, k = tonumber(ARGV[29]), 30, 4
+  local has_client = ARGV[30 + 6 * ns]
   for j = 1, ns do
     local sc = scope_spec(a)
+    -- 2: the client's request was booked by an earlier attempt
+    sc.carried = j == ns and has_client == '2'
     scope_book(q, sc, sload(sc, k))
     a, k = a + 6, k + 3
   end
-  if ARGV[a] == '1' then -- the last scope was the client's
+  if has_client ~= '0' then -- the last scope was the client's
     local t = tdecode(redis.call('GET', KEYS[k]))
     if q.how == 0 then
       if q.tokens >= 0 then t.tok = t.tok + q.tokens else t.tok = t.tok + q.ltok end
     end
-    if q.how == 2 and t.req > 0 then t.req = t.req - 1 end
+    if q.how == 2 and t.req > 0 and has_client == '1' then t.req = t.req - 1 end
     tsave(KEYS[k], t)
     k = k + 1
   end

@@ -28,7 +28,8 @@
 extern const int64_t px_escalate_ms[PX_ESCALATE_N];
 #define PX_CORRELATE_MS  10000	/* 429s on several keys this close */
 #define PX_PROBE_LEASE_MS 120000	/* one probe at a time, at most this */
-#define PX_CONC_RETRY_MS 1000	/* a full max_concurrent: retry after */
+#define PX_CONC_RETRY_MS 1000	/* a full max_concurrent: retry after this,
+				 * or when a lease expires if sooner */
 
 /* One key of a provider, as a reservation walks it (config order). */
 struct px_keyref {
@@ -53,6 +54,11 @@ struct px_scope {
 	char     name[PX_SCOPE_NAME];	/* e.g. "k/gemini/1a2b3c4d" */
 	uint64_t rpm, rpd, tpm, conc;	/* limits; 0: none */
 	enum px_dayrule day;
+	int      carried;	/* a client's scope on a retry of a request
+				 * whose request an earlier attempt booked
+				 * and kept: only tokens and the lease here
+				 * (its request windows are neither checked
+				 * nor booked, nor given back) */
 };
 
 /* One scope each: a key's own, a key's model_limits entry, an owner, an
@@ -119,6 +125,8 @@ struct px_resv {
 	uint32_t tokens;
 	int64_t  now;
 	uint64_t lease_id;	/* a fresh id for capped scopes */
+	int      carried;	/* the client's request is already booked by
+				 * an earlier attempt (struct px_scope) */
 	struct px_lease *lease;	/* filled on PX_OK */
 	size_t   ci;		/* the candidate being walked */
 	/* filled on PX_ERATE */
@@ -136,6 +144,8 @@ struct px_settle_req {
 	long     tokens;
 	const struct px_verdict *v;	/* NULL: no verdict */
 	int64_t  now;
+	int      carried;	/* the lease's client request was booked by
+				 * an earlier attempt: never given back here */
 };
 
 struct px_ledger_ops {
@@ -182,6 +192,15 @@ struct px_ledger_scratch {
 	unsigned char    *enc;		/* one record being encoded */
 	size_t            enccap;
 	uint64_t          rng;		/* lease ids */
+	/* One client request, several attempts (ledger.c): the client
+	 * whose request the last settlement left booked, and the lease
+	 * of a retry that did not book it again. */
+	const struct px_client_cfg *held;
+	struct {
+		const struct px_key_cfg *key;
+		const struct px_client_cfg *client;
+		int64_t t_ms;
+	} carry;
 	struct px_snapshot snap;	/* the last snapshot */
 	struct px_scope  *snap_sc;	/* the scope of each snap.scopes[] */
 	void             *be;		/* the backend's per-thread state,
@@ -239,7 +258,8 @@ void px_pol_lease(const struct px_ledger_scratch *s, struct px_resv *r,
 
 /* The key's lifetime counters after a settlement. */
 void px_pol_book_key(struct px_health *h, const struct px_settle_req *q);
-/* A client's lifetime totals after a reservation (q NULL) or settlement. */
+/* A client's lifetime totals after a reservation (q NULL; not for a
+ * carried one) or a settlement. */
 void px_pol_book_client(struct px_totals *t, const struct px_lease *l,
     const struct px_settle_req *q);
 

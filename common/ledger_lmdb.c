@@ -272,7 +272,8 @@ take(struct lmdb_resv *x, struct px_store_txn *tx, size_t ci, size_t i)
 		e = take_scope(x, tx, client_scope(s));
 		capped |= client_scope(s)->conc > 0;
 		load_totals(tx, client_scope(s), &t);
-		px_pol_book_client(&t, NULL, NULL);
+		if (!client_scope(s)->carried)
+			px_pol_book_client(&t, NULL, NULL);
 		if (e == PX_OK)
 			e = save_totals(tx, client_scope(s), &t);
 	}
@@ -364,6 +365,7 @@ lmdb_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
 	struct lmdb_resv x = { lg, s, r, 0 };
 
 	x.has_client = px_scope_client(r->ask->client, client_scope(s));
+	client_scope(s)->carried = x.has_client && r->carried;
 	return px_store_run(lg->st, 1, reserve_txn, &x);
 }
 
@@ -514,12 +516,16 @@ book_scope(struct lmdb_settle *x, struct px_store_txn *tx,
 /* The lease's scopes, recomputed from the config (the same as when it
  * was taken), and its client's. */
 static size_t
-lease_scopes(struct px_ledger_scratch *s, const struct px_lease *l)
+lease_scopes(struct px_ledger_scratch *s, const struct px_lease *l,
+    int carried)
 {
 	struct px_keyref k = { l->group, l->key };
 	size_t n = px_scopes_of(&k, l->model, s->sc);
 
-	return n + (size_t)px_scope_client(l->client, &s->sc[n]);
+	if (!px_scope_client(l->client, &s->sc[n]))
+		return n;
+	s->sc[n].carried = carried;
+	return n + 1;
 }
 
 static enum px_err
@@ -528,7 +534,7 @@ settle_txn(struct px_store_txn *tx, void *ctx)
 	struct lmdb_settle *x = ctx;
 	const struct px_lease *l = x->q->lease;
 	struct px_totals t;
-	size_t j, n = lease_scopes(x->s, l);
+	size_t j, n = lease_scopes(x->s, l, x->q->carried);
 	enum px_err e = PX_OK;
 
 	for (j = 0; j < n && e == PX_OK; j++)
@@ -568,7 +574,7 @@ static enum px_err
 renew_txn(struct px_store_txn *tx, void *ctx)
 {
 	struct lmdb_renew *x = ctx;
-	size_t j, n = lease_scopes(x->s, x->l);
+	size_t j, n = lease_scopes(x->s, x->l, 0);
 	enum px_err e = PX_OK;
 
 	for (j = 0; j < n && e == PX_OK; j++) {

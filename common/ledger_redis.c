@@ -288,7 +288,8 @@ reserve_argv(struct rcall *x, struct px_ledger_scratch *s,
 	arg_int(x, s->cfg->lease_ttl_s * 1000);
 	arg_int(x, PX_CONC_RETRY_MS);
 	arg_day_starts(x, r->now);
-	arg_int(x, client != NULL);
+	/* 2: a retry whose client request is booked (ledger_int.h) */
+	arg_int(x, client == NULL ? 0 : client->carried ? 2 : 1);
 	if (client != NULL)
 		arg_scope_spec(x, client);
 	arg_int(x, (long long)r->nc);
@@ -353,6 +354,8 @@ redis_reserve(struct px_ledger *lg, struct px_ledger_scratch *s,
 		return PX_ENOMEM;
 	if (!px_scope_client(r->ask->client, client))
 		client = NULL;
+	else
+		client->carried = r->carried;
 	start(x);
 	reserve_keys(x, s, r, client);
 	nkeys = x->n;
@@ -451,7 +454,7 @@ settle_argv(struct rcall *x, struct px_ledger *lg,
 	arg_int(x, (long long)ns);
 	for (i = 0; i < ns; i++)
 		arg_scope_spec(x, &s->sc[i]);
-	arg_int(x, l->client != NULL);
+	arg_int(x, l->client == NULL ? 0 : q->carried ? 2 : 1);
 }
 
 static enum px_err

@@ -235,6 +235,23 @@ px_scope_renew(struct px_scope_recs *r, uint64_t id, int64_t now,
 	return 0;
 }
 
+/* A full max_concurrent: a settle may free a slot any moment, so come
+ * back after PX_CONC_RETRY_MS, or when the lease that expires first
+ * frees one, if that is sooner (exactly full: one expiry is enough). */
+static int64_t
+conc_free_at(const struct px_leases *lz, uint64_t conc, int64_t now)
+{
+	int64_t t = now + PX_CONC_RETRY_MS;
+	uint32_t i;
+
+	if (live_leases(lz, now) != conc)
+		return t;
+	for (i = 0; i < lz->n; i++)
+		if (lz->e[i].expires_ms > now && lz->e[i].expires_ms < t)
+			t = lz->e[i].expires_ms;
+	return t;
+}
+
 /* --- one scope --------------------------------------------------------------- */
 
 static enum px_limit
@@ -263,11 +280,11 @@ px_scope_eval(const struct px_scope *sc, const struct px_scope_recs *r,
 	memset(ev, 0, sizeof(*ev));
 	ev->ok = ev->fits = 1;
 	ev->req_day = day_count(sc, r, now);
-	if (sc->rpm > 0) {
+	if (sc->rpm > 0 && !sc->carried) {
 		t = max64(t, px_win_free_at(wm, &px_win_minute, now, PX_WIN_REQ,
 		    1, sc->rpm));
 	}
-	if (sc->rpd > 0)
+	if (sc->rpd > 0 && !sc->carried)
 		t = max64(t, day_free_at(sc, r, now));
 	if (sc->tpm > 0) {
 		ev->fits = tokens <= sc->tpm;
@@ -275,7 +292,7 @@ px_scope_eval(const struct px_scope *sc, const struct px_scope_recs *r,
 		    tokens, sc->tpm));
 	}
 	if (sc->conc > 0 && live_leases(&r->lz, now) >= sc->conc)
-		tc = now + PX_CONC_RETRY_MS;
+		tc = conc_free_at(&r->lz, sc->conc, now);
 	ev->ok = t <= now && tc <= now;
 	ev->free_at = max64(t, tc);
 	ev->limit = tc > t ? PX_LIMIT_CONCURRENCY : rate_limit_of(sc->kind);
@@ -285,11 +302,16 @@ void
 px_scope_take(const struct px_scope *sc, struct px_scope_recs *r,
     uint32_t tokens, uint64_t lease_id, int64_t now, int64_t ttl_ms)
 {
-	const uint32_t one[1] = { 1 }, mv[2] = { 1, tokens };
+	const uint32_t one[1] = { 1 };
+	uint32_t mv[2];
 	int64_t start;
 
+	mv[0] = sc->carried ? 0 : 1;	/* a carried request is booked */
+	mv[1] = tokens;
 	px_win_add(&r->wm, &px_win_minute, now, mv);
-	if (sc->day == PX_DAYRULE_ROLLING) {
+	if (sc->carried) {
+		/* its day has the request already */
+	} else if (sc->day == PX_DAYRULE_ROLLING) {
 		px_win_add(&r->wd, &px_win_day, now, one);
 	} else {
 		start = px_day_start(tz_of(sc->day), now);
@@ -353,7 +375,7 @@ px_scope_book(const struct px_scope *sc, struct px_scope_recs *r,
 	else
 		px_win_sub(&r->wm, &px_win_minute, l->t_ms, PX_WIN_TOK,
 		    l->tokens);
-	if (how == PX_SETTLE_RELEASE_ALL) {
+	if (how == PX_SETTLE_RELEASE_ALL && !sc->carried) {
 		px_win_sub(&r->wm, &px_win_minute, l->t_ms, PX_WIN_REQ, 1);
 		if (sc->day == PX_DAYRULE_ROLLING)
 			px_win_advance(&r->wd, &px_win_day, now);

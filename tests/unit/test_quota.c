@@ -562,14 +562,17 @@ test_conc_key(void)
 	T_CHECK(px_ledger_renew(f.lg, f.s, &l3, T0 + 9000) == PX_OK,
 	    "conc: l3 renewed at 9 s");
 	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 10000), PX_LIMIT_CONCURRENCY,
-	    -1), "conc: l2 still holds 1 ms before its ttl ends");
+	    1), "conc: l2 still holds 1 ms before its ttl ends (retry: "
+	    "then, sooner than 1 s)");
+	T_CHECK(near(keynum_at(&f, 0, 0, "in_flight", T0 + 10001), 1),
+	    "conc: usage: l2 no longer in flight once expired");
 	T_CHECK(gm(&f, FLASH, T0 + 10001) == PX_OK,
 	    "conc: l2 (not renewed) expired after lease_ttl_s");
 	l4 = f.last;
 	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 15000), PX_LIMIT_CONCURRENCY,
-	    -1), "conc: l3, renewed, outlives its first ttl");
+	    1000), "conc: l3, renewed, outlives its first ttl");
 	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 18999), PX_LIMIT_CONCURRENCY,
-	    -1), "conc: l3 holds until 10 s after its renewal");
+	    1), "conc: l3 holds until 10 s after its renewal");
 	T_CHECK(gm(&f, FLASH, T0 + 19000) == PX_OK,
 	    "conc: l3 expired 10 s after its renewal");
 	T_CHECK(settle(&f, &l4, PX_SETTLE_RELEASE_ALL, 0, T0 + 19001) == PX_OK &&
@@ -616,6 +619,48 @@ test_conc_owner(void)
 	T_CHECK(settle(&f, &first, PX_SETTLE_RELEASE_ALL, 0, T0 + 13) ==
 	    PX_OK && ask(&f, FLASH, PX_PROV_GEMINI, 1, NULL, ex3, 1,
 	    T0 + 14) == PX_OK, "conc owner: a release frees a slot");
+	fx_done(&f);
+}
+
+/* lease_ttl_s 4: an owner's and a client's single slot expire and renew
+ * like a key's. */
+static void
+test_conc_ttl(void)
+{
+	struct fx f;
+	struct px_lease l;
+	const struct px_client_cfg *a;
+
+	if (open_case(&f, "'lease_ttl_s':4,'owners':{'po':{'max_concurrent':1}},"
+	    "'access_keys':[{'key':'team-a-0123456789abcdef01234567',"
+	    "'name':'team-a','max_concurrent':1}]," PROVS(GM("'k1','k2'",
+	    BIG ",'owner':'po'") "," OR("'o1'", BIG)), "ttl: fixture") != 0)
+		return;
+	a = &f.cfg->clients[0];
+	T_CHECK(gm(&f, FLASH, T0) == PX_OK && f.last.id != 0,
+	    "ttl: the owner's one slot taken");
+	l = f.last;
+	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 1), PX_LIMIT_CONCURRENCY,
+	    1000), "ttl: the owner's other key refused");
+	T_CHECK(px_ledger_renew(f.lg, f.s, &l, T0 + 3000) == PX_OK &&
+	    refused(&f, gm(&f, FLASH, T0 + 5000), PX_LIMIT_CONCURRENCY, 1000),
+	    "ttl: the owner's lease, renewed at 3 s, holds past 4 s");
+	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 6999), PX_LIMIT_CONCURRENCY, 1) &&
+	    gm(&f, FLASH, T0 + 7000) == PX_OK,
+	    "ttl: ... and expires 4 s after its renewal");
+	T_CHECK(orq(&f, a, 1, T0) == PX_OK && f.last.id != 0,
+	    "ttl: the client's one slot taken");
+	T_CHECK(refused(&f, orq(&f, a, 1, T0 + 1), PX_LIMIT_CLIENT, 1000) &&
+	    orq(&f, NULL, 1, T0 + 1) == PX_OK,
+	    "ttl: the client refused, the admin key not");
+	T_CHECK(refused(&f, orq(&f, a, 1, T0 + 3999), PX_LIMIT_CLIENT, 1) &&
+	    orq(&f, a, 1, T0 + 4000) == PX_OK,
+	    "ttl: the client's lease expires after lease_ttl_s");
+	l = f.last;
+	T_CHECK(px_ledger_renew(f.lg, f.s, &l, T0 + 7000) == PX_OK &&
+	    refused(&f, orq(&f, a, 1, T0 + 10999), PX_LIMIT_CLIENT, 1) &&
+	    orq(&f, a, 1, T0 + 11000) == PX_OK,
+	    "ttl: a renewed client lease holds 4 s from its renewal");
 	fx_done(&f);
 }
 
@@ -746,6 +791,35 @@ test_days_pacific(void)
 	fx_done(&f);
 }
 
+/* A key's model entry counts on the key's day (provider: Pacific). */
+static void
+test_days_key_model(void)
+{
+	const int64_t t = T0 + HOUR_MS, reset = T0 + DAY_MS;
+	struct fx f;
+	cJSON *u;
+
+	if (open_case(&f, PROVS(GM("'g1'", BIG ",'day_reset':'provider',"
+	    "'model_limits':{'" FLASH "':{'max_request_day':1}}")),
+	    "day model: fixture") != 0)
+		return;
+	T_CHECK(gm(&f, FLASH, t) == PX_OK && refused(&f, gm(&f, FLASH, t + 1),
+	    PX_LIMIT_MODEL, reset - t - 1) && gm(&f, "gemini-2.0-flash",
+	    t + 2) == PX_OK, "day model: flash's 1 a day on the key, until "
+	    "Pacific midnight; another model goes on");
+	u = fx_usage(&f, t + 3);
+	T_CHECK(t_streq(jstr(u, "details", "gemini", "keys", kid(&f, 0, 0),
+	    "models", FLASH, "day_reset", END), "pacific") &&
+	    t_streq(jstr(u, "details", "gemini", "keys", kid(&f, 0, 0),
+	    "models", FLASH, "resets_at", END), "2027-01-16T08:00:00Z") &&
+	    near(jnum(u, "details", "gemini", "keys", kid(&f, 0, 0), "models",
+	    FLASH, "req_day", END), 1), "day model: usage of the entry");
+	cJSON_Delete(u);
+	T_CHECK(refused(&f, gm(&f, FLASH, reset - 1), PX_LIMIT_MODEL, 1) &&
+	    gm(&f, FLASH, reset) == PX_OK, "day model: flash at the reset");
+	fx_done(&f);
+}
+
 /* One key, 2 requests a day, in config cfg. */
 static void
 day_of_key(const char *cfg, const struct span *sp, const char *rule,
@@ -781,6 +855,7 @@ test_days(void)
 	day_of_key(PROVS(OR("'o2'", LIM(2, 1000000, 1000))), &o2, "rolling",
 	    NULL);
 	test_days_pacific();
+	test_days_key_model();
 }
 
 /* Owner pa: 2 a day and flash 1 a day, on the provider's (Pacific) day. */
@@ -957,6 +1032,125 @@ test_clients(void)
 	client_render(&f);
 	client_tokens(&f);
 	client_day(&f);
+	fx_done(&f);
+}
+
+/* team-r's requests this minute and lifetime, and the minute's
+ * requests over both keys (every attempt reached a provider), at now. */
+static int
+retry_counts(struct fx *f, int64_t now, double rmin, double life,
+    double keys, const char *what)
+{
+	cJSON *u = fx_usage(f, now);
+	double k = jnum(u, "details", "openrouter", "keys", kid(f, 0, 0),
+	    "rate_limit_windows", "req_min", END) + jnum(u, "details",
+	    "openrouter", "keys", kid(f, 0, 1), "rate_limit_windows",
+	    "req_min", END);
+	int ok = near(jnum(u, "clients", "team-r", "req_min", END), rmin) &&
+	    near(jnum(u, "clients", "team-r", "lifetime_requests", END),
+	    life) && near(k, keys);
+
+	if (!ok)
+		printf("#   %s: req_min %.0f lifetime %.0f keys %.0f; want "
+		    "%.0f, %.0f, %.0f\n", what, jnum(u, "clients", "team-r",
+		    "req_min", END), jnum(u, "clients", "team-r",
+		    "lifetime_requests", END), k, rmin, life, keys);
+	cJSON_Delete(u);
+	return ok;
+}
+
+/* clients.team-r.<field> at now. */
+static double
+team_r(struct fx *f, int64_t now, const char *field)
+{
+	cJSON *u = fx_usage(f, now);
+	double v = jnum(u, "clients", "team-r", field, END);
+
+	cJSON_Delete(u);
+	return v;
+}
+
+/* The retry of the lease in f->last, on the key it did not use. */
+static enum px_err
+retry_other(struct fx *f, const struct px_client_cfg *r, int64_t now)
+{
+	const struct px_key_cfg *ex[1];
+
+	ex[0] = f->last.key;
+	return ask(f, "or/model", PX_PROV_OPENROUTER, 10, r, ex, 1, now);
+}
+
+/* Its 3rd request of 3 a minute meets an upstream 500 (the key keeps
+ * the request: it reached the provider) and is served by the other. */
+static void
+retry_after_500(struct fx *f, const struct px_client_cfg *r)
+{
+	struct px_lease l;
+
+	T_CHECK(orq(f, r, 10, T0) == PX_OK && settle(f, &f->last,
+	    PX_SETTLE_DONE, 10, T0) == PX_OK && orq(f, r, 10, T0 + 1) ==
+	    PX_OK && settle(f, &f->last, PX_SETTLE_DONE, 10, T0 + 1) == PX_OK,
+	    "client retry: two requests served");
+	T_CHECK(orq(f, r, 10, T0 + 2) == PX_OK, "client retry: the 3rd");
+	l = f->last;
+	T_CHECK(px_ledger_settle(f->lg, f->s, &l, PX_SETTLE_RELEASE_TOKENS, -1,
+	    1, T0 + 3) == PX_OK && retry_other(f, r, T0 + 4) == PX_OK &&
+	    f->last.key != l.key && f->last.id != 0, "client retry: after an "
+	    "upstream 500 the 3rd of 3 is retried on the other key, not "
+	    "refused");
+	T_CHECK(settle(f, &f->last, PX_SETTLE_DONE, 50, T0 + 5) == PX_OK &&
+	    retry_counts(f, T0 + 6, 3, 3, 4, "after a 500") &&
+	    near(team_r(f, T0 + 6, "tokens_min"), 70) &&
+	    near(team_r(f, T0 + 6, "in_flight"), 0) &&
+	    near(team_r(f, T0 + 6, "lifetime_tokens"), 70),
+	    "client retry: the client counts 3 requests and 10 + 10 + 50 "
+	    "tokens, the keys all 4 attempts");
+	T_CHECK(refused(f, orq(f, r, 10, T0 + 7), PX_LIMIT_CLIENT,
+	    MIN_LEAVE - 7), "client retry: the 4th refused: client_rate_limit");
+}
+
+/* A minute later: a 429 gives the request back, so its retry books it;
+ * a carried retry's own 429 does not give back what the 500 kept. */
+static void
+retry_after_429(struct fx *f, const struct px_client_cfg *r)
+{
+	const int64_t t = T0 + MIN_LEAVE;
+	const struct px_key_cfg *ex[2];
+
+	T_CHECK(orq(f, r, 10, t) == PX_OK && settle(f, &f->last,
+	    PX_SETTLE_RELEASE_ALL, 0, t + 1) == PX_OK &&
+	    retry_other(f, r, t + 2) == PX_OK && settle(f, &f->last,
+	    PX_SETTLE_DONE, 10, t + 2) == PX_OK &&
+	    retry_counts(f, t + 3, 1, 4, 1, "after a 429"),
+	    "client retry: after a 429 (nothing booked) the retry books the "
+	    "request: once");
+	T_CHECK(orq(f, r, 10, t + 4) == PX_OK, "client retry: a 500 chain");
+	ex[0] = f->last.key;
+	T_CHECK(settle(f, &f->last, PX_SETTLE_RELEASE_TOKENS, -1, t + 5) ==
+	    PX_OK && retry_other(f, r, t + 6) == PX_OK, "client retry: 2nd try");
+	ex[1] = f->last.key;
+	T_CHECK(settle(f, &f->last, PX_SETTLE_RELEASE_ALL, 0, t + 7) == PX_OK &&
+	    ask(f, "or/model", PX_PROV_OPENROUTER, 10, r, ex, 2, t + 8) ==
+	    PX_ERATE && retry_counts(f, t + 9, 2, 5, 2, "after a chain"),
+	    "client retry: 500 then 429: still one request of the client");
+	T_CHECK(orq(f, r, 10, t + 10) == PX_OK &&
+	    refused(f, orq(f, r, 10, t + 11), PX_LIMIT_CLIENT, -1) &&
+	    retry_counts(f, t + 12, 3, 6, 3, "new requests"),
+	    "client retry: the next request books normally: 3 of 3");
+}
+
+static void
+test_client_retry(void)
+{
+	struct fx f;
+
+	if (open_case(&f, "'model_usage_gap_percentage':0,'access_keys':[{"
+	    "'key':'team-r-0123456789abcdef01234567','name':'team-r',"
+	    "'max_request_min':3,'max_concurrent':2}]," PROVS(
+	    OR("'k1','k2'", BIG)), "client retry: fixture") != 0)
+		return;
+	retry_after_500(&f, &f.cfg->clients[0]);
+	retry_after_429(&f, &f.cfg->clients[0]);
 	fx_done(&f);
 }
 
@@ -1287,10 +1481,12 @@ suite(void)
 	test_gap_rule();
 	test_conc_key();
 	test_conc_owner();
+	test_conc_ttl();
 	test_conc_bound();
 	test_days();
 	test_owner_days();
 	test_clients();
+	test_client_retry();
 	test_usage();
 	test_seed();
 }
