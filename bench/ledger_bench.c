@@ -32,13 +32,15 @@
  * leases) instead of one; the check then also covers the owner's and
  * the (key, model) windows and that no lease is left in flight. The
  * prefill (-F -q) settles what it reserves, so it leaves no lease.
+ * -M: no px_ledger_maintain in the loop (with LMDB: no once-a-second
+ * reader check and sync), to see what it adds to the latency tail.
  * Never: sleeps, or lets a limit refuse (limits are at their maximum,
  * max_concurrent (1000) above the threads in flight, every reservation
  * takes 1 token).
  *
  * usage: ledger_bench -d STATE_DIR [-b lmdb|redis] [-r|-u REDIS_URL]
  *                     [-p PROCS] [-T THREADS] [-t SECONDS] [-k KEYS]
- *                     [-m r|rs] [-q] [-F | -x REDIS_PREFIX]
+ *                     [-m r|rs] [-q] [-M] [-F | -x REDIS_PREFIX]
  * STATE_DIR is needed with Redis too (the LMDB environment of the host's
  * caches is opened for every backend). Each Redis run uses a fresh
  * redis_prefix, so runs against one server never share records, unless
@@ -84,6 +86,7 @@ static const struct px_candidate cand[] = {
 static const struct px_ask ask = { cand, 1, 1, NULL, 0, NULL };
 
 static int quota;	/* -q: an owner, a model limit, max_concurrent */
+static int no_maint;	/* -M: no px_ledger_maintain (to see its cost) */
 
 /* What one process did (shared with the parent). */
 struct slot {
@@ -378,7 +381,7 @@ process_main(const struct px_config *cfg, const struct shared *sh,
 		w[i].lg = lg;
 		w[i].sh = sh;
 		w[i].settle = settle;
-		w[i].maint = i == 0;
+		w[i].maint = i == 0 && !no_maint;
 		if (pthread_create(&w[i].t, NULL, thread_main, &w[i]) != 0) {
 			snprintf(sl->why, sizeof(sl->why), "pthread_create");
 			sl->failed = 1;
@@ -610,7 +613,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ledger_bench -d STATE_DIR [-b lmdb|redis] "
 	    "[-r|-u REDIS_URL] [-p PROCS] [-T THREADS] [-t SECONDS] "
-	    "[-k KEYS] [-m r|rs] [-q] [-F | -x REDIS_PREFIX]\n"
+	    "[-k KEYS] [-m r|rs] [-q] [-M] [-F | -x REDIS_PREFIX]\n"
 	    "  -q (an owner, a model limit, max_concurrent) needs -m rs "
 	    "or -F\n");
 }
@@ -635,13 +638,14 @@ main(int argc, char **argv)
 	long ops = 0, reserved = 0, settled = 0, errors = 0;
 	pid_t pid;
 
-	while ((opt = getopt(argc, argv, "d:b:r:u:p:T:t:k:m:qFx:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:b:r:u:p:T:t:k:m:qMFx:")) != -1) {
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'b': backend = optarg; break;
 		case 'r':	/* FALLTHROUGH */
 		case 'u': url = optarg; break;
 		case 'q': quota = 1; break;
+		case 'M': no_maint = 1; break;
 		case 'p': procs = atoi(optarg); break;
 		case 'T': nthreads = atoi(optarg); break;
 		case 't': secs = atof(optarg); break;
