@@ -626,17 +626,15 @@ local function reserve()
     starts = read_starts(9), earliest = NEVER, limit = 0, fits = 0,
     nkeys = 0, nent = 0 }
   local gap, a, k = tonumber(ARGV[4]), 18, 1
+  local blocked
   if ARGV[17] ~= '0' then
     x.client = scope_spec(18)
     x.client.carried = ARGV[17] == '2'  -- its request is booked
     x.crec = sload(x.client, 1)
     a, k = 24, 5
     local ev = scope_eval(x, x.client, x.crec)
-    if not ev.ok then
-      local fits = 0
-      if ev.fits then fits = 1 end
-      return { 0, ev.free_at == NEVER and -1 or ev.free_at, fits, 0, 0, x.now, 4 }
-    end
+    -- full: no key is taken, but the keys still say when one has room
+    if not ev.ok then blocked = ev end
   end
   local nc = tonumber(ARGV[a])
   a = a + 1
@@ -648,11 +646,16 @@ local function reserve()
     k, a = k + 2, a + 2
     for i = 1, n do views[i], a, k = view(x, a, k, model, backoff) end
     local pick = keysel(views, n, gap, cursor(redis.call('GET', rrkey)))
-    if pick then
+    if pick and not blocked then
       local capped = take(x, views[pick + 1])
       redis.call('SET', rrkey, struct.pack('<I4', pick), 'PX', 86400000)
       return { 1, ci, pick, x.now, capped }
     end
+  end
+  if blocked then -- the client's own limit: named; retry when both have room
+    x.earliest = math.max(x.earliest, blocked.free_at)
+    x.limit, x.nkeys, x.nent = 4, 0, 0
+    if not blocked.fits then x.fits = 0 end
   end
   if x.earliest == NEVER then x.earliest = -1 end
   return { 0, x.earliest, x.fits, x.nkeys, x.nent, x.now, x.limit }

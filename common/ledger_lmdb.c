@@ -291,23 +291,30 @@ take(struct lmdb_resv *x, struct px_store_txn *tx, size_t ci, size_t i)
 	return e;
 }
 
-/* The client key's own windows first: when they are full no key helps. */
+/* The client key's own windows: when they are full no key may be
+ * taken (1, ev filled). */
 static int
-client_blocks(struct lmdb_resv *x, struct px_store_txn *tx)
+client_blocks(struct lmdb_resv *x, struct px_store_txn *tx,
+    struct px_scope_eval *ev)
 {
-	struct px_scope_eval ev;
-
 	if (!x->has_client)
 		return 0;
 	load_scope(tx, x->s, client_scope(x->s));
 	px_scope_eval(client_scope(x->s), &x->s->rec, x->r->tokens, x->r->now,
-	    &ev);
-	if (ev.ok)
-		return 0;
-	x->r->earliest = ev.free_at;
-	x->r->limit = PX_LIMIT_CLIENT;
-	x->r->fits = ev.fits;
-	return 1;
+	    ev);
+	return !ev->ok;
+}
+
+/* A refusal by the client's own limit: it is named, and the retry is
+ * when both the client and some key have room (the keys were walked). */
+static void
+client_refusal(struct px_resv *r, const struct px_scope_eval *ev)
+{
+	if (r->earliest < ev->free_at)
+		r->earliest = ev->free_at;
+	r->limit = PX_LIMIT_CLIENT;
+	r->fits = r->fits && ev->fits;
+	r->nkeys = r->nent = 0;	/* not a "limit: 0" refusal */
 }
 
 static long
@@ -340,21 +347,24 @@ reserve_txn(struct px_store_txn *tx, void *ctx)
 {
 	struct lmdb_resv *x = ctx;
 	struct px_resv *r = x->r;
+	struct px_scope_eval cev;
 	size_t ci, n;
 	long pick;
+	int blocked;
 
 	r->earliest = INT64_MAX;	/* the transaction may run again */
 	r->limit = PX_LIMIT_KEY;
 	r->fits = 0;
 	r->nkeys = r->nent = 0;
-	if (client_blocks(x, tx))
-		return PX_ERATE;
+	blocked = client_blocks(x, tx, &cev);
 	for (ci = 0; ci < r->nc; ci++) {
 		r->ci = ci;
 		pick = walk(x, tx, r->c[ci].provider, &n);
-		if (pick >= 0)
+		if (pick >= 0 && !blocked)
 			return take(x, tx, ci, (size_t)pick);
 	}
+	if (blocked)
+		client_refusal(r, &cev);
 	return PX_ERATE;	/* aborts: nothing was written */
 }
 

@@ -1154,6 +1154,29 @@ test_client_retry(void)
 	fx_done(&f);
 }
 
+/* team-a may send 1 a minute; the one key 1 a day. Once both are spent,
+ * the client's refusal names its own limit but says to come back when a
+ * key has room too (24 h), not when its minute frees. */
+static void
+test_client_retry_time(void)
+{
+	struct fx f;
+
+	if (open_case(&f, "'access_keys':[{'key':'team-a-0123456789abcdef0123'"
+	    ",'name':'team-a','max_request_min':1}]," PROVS(OR("'k1'",
+	    LIM(1, 1000000, 100))), "client retry time: fixture") != 0)
+		return;
+	T_CHECK(orq(&f, &f.cfg->clients[0], 1, T0) == PX_OK,
+	    "client retry time: the client's one request");
+	T_CHECK(refused(&f, orq(&f, &f.cfg->clients[0], 1, T0 + 1000),
+	    PX_LIMIT_CLIENT, DAY_LEAVE - 1000), "client retry time: "
+	    "client_rate_limit, retry when a key has room too (its day)");
+	T_CHECK(refused(&f, orq(&f, NULL, 1, T0 + 1000), PX_LIMIT_KEY,
+	    DAY_LEAVE - 1000), "client retry time: the admin key: the key's "
+	    "day");
+	fx_done(&f);
+}
+
 static void
 test_limit_codes(void)
 {
@@ -1487,6 +1510,7 @@ suite(void)
 	test_owner_days();
 	test_clients();
 	test_client_retry();
+	test_client_retry_time();
 	test_usage();
 	test_seed();
 }
