@@ -26,33 +26,45 @@ FUZZ_LDLIBS   = -lcjson
 FUZZ_TARGETS ?= validate sse jsonraw config retryhint provider_event \
                 provider_body provider_error provider_models \
                 dialect_responses dialect_messages dialect_chunk \
-                native_request native_reply thoughts thoughtsig embed listen
+                native_request native_reply thoughts thoughtsig embed listen \
+                win ledger_rec redisurl
 
-# target -> the common/ modules it links (the unit tests' lists; config.c
-# calls px_redis_url_parse since the Redis ledger, so redisurl.c goes with
-# the lists that link config.c: $(sort) drops it when a list has it too)
-FUZZ_CONFIG   = common/config.c common/redisurl.c
-FUZZ_MODS_validate        = $(UNIT_validate) common/jsonraw.c
-FUZZ_MODS_sse             = $(UNIT_sse)
-FUZZ_MODS_jsonraw         = $(UNIT_jsonraw)
-FUZZ_MODS_config          = $(UNIT_config)
-FUZZ_MODS_retryhint       = $(UNIT_retryhint)
-FUZZ_MODS_provider_event  = $(UNIT_provider) $(FUZZ_CONFIG)
-FUZZ_MODS_provider_body   = $(UNIT_provider) $(FUZZ_CONFIG)
-FUZZ_MODS_provider_error  = $(UNIT_provider) $(FUZZ_CONFIG)
-FUZZ_MODS_provider_models = $(UNIT_provider) $(FUZZ_CONFIG)
+# target -> the common/ modules it links: the unit tests' lists less what
+# neither the harness nor those modules call (checked with nm): err.c,
+# which only the unit tests use (px_strerror), and buf.c where only err.c
+# used it; in the adapter lists config.c with what only it calls
+# (redisurl.c, and utf8.c but where validate.c is linked): the harnesses
+# make their keys without a config
+FUZZ_NOERR    = common/err.c
+FUZZ_NOCFG    = common/config.c common/redisurl.c common/utf8.c
+FUZZ_MODS_validate        = $(filter-out $(FUZZ_NOERR),$(UNIT_validate)) \
+                            common/jsonraw.c
+FUZZ_MODS_sse             = $(filter-out $(FUZZ_NOERR),$(UNIT_sse))
+FUZZ_MODS_jsonraw         = $(filter-out $(FUZZ_NOERR),$(UNIT_jsonraw))
+FUZZ_MODS_config          = $(filter-out $(FUZZ_NOERR),$(UNIT_config))
+FUZZ_MODS_retryhint       = common/retryhint.c
+FUZZ_MODS_provider_event  = $(filter-out $(FUZZ_NOCFG),$(UNIT_provider))
+FUZZ_MODS_provider_body   = $(filter-out $(FUZZ_NOCFG),$(UNIT_provider))
+FUZZ_MODS_provider_error  = $(filter-out $(FUZZ_NOCFG),$(UNIT_provider))
+FUZZ_MODS_provider_models = $(filter-out $(FUZZ_NOCFG),$(UNIT_provider))
 FUZZ_MODS_dialect_responses = $(UNIT_dialect_responses)
 FUZZ_MODS_dialect_messages  = $(UNIT_dialect_messages)
 FUZZ_MODS_dialect_chunk     = $(UNIT_dialect)
-FUZZ_MODS_native_request    = $(UNIT_native) $(FUZZ_CONFIG) \
-                              common/validate.c common/embed.c common/decoder.c
-FUZZ_MODS_native_reply      = $(UNIT_native) $(FUZZ_CONFIG)
-FUZZ_MODS_thoughts          = common/thoughts.c common/buf.c common/err.c
-# (thoughtsig.c alone: UNIT_sigs also has the LMDB cache, not fuzzed here)
-FUZZ_MODS_thoughtsig        = $(filter-out common/sigcache.c common/store.c,\
-                              $(UNIT_sigs))
-FUZZ_MODS_embed             = $(UNIT_validate) common/embed.c common/decoder.c
+FUZZ_MODS_native_request    = $(filter-out $(FUZZ_NOCFG),$(UNIT_native)) \
+                              common/validate.c common/utf8.c \
+                              common/embed.c common/decoder.c
+FUZZ_MODS_native_reply      = $(filter-out $(FUZZ_NOCFG),$(UNIT_native))
+FUZZ_MODS_thoughts          = common/thoughts.c common/buf.c
+# (UNIT_sigs also has the LMDB cache, not fuzzed here)
+FUZZ_MODS_thoughtsig        = common/thoughtsig.c
+FUZZ_MODS_embed             = common/validate.c common/utf8.c \
+                              common/embed.c common/decoder.c
 FUZZ_MODS_listen            = $(UNIT_listen)
+# the ledger's stored records (UNIT_rec also has redisurl.c for its own
+# tests; ledger_rec.c needs nothing else)
+FUZZ_MODS_win               = $(UNIT_win)
+FUZZ_MODS_ledger_rec        = common/ledger_rec.c
+FUZZ_MODS_redisurl          = common/redisurl.c
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 

@@ -825,6 +825,97 @@ for (const [n, body] of [
 	['path-107', 0, '/' + 'a'.repeat(106)]].forEach(([n, any, spec]) =>
 	add('listen', n, `${any}\n${spec}`));
 
+// --- the ledger's stored records (win.h, ledger_rec.h): little-endian ----
+const u8 = (v) => Buffer.from([v & 255]);
+const u16 = (v) => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0);
+	return b; };
+const i64 = (v) => { const b = Buffer.alloc(8); b.writeBigInt64LE(BigInt(v));
+	return b; };
+const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v));
+	return b; };
+const txt = (t) => Buffer.concat([u8(Buffer.byteLength(t)), Buffer.from(t)]);
+const cat = (...parts) => Buffer.concat(parts);
+
+// win: 17 bytes (spec bit, now_ms, x, limit), then a stored window:
+// kind, 1, u16 n, i64 head, u64 sum[ncol], n x {u16 slot, u32 v[ncol]}
+const MIN = { kind: 'm', w: 100, nb: 601, ncol: 2, spec: 0 };
+const DAY = { kind: 'd', w: 60000, nb: 1441, ncol: 1, spec: 1 };
+function win(s, head, ents, sums) {
+	const sum = sums || [0, 1].slice(0, s.ncol).map((c) =>
+		ents.reduce((a, e) => a + e[1 + c], 0));
+	return cat(Buffer.from(s.kind), u8(1), u16(ents.length), i64(head),
+		...sum.map(u64), ...ents.map(([b, ...v]) => cat(
+			u16(Number(BigInt(b) % BigInt(s.nb))), ...v.map(u32))));
+}
+const wseed = (n, s, now, x, limit, rec) => add('win', n,
+	cat(u8(s.spec), i64(now), u32(x), u32(limit), rec));
+const MH = Math.floor(NOW / 100), DH = Math.floor(NOW / 60000);
+const m3 = win(MIN, MH, [[MH - 400, 2, 900], [MH - 5, 1, 50], [MH, 1, 7]]);
+wseed('empty-minute', MIN, NOW, 1, 15, Buffer.alloc(0));
+wseed('minute-3', MIN, NOW + 30000, 1, 4, m3);
+wseed('minute-3-fits', MIN, NOW, 1, 15, m3);
+wseed('minute-expire-all', MIN, NOW + 120000, 3, 3, m3);
+wseed('minute-clock-behind', MIN, NOW - 5000, 2, 4, m3);
+wseed('minute-wrap', MIN, NOW, 5, 6, win(MIN, 601 * 100 + 3,
+	[[601 * 100 - 500, 3, 1], [601 * 100 + 1, 2, 2], [601 * 100 + 3, 1,
+		4000000000]]));
+wseed('minute-full', MIN, NOW + 100, 1, 601, win(MIN, MH,
+	Array.from({ length: 601 }, (_, i) => [MH - 600 + i, 1, i])));
+wseed('day-2', DAY, NOW + 3600000, 1, 2, win(DAY, DH, [[DH - 1000, 1],
+	[DH, 1]]));
+wseed('day-near-max-head', DAY, 9e18, 1, 1, win(DAY,
+	'9223372036854775807', [['9223372036854775807', 1]]));
+wseed('bad-sum', MIN, NOW, 1, 1, win(MIN, MH, [[MH, 1, 1]], [2, 1]));
+wseed('bad-order', MIN, NOW, 1, 1, win(MIN, MH, [[MH, 1, 1],
+	[MH - 1, 1, 1]]));
+wseed('bad-kind', DAY, NOW, 1, 1, m3);
+
+// ledger_rec: byte 0 the kind (0 health, 1 provider, 2 marks, 3 cursor,
+// 4 calendar, 5 leases, 6 totals), then the record
+const rec = (n, k, data) => add('ledger_rec', n, cat(u8(k), data));
+rec('health-active', 0, cat(Buffer.from('h'), u8(1), u8(0), u8(0), u32(0),
+	i64(0), i64(0), i64(0), u64(120), u64(45000), u64(3), txt('')));
+rec('health-cooling', 0, cat(Buffer.from('h'), u8(1), u8(1), u8(1), u32(2),
+	i64(NOW + 60000), i64(0), i64(0), u64(1), u64(2), u64(3),
+	txt('429 quota (requests per day)')));
+rec('health-disabled', 0, cat(Buffer.from('h'), u8(1), u8(2), u8(0), u32(9),
+	i64(0), i64(NOW + 3600000), i64(NOW + 30000), u64(0), u64(0), u64(7),
+	txt('401: API key not valid. Please pass a valid API key. é')));
+rec('health-bad-state', 0, cat(Buffer.from('h'), u8(1), u8(3), u8(0),
+	Buffer.alloc(52), txt('')));
+rec('provider', 1, cat(Buffer.from('p'), u8(1), u8(3), u8(0), u32(4),
+	i64(NOW + 5000), ...Array.from({ length: 16 }, (_, i) =>
+		cat(i64(i < 3 ? NOW - 1000 * i : 0), u32(i))),
+	txt('429 without a hint')));
+rec('marks-2', 2, cat(Buffer.from('e'), u8(1), u8(2), i64(NOW + 86400000),
+	txt('gemini-2.5-pro'), i64(NOW + 3600000), txt('gemini-3-pro-preview')));
+rec('marks-0', 2, cat(Buffer.from('e'), u8(1), u8(0)));
+rec('marks-bad-n', 2, cat(Buffer.from('e'), u8(1), u8(9)));
+rec('cursor', 3, u32(7));
+rec('cursor-short', 3, Buffer.from([7, 0, 0]));
+rec('calendar', 4, cat(Buffer.from('c'), u8(1), i64(NOW - 3600000), u64(42)));
+rec('leases-2', 5, cat(Buffer.from('l'), u8(1), u16(2),
+	u64('9007199254740991'), i64(NOW + 30000), u64(1), i64(NOW + 1000)));
+rec('leases-0', 5, cat(Buffer.from('l'), u8(1), u16(0)));
+rec('leases-bad-n', 5, cat(Buffer.from('l'), u8(1), u16(1001)));
+rec('totals', 6, cat(Buffer.from('t'), u8(1), u64(1234), u64(567890)));
+rec('totals-v2', 6, cat(Buffer.from('t'), u8(2), u64(1), u64(2)));
+rec('empty', 0, Buffer.alloc(0));
+
+// redisurl: the URL (tests/unit/test_rec.c)
+['redis://host', 'redis://cache.example-1.net:6380', 'redis://host/5',
+	'redis://host/', 'redis://10.0.0.7:1/1000000', 'redis://h:65535/0',
+	'redis://[::1]:6380', 'redis://[fe80::1:AbC]/3',
+	'unix:///run/redis.sock', 'unix:///path?db=3',
+	'unix:///' + 'a'.repeat(106), 'redis://' + 'h'.repeat(255),
+	'redis://user:hunter2@host', 'redis://:pw@host:6379', 'redis://',
+	'redis://[]:6379', 'redis://ho_st', 'redis://[::1]6379',
+	'redis://host:65536', 'redis://host:1:2', 'redis://host/1000001',
+	'redis://host?db=1', 'redis://host#x', 'unix://relative/path',
+	'unix:///with space', 'unix:///p?db=1&x', 'http://host', '',
+].forEach((u, i) => add('redisurl', `url-${i}`, u));
+
 // --- write --------------------------------------------------------------
 for (const [target, list] of Object.entries(seeds)) {
 	const dir = path.join(root, target);

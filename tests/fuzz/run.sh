@@ -30,21 +30,24 @@ max_len() {
 	validate|provider_event|provider_body|native_request) echo 8192 ;;
 	dialect_responses|dialect_messages) echo 16384 ;;	# client fixtures
 	sse) echo 2048 ;;
-	listen) echo 512 ;;
+	listen|redisurl) echo 512 ;;
+	win) echo 8704 ;;		# a full day window: 17 + 8666 bytes
+	ledger_rec) echo 16384 ;;	# 1000 leases: 1 + 16004 bytes
 	*) echo 4096 ;;
 	esac
 }
 
-# The target's dictionary (dialect and native targets: json.dict with
-# dialect.dict, joined into $B/logs/T.dict).
+# The target's -dict= flag (dialect and native targets: json.dict with
+# dialect.dict, joined into $B/logs/T.dict; none for the binary records).
 dict_of() {
 	case $1 in
-	sse|thoughts|listen) echo "tests/fuzz/dict/$1.dict" ;;
+	win|ledger_rec) ;;
+	sse|thoughts|listen|redisurl) echo "-dict=tests/fuzz/dict/$1.dict" ;;
 	dialect_*|native_*|thoughtsig)
 		cat tests/fuzz/dict/json.dict tests/fuzz/dict/dialect.dict \
 		    > "$B/logs/$1.dict"
-		echo "$B/logs/$1.dict" ;;
-	*) echo tests/fuzz/dict/json.dict ;;
+		echo "-dict=$B/logs/$1.dict" ;;
+	*) echo -dict=tests/fuzz/dict/json.dict ;;
 	esac
 }
 
@@ -69,10 +72,10 @@ run_one() {
 	for c in tests/fuzz/crashes/"$t"-*; do
 		[ -f "$c" ] && cp "$c" "$work/"
 	done
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046
 	"$bin" -max_total_time="$S" -max_len="$(max_len "$t")" \
 	    -timeout=25 -rss_limit_mb=2560 -print_final_stats=1 \
-	    -dict="$(dict_of "$t")" -artifact_prefix="$art/" \
+	    $(dict_of "$t") -artifact_prefix="$art/" \
 	    ${FUZZ_ARGS:-} "$work" > "$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" |
