@@ -202,7 +202,8 @@ check_listen(struct cli *c, struct px_listen *l)
 int
 main(int argc, char **argv)
 {
-	struct cli c = { { NULL, 2, 0, 0, -1 }, NULL, NULL, 0, -1 };
+	struct cli c = { { .listen = NULL, .workers = 2, .socket_mode = -1 },
+	    NULL, NULL, 0, -1 };
 	struct px_config *cfg = NULL;
 	struct px_listen l;
 	int cgi = cgi_environment(), rc;
@@ -222,6 +223,9 @@ main(int argc, char **argv)
 	c.path = c.path != NULL ? c.path : getenv("AIPROXY_CONFIG");
 	if (c.path == NULL || *c.path == '\0')
 		c.path = "config.json";
+	/* stamped before it is read: a change from here on is seen */
+	c.o.config_path = c.path;
+	px_file_stamp_get(c.path, &c.o.config_stamp);
 	if (load(c.path, &cfg, 1) != 0) {
 		cgi_config_error(cgi || px_fcgi_is_cgi());
 		return 1;
