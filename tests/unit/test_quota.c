@@ -259,6 +259,17 @@ keynum_at(struct fx *f, size_t entry, size_t k, const char *field,
 	return v;
 }
 
+/* clients.team-a.<field> at now. */
+static double
+jnum_client(struct fx *f, int64_t now, const char *field)
+{
+	cJSON *u = fx_usage(f, now);
+	double v = jnum(u, "clients", "team-a", field, END);
+
+	cJSON_Delete(u);
+	return v;
+}
+
 /* Open a case's fixture; on failure a failed check, cleaned up. */
 static int
 open_case(struct fx *f, const char *cfg, const char *what)
@@ -316,6 +327,67 @@ test_owner_day(void)
 	T_CHECK(ask(&f, FLASH, PX_PROV_GEMINI, 1, NULL, exb, 2,
 	    T0 + DAY_LEAVE) == PX_OK && key_ix(&f, &f.last) < 3,
 	    "owner day: pa's keys admitted again when it leaves");
+	fx_done(&f);
+}
+
+/* Owner pa named by two entries with their own key limits: 5 a day
+ * over a1, a2 (entry 0) and a3 (entry 1). */
+static void
+test_owner_entries(void)
+{
+	struct fx f;
+	struct tally t;
+
+	if (open_case(&f, "'owners':{'pa':{'max_request_day':5}}," PROVS(
+	    GM("'a1','a2'", BIG ",'owner':'pa'") "," GM("'a3'",
+	    LIM(500, 100000, 50) ",'owner':'pa'")),
+	    "owner entries: fixture") != 0)
+		return;
+	burst(&f, FLASH, PX_PROV_GEMINI, NULL, NULL, 0, 8, T0, 1, &t);
+	T_CHECK(tally_is(&t, 5, 3, PX_LIMIT_OWNER) && t.per[0] > 0 &&
+	    t.per[1] > 0 && t.per[2] > 0 && t.retry == DAY_LEAVE - 7,
+	    "owner entries: 5 a day over the keys of both entries");
+	fx_done(&f);
+}
+
+/* auto-model: flash (gemini, project pa: 1 a day of flash) then
+ * or/model (one key, 1 a minute); the client team-a (3 a minute) is
+ * booked once per request, whichever candidate serves. */
+static void
+test_candidates(void)
+{
+	static const struct px_candidate two[] = {
+		{ FLASH, PX_PROV_GEMINI }, { "or/model", PX_PROV_OPENROUTER },
+	};
+	struct fx f;
+	struct px_ask a;
+	int64_t retry;
+	enum px_err e;
+
+	if (open_case(&f, "'owners':{'pa':{'model_limits':{'" FLASH "':"
+	    "{'max_request_day':1}}}},'access_keys':[{'key':"
+	    "'team-a-0123456789abcdef01234567','name':'team-a',"
+	    "'max_request_min':3}]," PROVS(GM("'g1'", BIG ",'owner':'pa'") ","
+	    OR("'o1'", LIM(1000, 100000, 1))), "candidates: fixture") != 0)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.c = two;
+	a.nc = 2;
+	a.tokens = 1;
+	a.client = &f.cfg->clients[0];
+	e = px_ledger_reserve_ask(f.lg, f.s, &a, T0, &f.last, &retry);
+	T_CHECK(e == PX_OK && f.last.provider == PX_PROV_GEMINI,
+	    "candidates: flash first");
+	e = px_ledger_reserve_ask(f.lg, f.s, &a, T0 + 1, &f.last, &retry);
+	T_CHECK(e == PX_OK && f.last.provider == PX_PROV_OPENROUTER &&
+	    t_streq(f.last.model, "or/model"),
+	    "candidates: flash's project limit reached: the next candidate");
+	e = px_ledger_reserve_ask(f.lg, f.s, &a, T0 + 2, &f.last, &retry);
+	T_CHECK(e == PX_ERATE && retry == MIN_LEAVE - 2 &&
+	    px_ledger_limit(f.s) == PX_LIMIT_KEY, "candidates: both out: "
+	    "the retry and limit of the one that frees first (o1's minute)");
+	T_CHECK(near(jnum_client(&f, T0 + 3, "req_min"), 2),
+	    "candidates: the client booked once per served request");
 	fx_done(&f);
 }
 
@@ -1497,11 +1569,13 @@ suite(void)
 {
 	test_limit_codes();
 	test_owner_day();
+	test_owner_entries();
 	test_owner_minute();
 	test_owner_tokens();
 	test_key_models();
 	test_owner_models();
 	test_gap_rule();
+	test_candidates();
 	test_conc_key();
 	test_conc_owner();
 	test_conc_ttl();
