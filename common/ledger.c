@@ -414,7 +414,10 @@ px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
 	s->not_entitled = r.nent > 0 && r.nent + ask->nexclude >= r.nkeys;
 	if (!r.fits)
 		return PX_EBADREQ;
-	*retry_ms = r.earliest == INT64_MAX ? 1 : max64(1, r.earliest - r.now);
+	/* nothing frees by itself (every key disabled by the operator):
+	 * a day, with x-should-retry: false, rather than a busy loop */
+	*retry_ms = r.earliest == INT64_MAX ? 1 : r.earliest >= PX_NEVER_MS ?
+	    86400000 : max64(1, r.earliest - r.now);
 	return PX_ERATE;
 }
 
@@ -813,7 +816,8 @@ px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
 	o->life_errors = h->life_errors;
 	o->state = (enum px_key_state)h->state;
 	o->until_ms = h->state == PX_KEY_COOLING ? h->cool_until_ms :
-	    h->state == PX_KEY_DISABLED ? h->probe_at_ms : 0;
+	    h->state == PX_KEY_DISABLED && h->probe_at_ms < PX_NEVER_MS ?
+	    h->probe_at_ms : 0;
 	if (o->state == PX_KEY_COOLING && o->until_ms <= now) {
 		o->state = PX_KEY_ACTIVE;	/* cooldowns end lazily */
 		o->until_ms = 0;

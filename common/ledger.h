@@ -180,6 +180,41 @@ enum px_err px_ledger_renew(struct px_ledger *lg,
  * the model (a Gemini "limit: 0", marked until the daily reset). */
 int px_ledger_not_entitled(const struct px_ledger_scratch *s);
 
+/* --- the operator's acts (aiproxy ctl) ---------------------------------- */
+
+enum px_admin_op {
+	PX_ADMIN_DISABLE = 0,	/* out of service until enabled: no probe;
+				 * reason "operator: TEXT" */
+	PX_ADMIN_ENABLE,	/* active again: cooldown, strikes, probe and
+				 * reason cleared */
+	PX_ADMIN_RESET		/* windows (minute, day, leases) of the key
+				 * and its model entries, its cooldown,
+				 * strikes and "no quota" marks cleared; a
+				 * disabled key stays disabled; lifetime
+				 * counters kept */
+};
+
+/* One act on key (of group), or with key NULL RESET on everything: every
+ * key, owner, model entry and client window and each provider's
+ * back-off (client lifetime totals kept). One atomic step per backend.
+ * reason: DISABLE only, may be NULL. */
+enum px_err px_ledger_admin(struct px_ledger *lg,
+    struct px_ledger_scratch *s, enum px_admin_op op,
+    const struct px_provider_cfg *group, const struct px_key_cfg *key,
+    const char *reason, int64_t now_ms);
+
+/* --- installation-wide counters (stats.h) --------------------------------- */
+
+/* Move this process's counters into the shared record (about once a
+ * second, from the maintenance call; never per request). On failure the
+ * delta is kept for the next flush. */
+enum px_err px_ledger_stats_flush(struct px_ledger *lg,
+    struct px_ledger_scratch *s);
+/* The shared counters, plus this process's not yet flushed, into
+ * out[PX_ST_N] (a read: no write, whoever asks). */
+enum px_err px_ledger_stats_read(struct px_ledger *lg,
+    struct px_ledger_scratch *s, uint64_t *out);
+
 /* --- snapshot: what readers see ------------------------------------------ */
 
 /* One key as of the snapshot's moment. */
