@@ -4,6 +4,8 @@
  * Owns: the commands (usage [--json], keys [--json], disable KEY_ID
  * [--reason TEXT], enable KEY_ID, reset KEY_ID|--all --yes,
  * check-config), their human tables and their exit codes:
+ * `keys` also lists the keys the ledger remembers that the config no
+ * longer names (their lifetime counters and state).
  *   0 done; 1 the config is invalid or the ledger failed; 2 bad command
  *   line; 3 no key has that id; 4 reset without --yes (nothing done).
  * Never: runs under CGI or a web server (cgi/aiproxy.c calls it only
@@ -214,6 +216,7 @@ keys_json(const struct px_snapshot *sn)
 	size_t i;
 
 	px_buf_init(&b, 1u << 20);
+	printf("[");
 	for (i = 0; i < sn->nkeys; i++) {
 		const struct px_snap_key *k = &sn->keys[i];
 		const struct px_provider_cfg *g = k->group;
@@ -222,11 +225,13 @@ keys_json(const struct px_snapshot *sn)
 		(void)px_buf_addc(&b, '"');
 		(void)px_buf_add_json_str(&b, k->reason, strlen(k->reason));
 		(void)px_buf_addc(&b, '"');
-		printf("%s{\"id\":\"%s\",\"provider\":\"%s\",\"owner\":%s%s%s,"
+		printf("%s{\"id\":\"%s\",\"provider\":\"%s\",\"in_config\":"
+		    "true,\"owner\":%s%s%s,"
 		    "\"state\":\"%s\",\"reason\":%s,\"until_ms\":%lld,"
 		    "\"remaining\":{\"requests_minute\":%llu,"
 		    "\"tokens_minute\":%llu,\"requests_day\":%llu},"
-		    "\"in_flight\":%llu}", i ? "," : "[", k->key->id,
+		    "\"in_flight\":%llu,\"lifetime_requests\":%llu,"
+		    "\"lifetime_tokens\":%llu}", i ? "," : "", k->key->id,
 		    px_provider_name(k->provider), g->owner ? "\"" : "",
 		    g->owner ? g->owner->name : "null", g->owner ? "\"" : "",
 		    state_name(k->state), k->reason[0] ? b.p : "null",
@@ -234,9 +239,10 @@ keys_json(const struct px_snapshot *sn)
 		    (unsigned long long)left(k->req_min, g->max_request_min),
 		    (unsigned long long)left(k->tok_min, g->max_token_min),
 		    (unsigned long long)left(k->req_day, g->max_request_day),
-		    (unsigned long long)k->in_flight);
+		    (unsigned long long)k->in_flight,
+		    (unsigned long long)k->life_requests,
+		    (unsigned long long)k->life_tokens);
 	}
-	printf("%s\n", sn->nkeys ? "]" : "[]");
 	px_buf_free(&b);
 }
 
@@ -250,6 +256,75 @@ cell(uint64_t used, uint64_t limit, char *b, size_t cap)
 		snprintf(b, cap, "%llu/%llu", (unsigned long long)used,
 		    (unsigned long long)limit);
 	return b;
+}
+
+/* Keys the ledger remembers that the config no longer names. */
+static int
+retired(struct ctl *c, struct px_retired **out, size_t *n)
+{
+	*out = calloc(PX_RETIRED_MAX, sizeof(**out));
+	if (*out == NULL)
+		return CTL_FAIL;
+	if (px_ledger_retired(c->lg, c->s, *out, PX_RETIRED_MAX, n) != PX_OK) {
+		fprintf(stderr, "aiproxy ctl: reading the ledger failed\n");
+		return CTL_FAIL;
+	}
+	return CTL_OK;
+}
+
+static void
+retired_table(const struct px_retired *r, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return;
+	printf("\nno longer in the config (their history is kept):\n"
+	    "%-12s %-10s %-8s %14s %16s %10s\n", "ID", "PROVIDER", "STATE",
+	    "LIFE_REQUESTS", "LIFE_TOKENS", "ERRORS");
+	for (i = 0; i < n; i++)
+		printf("%-12s %-10s %-8s %14llu %16llu %10llu\n", r[i].id,
+		    px_provider_name(r[i].provider),
+		    state_name((enum px_key_state)r[i].h.state),
+		    (unsigned long long)r[i].h.life_requests,
+		    (unsigned long long)r[i].h.life_tokens,
+		    (unsigned long long)r[i].h.life_errors);
+}
+
+static void
+retired_json(const struct px_retired *r, size_t n, int first)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		printf("%s{\"id\":\"%s\",\"provider\":\"%s\",\"in_config\":"
+		    "false,\"state\":\"%s\",\"lifetime_requests\":%llu,"
+		    "\"lifetime_tokens\":%llu,\"errors\":%llu}",
+		    first && i == 0 ? "" : ",", r[i].id,
+		    px_provider_name(r[i].provider),
+		    state_name((enum px_key_state)r[i].h.state),
+		    (unsigned long long)r[i].h.life_requests,
+		    (unsigned long long)r[i].h.life_tokens,
+		    (unsigned long long)r[i].h.life_errors);
+}
+
+static int
+show_keys(struct ctl *c, const struct px_snapshot *sn)
+{
+	struct px_retired *r = NULL;
+	size_t n = 0;
+	int rc = retired(c, &r, &n);
+
+	if (rc == CTL_OK && c->json) {
+		keys_json(sn);
+		retired_json(r, n, sn->nkeys == 0);
+		printf("]\n");
+	} else if (rc == CTL_OK) {
+		keys_table(sn);
+		retired_table(r, n);
+	}
+	free(r);
+	return rc;
 }
 
 static void
@@ -334,10 +409,8 @@ show(struct ctl *c, int keys)
 
 	if (rc != CTL_OK)
 		return rc;
-	if (keys) {
-		(c->json ? keys_json : keys_table)(sn);
-		return CTL_OK;
-	}
+	if (keys)
+		return show_keys(c, sn);
 	if (!c->json) {
 		usage_table(sn);
 		return CTL_OK;

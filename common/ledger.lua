@@ -828,6 +828,28 @@ local function admin()
   return { clock(ARGV[2]) }
 end
 
+-- --- every health record (a removed key's history, ledger_admin.c) ----------
+-- ARGV: 'health_all', the MATCH pattern (the prefix escaped, then h/*),
+-- the most to return. Reply: name, value, ... (names with the prefix).
+local function health_all()
+  local out, cursor, n, max = {}, '0', 0, tonumber(ARGV[3])
+  repeat
+    local r = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', 1000)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do
+      if n < max then
+        local v = redis.call('GET', k)
+        if v then
+          out[#out + 1] = k
+          out[#out + 1] = v
+          n = n + 1
+        end
+      end
+    end
+  until cursor == '0' or n >= max
+  return out
+end
+
 -- --- installation-wide counters (stats.h) ----------------------------------
 -- ARGV: 'stats_add', then counter index and delta pairs; KEYS[1]: the hash.
 local function stats_add()
@@ -843,6 +865,7 @@ local function stats_read()
 end
 
 local ops = { reserve = reserve, settle = settle, renew = renew,
-  snapshot = snapshot, admin = admin, stats_add = stats_add,
+  snapshot = snapshot, admin = admin, health_all = health_all,
+  stats_add = stats_add,
   stats_read = stats_read }
 return ops[ARGV[1]]()

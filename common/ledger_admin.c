@@ -4,8 +4,9 @@
  * Owns: which records an act touches (px_ledger_admin builds a plan of
  * health records to change and records to delete; the backend runs it
  * in one step), what an act does to a key's health (px_pol_admin,
- * restated in ledger.lua), and moving this process's counters (stats.h)
- * into the shared record.
+ * restated in ledger.lua), the keys the ledger remembers that the config
+ * no longer names, and moving this process's counters (stats.h) into the
+ * shared record.
  * Never: I/O of its own (the backends do it), or a write on behalf of a
  * request: counters are flushed by the maintenance call only, and
  * reading them writes nothing.
@@ -191,6 +192,67 @@ px_ledger_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
 	e = b.oom ? PX_ENOMEM : lg->ops->admin(lg, s, &a);
 	free(a.health);
 	free(a.del);
+	return e;
+}
+
+struct retired_ctx {
+	const struct px_config *cfg;
+	struct px_retired *out;
+	size_t cap, n;
+};
+
+static int
+configured(const struct px_config *cfg, enum px_provider_id p,
+    const char *id)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nproviders; i++)
+		for (j = 0; cfg->providers[i].provider == p &&
+		    j < cfg->providers[i].nkeys; j++)
+			if (strcmp(cfg->providers[i].keys[j].id, id) == 0)
+				return 1;
+	return 0;
+}
+
+/* "h/<provider>/<id>" not in the config: one more retired key. */
+static void
+retired_one(void *ctx, const char *name, size_t nlen, const void *v,
+    size_t len)
+{
+	struct retired_ctx *x = ctx;
+	char buf[PX_RECNAME], *prov, *id;
+	int p;
+
+	if (x->n >= x->cap || nlen < 3 || nlen >= sizeof(buf))
+		return;
+	memcpy(buf, name, nlen);
+	buf[nlen] = '\0';
+	prov = buf + 2;
+	id = strchr(prov, '/');
+	if (strncmp(buf, "h/", 2) != 0 || id == NULL || strlen(id + 1) >= 16)
+		return;
+	*id++ = '\0';
+	for (p = 0; p < PX_PROV__MAX; p++)
+		if (strcmp(prov, px_provider_name((enum px_provider_id)p)) == 0)
+			break;
+	if (p == PX_PROV__MAX || configured(x->cfg, (enum px_provider_id)p,
+	    id))
+		return;
+	x->out[x->n].provider = (enum px_provider_id)p;
+	snprintf(x->out[x->n].id, sizeof(x->out[x->n].id), "%s", id);
+	(void)px_health_decode(&x->out[x->n].h, v, len);
+	x->n++;
+}
+
+enum px_err
+px_ledger_retired(struct px_ledger *lg, struct px_ledger_scratch *s,
+    struct px_retired *out, size_t cap, size_t *n)
+{
+	struct retired_ctx x = { lg->cfg, out, cap, 0 };
+	enum px_err e = lg->ops->health_all(lg, s, retired_one, &x);
+
+	*n = x.n;
 	return e;
 }
 

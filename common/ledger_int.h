@@ -187,6 +187,12 @@ struct px_ledger_ops {
 	 * a->health, then delete every record named in a->del */
 	enum px_err (*admin)(struct px_ledger *lg,
 	    struct px_ledger_scratch *s, const struct px_admin_plan *a);
+	/* every health record ("h/<provider>/<id>", value): fn for each,
+	 * at most PX_RETIRED_MAX */
+	enum px_err (*health_all)(struct px_ledger *lg,
+	    struct px_ledger_scratch *s, void (*fn)(void *ctx,
+	    const char *name, size_t nlen, const void *v, size_t len),
+	    void *ctx);
 	/* add delta[PX_ST_N] to the shared counters; read them */
 	enum px_err (*stats_add)(struct px_ledger *lg,
 	    struct px_ledger_scratch *s, const uint64_t *delta);

@@ -16,6 +16,7 @@
 #include "ledger_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -684,6 +685,48 @@ lmdb_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
 	return px_store_run(lg->st, 1, admin_txn, &x);
 }
 
+struct lmdb_health_all {
+	void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+	    size_t len);
+	void *ctx;
+};
+
+/* Names first (px_store_names), then each record, in one read. */
+static enum px_err
+health_all_txn(struct px_store_txn *tx, void *ctx)
+{
+	struct lmdb_health_all *x = ctx;
+	size_t need = 0, got, i, off = 0, len;
+	const void *v;
+	char *names;
+
+	(void)px_store_names(tx, "h/", NULL, 0, &need);
+	names = malloc(need + 1);
+	if (names == NULL)
+		return PX_ENOMEM;
+	got = px_store_names(tx, "h/", names, need + 1, &need);
+	for (i = 0; i < got && i < PX_RETIRED_MAX; i++) {
+		size_t nlen = strlen(names + off);
+
+		if (px_store_get(tx, names + off, &v, &len))
+			x->fn(x->ctx, names + off, nlen, v, len);
+		off += nlen + 1;
+	}
+	free(names);
+	return PX_OK;
+}
+
+static enum px_err
+lmdb_health_all(struct px_ledger *lg, struct px_ledger_scratch *s,
+    void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+    size_t len), void *ctx)
+{
+	struct lmdb_health_all x = { fn, ctx };
+
+	(void)s;
+	return px_store_run(lg->st, 0, health_all_txn, &x);
+}
+
 struct lmdb_stats {
 	const uint64_t *delta;
 	uint64_t *out;
@@ -754,6 +797,7 @@ const struct px_ledger_ops px_ledger_lmdb_ops = {
 	.renew = lmdb_renew,
 	.snapshot = lmdb_snapshot,
 	.admin = lmdb_admin,
+	.health_all = lmdb_health_all,
 	.stats_add = lmdb_stats_add,
 	.stats_read = lmdb_stats_read,
 };

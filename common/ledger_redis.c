@@ -546,6 +546,52 @@ redis_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
 	return e;
 }
 
+/* The prefix as a SCAN pattern: glob characters escaped, then h/ and a
+ * star. */
+static void
+health_pattern(const char *prefix, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *prefix != '\0' && n + 6 < cap; prefix++) {
+		if (strchr("*?[]\\", *prefix) != NULL)
+			out[n++] = '\\';
+		out[n++] = *prefix;
+	}
+	snprintf(out + n, cap - n, "h/*");
+}
+
+static enum px_err
+redis_health_all(struct px_ledger *lg, struct px_ledger_scratch *s,
+    void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+    size_t len), void *ctx)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	size_t plen = strlen(lg->cfg->redis_prefix), i, n, kl, vl;
+	char pat[200];
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	health_pattern(lg->cfg->redis_prefix, pat, sizeof(pat));
+	start(x);
+	arg_str(x, "health_all");
+	arg_str(x, pat);
+	arg_int(x, PX_RETIRED_MAX);
+	e = call(x, 0, &rr);
+	n = e == PX_OK ? px_rr_len(rr) : 0;
+	for (i = 0; i + 1 < n; i += 2) {
+		const char *k = px_rr_str(rr, i, &kl);
+		const char *v = px_rr_str(rr, i + 1, &vl);
+
+		if (k != NULL && v != NULL && kl > plen)
+			fn(ctx, k + plen, kl - plen, v, vl);
+	}
+	px_rr_free(rr);
+	return e;
+}
+
 static enum px_err
 redis_stats_add(struct px_ledger *lg, struct px_ledger_scratch *s,
     const uint64_t *delta)
@@ -762,6 +808,7 @@ const struct px_ledger_ops px_ledger_redis_ops = {
 	.renew = redis_renew,
 	.snapshot = redis_snapshot,
 	.admin = redis_admin,
+	.health_all = redis_health_all,
 	.stats_add = redis_stats_add,
 	.stats_read = redis_stats_read,
 };

@@ -227,6 +227,17 @@ module.exports = (test) => {
       assert.equal(ctl(bin, p.cfgFile, ['enable', 'deadbeef']).rc, 3, 'unknown id: 3');
       assert.equal(ctl(bin, p.cfgFile, ['frobnicate']).rc, 2, 'unknown command: 2');
       assert.equal(ctl(bin, p.cfgFile, ['disable']).rc, 2, 'missing id: 2');
+      // a key taken out of the config: its history stays readable
+      const cut = JSON.parse(fs.readFileSync(p.cfgFile, 'utf8'));
+      cut.provider_keys[0].key = OK.slice(1);
+      const cutFile = path.join(p.tmp, 'config-cut.json');
+      fs.writeFileSync(cutFile, JSON.stringify(cut));
+      r = ctl(bin, cutFile, ['keys', '--json']);
+      assert.equal(r.rc, 0, r.err);
+      const gone = JSON.parse(r.out).find((x) => x.id === victim);
+      assert.ok(gone && gone.in_config === false && gone.lifetime_requests > 0,
+        `the removed key is listed with its lifetime: ${JSON.stringify(gone)}`);
+      assert.match(ctl(bin, cutFile, ['keys']).out, new RegExp(`no longer in the config[^]*${victim}`));
       r = ctl(bin, p.cfgFile, ['check-config']);
       assert.equal(r.rc, 0);
       assert.match(r.out, /configuration OK/);
@@ -267,6 +278,13 @@ module.exports = (test) => {
       r = ctl(ctx.bin, file, ['usage', '--json']);
       assert.equal(r.rc, 0);
       assert.equal(JSON.parse(r.out).ledger_backend, 'redis');
+      const cut = JSON.parse(fs.readFileSync(file, 'utf8'));
+      cut.provider_keys[0].key = OK.slice(0, 2);
+      const cutFile = path.join(stacks[0].tmp, 'config-cut.json');
+      fs.writeFileSync(cutFile, JSON.stringify(cut));
+      const gone = JSON.parse(ctl(ctx.bin, cutFile, ['keys', '--json']).out).find((x) => x.id === victim);
+      assert.ok(gone && gone.in_config === false && gone.state === 'disabled' && gone.lifetime_requests > 0,
+        `Redis: the removed key's history: ${JSON.stringify(gone)}`);
     } finally {
       for (const s of stacks) await s.stop();
       await redis.stop();

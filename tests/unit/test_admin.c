@@ -198,9 +198,53 @@ test_stats(void)
 	fx_done(&a);
 }
 
+/* The day window by hour in the snapshot and in /v1/usage. */
+static void
+test_day_hist(void)
+{
+	const int64_t H = 3600000;
+	struct fx f;
+	const struct px_snapshot *sn;
+	cJSON *u;
+	const cJSON *hist, *kh;
+	uint64_t sum[PX_SNAP_HOURS];
+	int ok = 1, i;
+
+	if (fx_new(&f, PROVS(OR("'k1','k2'", LIM(100, 100000, 100)))) != 0)
+		return fx_fail(&f, "fixture");
+	/* T0 is a whole minute: bucket starts fall on the hours below */
+	ok &= rsv(&f, T0 - 25 * H) == PX_OK;		/* left the window */
+	ok &= rsv(&f, T0 - 5 * H) == PX_OK;		/* hour 18 */
+	ok &= rsv(&f, T0 - 5 * H - 60000) == PX_OK;	/* hour 18 */
+	ok &= rsv(&f, T0 - H / 2) == PX_OK;		/* the last hour */
+	ok &= rsv(&f, T0) == PX_OK;			/* the last hour */
+	T_CHECK(ok, "reservations over a day");
+	T_CHECK(px_ledger_snapshot(f.lg, f.s, T0, &sn) == PX_OK, "snapshot");
+	memset(sum, 0, sizeof(sum));
+	for (i = 0; i < PX_SNAP_HOURS; i++)
+		sum[i] = sn->keys[0].day_hist[i] + sn->keys[1].day_hist[i];
+	T_CHECK(sum[18] == 2 && sum[23] == 2 && sum[0] == 0 &&
+	    sn->prov[PX_PROV_OPENROUTER].day_hist[18] == 2 &&
+	    sn->prov[PX_PROV_OPENROUTER].day_hist[23] == 2,
+	    "requests per hour, oldest first, the last hour ending now; "
+	    "25 h ago left out");
+	u = fx_usage(&f, T0);
+	hist = jget(u, "details", "openrouter", "day_hist", NULL);
+	kh = jget(u, "details", "openrouter", "keys", f.cfg->providers[0].
+	    keys[0].id, "day_hist", NULL);
+	T_CHECK(cJSON_IsArray(hist) && cJSON_GetArraySize(hist) == 24 &&
+	    cJSON_GetArrayItem(hist, 18)->valuedouble == 2 &&
+	    cJSON_GetArrayItem(hist, 23)->valuedouble == 2 &&
+	    cJSON_IsArray(kh) && cJSON_GetArraySize(kh) == 24,
+	    "/v1/usage: day_hist per provider and per key");
+	cJSON_Delete(u);
+	fx_done(&f);
+}
+
 static void
 suite(void)
 {
+	test_day_hist();
 	test_disable_enable();
 	test_reset();
 	test_reset_cooldown();
