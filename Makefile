@@ -39,6 +39,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/reply.c common/fcgi_io.c common/listenaddr.c \
          common/upstream.c \
          common/models.c common/usage.c common/chat.c common/embed.c \
+         common/metrics.c common/ctl.c \
          common/relay.c \
          common/decoder.c common/dialect.c common/dialect_chat.c \
          common/dialect_responses.c common/dialect_responses_decode.c \
@@ -48,7 +49,8 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
 
 # The ledger without its Redis backend's connection (unit tests add it).
 LEDGER_MODS = common/win.c common/ledger_rec.c common/keysel.c \
-              common/daycal.c common/ledger_scope.c \
+              common/daycal.c common/ledger_scope.c common/stats.c \
+              common/ledger_admin.c \
               common/store.c common/ledger.c common/ledger_lmdb.c \
               common/ledger_migrate.c common/usage.c
 LEDGER_UNIT = $(LEDGER_MODS) common/redis.c common/ledger_redis.c \
@@ -60,7 +62,9 @@ UNITS = buf err sse config validate jsonraw provider router win rec daycal \
         keysel \
         ledger migrate quota \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
-        native
+        native metrics admin
+UNIT_metrics  = common/metrics.c $(LEDGER_UNIT)
+UNIT_admin    = $(LEDGER_UNIT)
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ctl.h"
 #include "fcgi_io.h"
 #include "listenaddr.h"
 #include "server.h"
@@ -29,6 +30,7 @@ usage(FILE *f)
 	    "               [--threads T] [--socket-mode 0660] "
 	    "[--config FILE]\n"
 	    "       aiproxy --check-config FILE\n"
+	    "       aiproxy ctl [--config FILE] COMMAND (aiproxy ctl --help)\n"
 	    "Without --listen it serves FastCGI on fd 0 when a web server "
 	    "spawns it,\nor one request as plain CGI (then every argument "
 	    "is ignored). The config\npath defaults to $AIPROXY_CONFIG, "
@@ -209,6 +211,8 @@ main(int argc, char **argv)
 	int cgi = cgi_environment(), rc;
 
 	/* First of all: under CGI, argv may be a query string's words. */
+	if (!cgi && argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return px_ctl_main(argc - 1, argv + 1);
 	if (!cgi)
 		parse_args(&c, argc, argv);
 	if (c.exit_now >= 0)

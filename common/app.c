@@ -19,7 +19,9 @@
 #include "clock.h"
 #include "dialect.h"
 #include "ledger.h"
+#include "metrics.h"
 #include "reply.h"
+#include "stats.h"
 #include "upstream.h"
 #include "usage.h"
 
@@ -28,7 +30,8 @@
 #define OUT_BUF_MAX    (64u << 20)
 
 enum route { ROUTE_CHAT, ROUTE_RESPONSES, ROUTE_MESSAGES, ROUTE_COUNT,
-    ROUTE_EMBED, ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE__MAX };
+    ROUTE_EMBED, ROUTE_MODELS, ROUTE_MODEL, ROUTE_USAGE, ROUTE_METRICS,
+    ROUTE__MAX };
 
 #define POST "Allow: POST\r\n"
 #define GET  "Allow: GET\r\n"
@@ -55,6 +58,16 @@ static const struct {
 	[ROUTE_MODELS]    = { "models", "GET", GET, 0, PX_DIALECT_CHAT },
 	[ROUTE_MODEL]     = { "models/", "GET", GET, 1, PX_DIALECT_CHAT },
 	[ROUTE_USAGE]     = { "usage", "GET", GET, 0, PX_DIALECT_CHAT },
+	[ROUTE_METRICS]   = { "metrics", "GET", GET, 0, PX_DIALECT_CHAT },
+};
+
+/* The label /metrics counts each route under. */
+static const enum px_st_route st_route[ROUTE__MAX] = {
+	[ROUTE_CHAT] = PX_ST_CHAT, [ROUTE_RESPONSES] = PX_ST_RESPONSES,
+	[ROUTE_MESSAGES] = PX_ST_MESSAGES, [ROUTE_COUNT] = PX_ST_COUNT_TOKENS,
+	[ROUTE_EMBED] = PX_ST_EMBEDDINGS, [ROUTE_MODELS] = PX_ST_MODELS,
+	[ROUTE_MODEL] = PX_ST_MODELS, [ROUTE_USAGE] = PX_ST_USAGE,
+	[ROUTE_METRICS] = PX_ST_METRICS,
 };
 
 /* The shared state: the ledger (files under state_dir) and models cache. */
@@ -70,6 +83,9 @@ open_state(struct px_app *app)
 		    detail);
 		return -1;
 	}
+	app->ms = px_ledger_scratch_new(app->cfg);
+	if (app->ms == NULL)
+		return -1;
 	app->models = px_models_new(app->cfg);
 	app->sigc.store = px_ledger_store(app->ledger);
 	app->sigc.ttl_ms = (int64_t)app->cfg->signature_ttl_s * 1000;
@@ -96,11 +112,21 @@ px_app_new(const struct px_config *cfg, int defer_state)
 	return app;
 }
 
+/* The counters of this process into the shared record; a failure keeps
+ * them for the next try (and is not worth a log line a second). */
+static void
+flush_stats(struct px_app *app)
+{
+	if (app->ledger != NULL && app->ms != NULL)
+		(void)px_ledger_stats_flush(app->ledger, app->ms);
+}
+
 void
 px_app_maintain(struct px_app *app)
 {
 	if (app->ledger != NULL)
 		px_ledger_maintain(app->ledger);
+	flush_stats(app);
 }
 
 void
@@ -108,6 +134,8 @@ px_app_free(struct px_app *app)
 {
 	if (app == NULL)
 		return;
+	flush_stats(app);	/* a CGI run's or a stopping responder's */
+	px_ledger_scratch_free(app->ms);
 	px_ledger_close(app->ledger);
 	px_models_free(app->models);
 	free(app->probe_at);
@@ -269,6 +297,17 @@ pct_decode(char *s)
 	*o = '\0';
 }
 
+/* "{prefix}/metrics" (where Prometheus looks by default) as well as
+ * "{prefix}/v1/metrics". */
+static int
+is_metrics(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 8 && strcmp(path + n - 8, "/metrics") == 0 &&
+	    strstr(path, "/v1/") == NULL;
+}
+
 static int
 match_route(char *path, char **arg)
 {
@@ -276,6 +315,8 @@ match_route(char *path, char **arg)
 	int r;
 
 	*arg = NULL;
+	if (is_metrics(path))
+		return ROUTE_METRICS;
 	if (tail == NULL)
 		return -1;
 	tail += 4;
@@ -322,26 +363,77 @@ usage_handle(struct px_worker *w, struct px_io *io)
 		px_reply_json(io, 200, NULL, w->out.p, w->out.len);
 }
 
+/*
+ * /metrics is read with the admin key, the scraper's metrics_key (Bearer)
+ * or by anyone when metrics_public; a client key does not open it (the
+ * page names every client). 1: allowed; *counted: the caller held a key.
+ */
+static int
+metrics_allowed(const struct px_io *io, const struct px_config *cfg,
+    int *counted)
+{
+	const struct px_client_cfg *client = NULL;
+	const char *b;
+	size_t n = 0;
+
+	*counted = 0;
+	b = bearer(px_io_param(io, "HTTP_AUTHORIZATION"), &n);
+	if ((b != NULL && n > 0 && cfg->metrics_key != NULL &&
+	    key_equal(b, n, cfg->metrics_key)) ||
+	    (authorized(io, cfg, &client) && client == NULL))
+		*counted = 1;
+	return *counted || cfg->metrics_public;
+}
+
+/* GET /metrics: a snapshot and the shared counters, rendered
+ * (metrics.c); reading writes nothing. */
 static void
+metrics_handle(struct px_worker *w, struct px_io *io)
+{
+	static _Thread_local uint64_t st[PX_ST_N];
+	const struct px_snapshot *sn;
+	enum px_err e;
+
+	e = px_ledger_stats_read(w->app->ledger, w->ls, st);
+	if (e == PX_OK)
+		e = px_ledger_snapshot(w->app->ledger, w->ls,
+		    px_ledger_now_ms(), &sn);
+	if (e == PX_OK)
+		e = px_metrics_render(sn, st, &w->out);
+	if (e == PX_EUNAVAIL)
+		px_reply_unavailable(io, &w->err);
+	else if (e != PX_OK)
+		px_reply_error(io, &w->err, e, NULL, NULL, NULL);
+	else
+		(void)px_reply_body(io, 200, "text/plain; version=0.0.4; "
+		    "charset=utf-8", "Cache-Control: no-store\r\n", w->out.p,
+		    w->out.len);
+}
+
+/* 1 when the request carried a key of ours (so it may be counted). */
+static int
 dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
     struct px_reqlog *lg)
 {
 	const char *method = px_io_param(io, "REQUEST_METHOD");
+	int counted = 1;
 
-	if (!authorized(io, w->app->cfg, &w->client)) {
+	if (r == ROUTE_METRICS ?
+	    !metrics_allowed(io, w->app->cfg, &counted) :
+	    !authorized(io, w->app->cfg, &w->client)) {
 		refuse(w, io, lg);
-		return;
+		return 0;
 	}
 	if (method == NULL || strcmp(method, routes[r].method) != 0) {
 		px_reply_error(io, &w->err, PX_EMETHOD, NULL, NULL,
 		    routes[r].allow);
-		return;
+		return counted;
 	}
 	/* CGI opens the ledger only now: a request without the key never
-	 * touches state_dir (issue 9, L6) */
+	 * touches state_dir (issue 9, L6; an open /metrics reads it) */
 	if (w->app->ledger == NULL && open_state(w->app) != 0) {
 		px_reply_error(io, &w->err, PX_ESTORE, NULL, NULL, NULL);
-		return;
+		return counted;
 	}
 	switch ((enum route)r) {
 	case ROUTE_CHAT:
@@ -352,8 +444,37 @@ dispatch(struct px_worker *w, struct px_io *io, int r, const char *arg,
 	case ROUTE_MODELS:    px_models_handle(w, io, NULL, lg); break;
 	case ROUTE_MODEL:     px_models_handle(w, io, arg, lg); break;
 	case ROUTE_USAGE:     usage_handle(w, io); break;
+	case ROUTE_METRICS:   metrics_handle(w, io); break;
 	case ROUTE__MAX:      break;
 	}
+	return counted;
+}
+
+/* The provider a log line names, as a stats index (0: none). */
+static int
+st_prov(const char *name)
+{
+	int p;
+
+	for (p = 0; name != NULL && p < PX_PROV__MAX; p++)
+		if (strcmp(name, px_provider_name((enum px_provider_id)p)) == 0)
+			return px_st_prov(p);
+	return 0;
+}
+
+/* One request of a key holder into this process's counters. */
+static void
+count(int r, const struct px_reqlog *lg, long long total_us)
+{
+	int p = st_prov(lg->provider);
+	long long up = lg->upstream_us > 0 ? lg->upstream_us : 0;
+
+	px_stats_add(px_st_req(st_route[r], p, lg->status), 1);
+	if (lg->attempts > 0)
+		px_stats_observe(px_st_up(p), px_st_up_le_us,
+		    PX_ST_UP_BUCKETS, (uint64_t)up);
+	px_stats_observe(px_st_oh(), px_st_oh_le_us, PX_ST_OH_BUCKETS,
+	    (uint64_t)(total_us > up ? total_us - up : 0));
 }
 
 void
@@ -361,8 +482,8 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 {
 	struct px_reqlog lg;
 	char path[2048], *arg;
-	long t0 = px_mono_ms();
-	int r;
+	long long t0 = px_mono_us(), total_us;
+	int r, counted = 0;
 
 	snprintf(w->reqid, sizeof(w->reqid), "%lx-%lx", px_log_pid(),
 	    (unsigned long)atomic_fetch_add(&w->app->seq, 1) + 1);
@@ -381,14 +502,20 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 	else if (r < 0)
 		px_reply_error(io, &w->err, PX_ENOROUTE, NULL, NULL, NULL);
 	else
-		dispatch(w, io, r, arg, &lg);
+		counted = dispatch(w, io, r, arg, &lg);
 	if (io->status == 0)	/* a handler that wrote nothing is a bug */
 		px_reply_error(io, &w->err, PX_EINTERNAL, NULL, NULL, NULL);
 	px_io_flush(io);
 	lg.status = io->status;
 	lg.bytes_out = io->bytes_out;
-	lg.total_ms = px_mono_ms() - t0;
+	total_us = px_mono_us() - t0;
+	lg.total_ms = (long)(total_us / 1000);
+	lg.overhead_us = total_us - (lg.upstream_us > 0 ? lg.upstream_us : 0);
+	lg.client = w->client != NULL ? w->client->name : NULL;
 	if (io->gone && lg.note == NULL)
 		lg.note = "client_gone";
 	px_log_request(&lg);
+	if (counted)
+		count(r, &lg, total_us);
+	w->client = NULL;
 }

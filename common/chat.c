@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dialect_messages.h"
 #include "embed.h"
 #include "jsonraw.h"
@@ -26,6 +27,7 @@
 #include "relay.h"
 #include "retryhint.h"
 #include "sigcache.h"
+#include "stats.h"
 #include "thoughtsig.h"
 #include "upstream.h"
 #include "validate.h"
@@ -346,6 +348,31 @@ settle(struct chat *c, const struct px_relay *rl,
 		    c->w->reqid);
 }
 
+/* The outcome class /metrics counts an attempt under. */
+static enum px_st_attempt
+attempt_class(const struct px_hint *h, const struct px_http_result *res)
+{
+	switch (h->fault) {
+	case PX_FAULT_NONE:
+		return PX_ST_ATT_OK;
+	case PX_FAULT_RATE:
+	case PX_FAULT_ENTITLEMENT:
+		return PX_ST_ATT_RATE_LIMITED;
+	case PX_FAULT_AUTH:
+		return PX_ST_ATT_AUTH;
+	case PX_FAULT_CLIENT:
+		return PX_ST_ATT_CLIENT_4XX;
+	default:
+		break;
+	}
+	if (res->outcome == PX_HTTP_CONNECT)
+		return PX_ST_ATT_CONNECT;
+	if (res->outcome >= PX_HTTP_TIMEOUT_CONNECT &&
+	    res->outcome <= PX_HTTP_TIMEOUT_TOTAL)
+		return PX_ST_ATT_TIMEOUT;
+	return PX_ST_ATT_UPSTREAM_5XX;
+}
+
 static void
 note_attempt(struct chat *c, const struct px_lease *lease,
     const struct px_hint *h, const struct px_http_result *res)
@@ -353,6 +380,9 @@ note_attempt(struct chat *c, const struct px_lease *lease,
 	size_t n = strlen(c->why);
 	const char *what = h->fault != PX_FAULT_NONE ? px_fault_name(h->fault) :
 	    res->outcome == PX_HTTP_DONE ? "ok" : "client_gone";
+
+	px_stats_add(px_st_att(px_st_prov((int)lease->provider),
+	    attempt_class(h, res)), 1);
 
 	snprintf(c->why + n, sizeof(c->why) - n, "%s%s:%s", n ? ">" : "",
 	    lease->key->id, what);
@@ -473,6 +503,7 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	struct px_hint h;
 	char err[256];
 	enum px_err rc;
+	long long t_up;
 
 	snprintf(w->model, sizeof(w->model), "%s", lease->model);
 	c->lg->provider = px_provider_name(lease->provider);
@@ -494,6 +525,7 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	}
 	c->tried[c->ntried++] = lease->key;
 	c->nattempts++;
+	t_up = px_mono_us();
 	px_relay_attempt(rl, lease, body, len, res);
 	keep_signatures(w);
 	c->lg->upstream_ms = res->elapsed_ms;
@@ -505,10 +537,12 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 				 * ledger's mark keeps it from this one */
 	note_attempt(c, lease, &h, res);
 	if (retryable(c, rl, &h)) {
+		c->lg->upstream_us += px_mono_us() - t_up;
 		settle(c, rl, lease, res, &h);
 		return 0;
 	}
 	px_relay_finish(rl, res);
+	c->lg->upstream_us += px_mono_us() - t_up;
 	keep_signatures(w);	/* a non-stream body is read while finishing */
 	settle(c, rl, lease, res, &h);
 	if (res->outcome != PX_HTTP_DONE && !c->io->gone)
@@ -534,6 +568,7 @@ reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 	char hdrs[160], msg[200];
 	long long secs = (retry_ms + 999) / 1000;
 
+	px_stats_add(px_st_lim((int)l), 1);
 	snprintf(hdrs, sizeof(hdrs), "Retry-After: %lld\r\n%s", secs,
 	    secs > 60 ? "x-should-retry: false\r\n" : "");
 	snprintf(msg, sizeof(msg), "%s; retry in %lld s", what[l], secs);
@@ -549,6 +584,7 @@ reply_not_entitled(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 	char hdrs[160], msg[200];
 	long long secs = (retry_ms + 999) / 1000;
 
+	px_stats_add(px_st_lim(PX_LIMIT__MAX), 1);	/* "not_entitled" */
 	snprintf(hdrs, sizeof(hdrs), "Retry-After: %lld\r\n"
 	    "x-should-retry: false\r\n", secs);
 	snprintf(msg, sizeof(msg), "no key's project has quota for this model "

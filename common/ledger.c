@@ -452,7 +452,10 @@ px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
 	s->not_entitled = r.nent > 0 && r.nent + ask->nexclude >= r.nkeys;
 	if (!r.fits)
 		return PX_EBADREQ;
-	*retry_ms = r.earliest == INT64_MAX ? 1 : max64(1, r.earliest - r.now);
+	/* nothing frees by itself (every key disabled by the operator):
+	 * a day, with x-should-retry: false, rather than a busy loop */
+	*retry_ms = r.earliest == INT64_MAX ? 1 : r.earliest >= PX_NEVER_MS ?
+	    86400000 : max64(1, r.earliest - r.now);
 	return PX_ERATE;
 }
 
@@ -515,7 +518,7 @@ px_ledger_settle(struct px_ledger *lg, struct px_ledger_scratch *s,
 static void
 snap_providers(struct px_snapshot *sn, const struct px_config *cfg)
 {
-	size_t i;
+	size_t i, h;
 
 	for (i = 0; i < sn->nkeys; i++) {
 		struct px_snap_provider *p = &sn->prov[sn->keys[i].provider];
@@ -525,6 +528,8 @@ snap_providers(struct px_snapshot *sn, const struct px_config *cfg)
 		p->nkeys++;
 		p->req_day += sn->keys[i].req_day;
 		p->capacity += (uint64_t)sn->keys[i].group->max_request_day;
+		for (h = 0; h < PX_SNAP_HOURS; h++)
+			p->day_hist[h] += sn->keys[i].day_hist[h];
 	}
 	for (i = 0; i < PX_PROV__MAX; i++)
 		sn->prov[i].present = px_ledger_has_provider(cfg,
@@ -830,6 +835,24 @@ px_pol_snap_scope(struct px_ledger_scratch *s, size_t i,
 	o->life_tokens = t != NULL ? t->tokens : 0;
 }
 
+/* The day window's requests per hour, oldest first, the last hour
+ * ending at now; buckets older than 24 h are left out. */
+static void
+day_hours(const struct px_win *w, int64_t now, uint64_t out[PX_SNAP_HOURS])
+{
+	const int64_t hour = 3600000, width = px_win_day.width_ms;
+	uint32_t i;
+
+	memset(out, 0, sizeof(uint64_t) * PX_SNAP_HOURS);
+	for (i = 0; i < w->n; i++) {
+		int64_t age = now - w->b[i] * width;
+		int64_t h = age / hour;
+
+		if (age >= 0 && h < PX_SNAP_HOURS)
+			out[PX_SNAP_HOURS - 1 - h] += w->v[i][PX_WIN_REQ];
+	}
+}
+
 void
 px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
     const struct px_keyref *k, const struct px_entrec *e, int64_t now)
@@ -854,12 +877,15 @@ px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
 	o->day_reset = day_name(sc[0].day);
 	o->resets_at_ms = resets_at(&sc[0], now);
 	o->in_flight = in_flight(&s->rec.lz, now);
+	if (sc[0].day == PX_DAYRULE_ROLLING)
+		day_hours(&s->rec.wd, now, o->day_hist);
 	o->life_requests = h->life_requests;
 	o->life_tokens = h->life_tokens;
 	o->life_errors = h->life_errors;
 	o->state = (enum px_key_state)h->state;
 	o->until_ms = h->state == PX_KEY_COOLING ? h->cool_until_ms :
-	    h->state == PX_KEY_DISABLED ? h->probe_at_ms : 0;
+	    h->state == PX_KEY_DISABLED && h->probe_at_ms < PX_NEVER_MS ?
+	    h->probe_at_ms : 0;
 	if (o->state == PX_KEY_COOLING && o->until_ms <= now) {
 		o->state = PX_KEY_ACTIVE;	/* cooldowns end lazily */
 		o->until_ms = 0;

@@ -180,7 +180,59 @@ enum px_err px_ledger_renew(struct px_ledger *lg,
  * the model (a Gemini "limit: 0", marked until the daily reset). */
 int px_ledger_not_entitled(const struct px_ledger_scratch *s);
 
+/* --- the operator's acts (aiproxy ctl) ---------------------------------- */
+
+enum px_admin_op {
+	PX_ADMIN_DISABLE = 0,	/* out of service until enabled: no probe;
+				 * reason "operator: TEXT" */
+	PX_ADMIN_ENABLE,	/* active again: cooldown, strikes, probe and
+				 * reason cleared */
+	PX_ADMIN_RESET		/* windows (minute, day, leases) of the key
+				 * and its model entries, its cooldown,
+				 * strikes and "no quota" marks cleared; a
+				 * disabled key stays disabled; lifetime
+				 * counters kept */
+};
+
+/* One act on key (of group), or with key NULL RESET on everything: every
+ * key, owner, model entry and client window and each provider's
+ * back-off (client lifetime totals kept). One atomic step per backend.
+ * reason: DISABLE only, may be NULL. */
+enum px_err px_ledger_admin(struct px_ledger *lg,
+    struct px_ledger_scratch *s, enum px_admin_op op,
+    const struct px_provider_cfg *group, const struct px_key_cfg *key,
+    const char *reason, int64_t now_ms);
+
+/* A key the ledger remembers that the config no longer names: its
+ * health record (lifetime counters, state) outlives it, so a removed
+ * key's history stays readable. */
+struct px_retired {
+	enum px_provider_id provider;
+	char id[16];
+	struct px_health h;
+};
+#define PX_RETIRED_MAX 10000	/* read at most this many */
+
+/* The retired keys into out[0..cap), *n of them (the first cap found). */
+enum px_err px_ledger_retired(struct px_ledger *lg,
+    struct px_ledger_scratch *s, struct px_retired *out, size_t cap,
+    size_t *n);
+
+/* --- installation-wide counters (stats.h) --------------------------------- */
+
+/* Move this process's counters into the shared record (about once a
+ * second, from the maintenance call; never per request). On failure the
+ * delta is kept for the next flush. */
+enum px_err px_ledger_stats_flush(struct px_ledger *lg,
+    struct px_ledger_scratch *s);
+/* The shared counters, plus this process's not yet flushed, into
+ * out[PX_ST_N] (a read: no write, whoever asks). */
+enum px_err px_ledger_stats_read(struct px_ledger *lg,
+    struct px_ledger_scratch *s, uint64_t *out);
+
 /* --- snapshot: what readers see ------------------------------------------ */
+
+#define PX_SNAP_HOURS 24
 
 /* One key as of the snapshot's moment. */
 struct px_snap_key {
@@ -199,6 +251,9 @@ struct px_snap_key {
 	uint64_t in_flight;	/* leases held (with max_concurrent) */
 	const char *day_reset;	/* "rolling", "utc", "pacific" */
 	int64_t  resets_at_ms;	/* a calendar day's next reset; 0 rolling */
+	uint64_t day_hist[PX_SNAP_HOURS];	/* requests per hour of the
+					 * last 24 h, oldest first, the last
+					 * ending now (rolling days only) */
 };
 
 /* An owner, a (key or owner, model_limits entry) pair, or a client key,
@@ -225,6 +280,7 @@ struct px_snap_provider {
 	uint64_t req_day;	/* sum over its keys */
 	uint64_t capacity;	/* sum of their max_request_day */
 	int64_t  backoff_until_ms;	/* 0 unless backing off at now */
+	uint64_t day_hist[PX_SNAP_HOURS];	/* sum over its keys */
 };
 
 struct px_snapshot {

@@ -825,6 +825,70 @@ local function snapshot()
   return out
 end
 
+-- --- the operator's acts (ledger_admin.c px_pol_admin) ---------------------
+-- ARGV: 'admin', now|'', op (0 disable, 1 enable, 2 reset), reason (the
+-- whole text, for disable), nhealth. KEYS: the health records to change,
+-- then the records to delete.
+local NEVER = 2^61
+local function admin()
+  local op, nh = tonumber(ARGV[3]), tonumber(ARGV[5])
+  for k = 1, nh do
+    local h = hdecode(redis.call('GET', KEYS[k]))
+    if op == 0 then
+      h.state, h.daily, h.strikes, h.cool, h.lease = 2, 0, 0, 0, 0
+      h.probe_at, h.reason = NEVER, ARGV[4]
+    elseif op == 1 or h.state ~= 2 then
+      healthy(h)
+    end
+    hsave(KEYS[k], h)
+  end
+  local i = nh + 1
+  while i <= #KEYS do
+    local j = math.min(i + 999, #KEYS)
+    redis.call('DEL', unpack(KEYS, i, j))
+    i = j + 1
+  end
+  return { clock(ARGV[2]) }
+end
+
+-- --- every health record (a removed key's history, ledger_admin.c) ----------
+-- ARGV: 'health_all', the MATCH pattern (the prefix escaped, then h/*),
+-- the most to return. Reply: name, value, ... (names with the prefix).
+local function health_all()
+  local out, cursor, n, max = {}, '0', 0, tonumber(ARGV[3])
+  repeat
+    local r = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', 1000)
+    cursor = r[1]
+    for _, k in ipairs(r[2]) do
+      if n < max then
+        local v = redis.call('GET', k)
+        if v then
+          out[#out + 1] = k
+          out[#out + 1] = v
+          n = n + 1
+        end
+      end
+    end
+  until cursor == '0' or n >= max
+  return out
+end
+
+-- --- installation-wide counters (stats.h) ----------------------------------
+-- ARGV: 'stats_add', then counter index and delta pairs; KEYS[1]: the hash.
+local function stats_add()
+  for i = 2, #ARGV - 1, 2 do
+    redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+  return { 0 }
+end
+
+-- ARGV: 'stats_read'; KEYS[1]: the hash. Reply: index, value, ...
+local function stats_read()
+  return redis.call('HGETALL', KEYS[1])
+end
+
 local ops = { reserve = reserve, settle = settle, renew = renew,
-  snapshot = snapshot }
+  snapshot = snapshot, admin = admin, health_all = health_all,
+  stats_add = stats_add,
+  stats_read = stats_read }
 return ops[ARGV[1]]()

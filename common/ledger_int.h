@@ -21,6 +21,7 @@
 #include "keysel.h"
 #include "ledger.h"
 #include "ledger_rec.h"
+#include "stats.h"
 #include "win.h"
 
 /* Cooldowns for 429s without a hint, escalating per repeat. */
@@ -148,6 +149,33 @@ struct px_settle_req {
 				 * an earlier attempt: never given back here */
 };
 
+/* An operator's act as records (ledger.c builds it): the health records
+ * to change (full names without prefix, e.g. "h/gemini/1a2b3c4d") and
+ * the records to delete (e.g. "m/k/gemini/1a2b3c4d"). */
+#define PX_RECNAME 128
+typedef char px_recname[PX_RECNAME];
+struct px_admin_plan {
+	enum px_admin_op op;
+	const char *reason;	/* DISABLE */
+	int64_t now;
+	size_t nhealth, ndel;
+	px_recname *health;
+	px_recname *del;
+};
+
+/* An operator's disable: no probe ever (px_pol_health_free_at gives
+ * this; Retry-After is capped at a day). 2^61 is exact in Lua too. */
+#define PX_NEVER_MS ((int64_t)1 << 61)
+
+/* What an act does to a key's health (restated in ledger.lua). */
+void px_pol_admin(struct px_health *h, enum px_admin_op op,
+    const char *reason);
+/* The reason an operator's disable records: "operator: TEXT" (cut and
+ * cleaned by px_rec_set_reason). */
+void px_pol_admin_reason(const char *reason, char out[PX_REASON_MAX]);
+
+#define PX_STATS_REC "S/stats"	/* the counters' record name */
+
 struct px_ledger_ops {
 	const char *name;
 	/* open after px_ledger_open set cfg and the LMDB store */
@@ -165,6 +193,21 @@ struct px_ledger_ops {
 	/* fill s->snap as of now (the backend's clock may replace it) */
 	enum px_err (*snapshot)(struct px_ledger *lg,
 	    struct px_ledger_scratch *s, int64_t now);
+	/* in one step: px_pol_admin on each health record named in
+	 * a->health, then delete every record named in a->del */
+	enum px_err (*admin)(struct px_ledger *lg,
+	    struct px_ledger_scratch *s, const struct px_admin_plan *a);
+	/* every health record ("h/<provider>/<id>", value): fn for each,
+	 * at most PX_RETIRED_MAX */
+	enum px_err (*health_all)(struct px_ledger *lg,
+	    struct px_ledger_scratch *s, void (*fn)(void *ctx,
+	    const char *name, size_t nlen, const void *v, size_t len),
+	    void *ctx);
+	/* add delta[PX_ST_N] to the shared counters; read them */
+	enum px_err (*stats_add)(struct px_ledger *lg,
+	    struct px_ledger_scratch *s, const uint64_t *delta);
+	enum px_err (*stats_read)(struct px_ledger *lg,
+	    struct px_ledger_scratch *s, uint64_t *out);
 };
 
 extern const struct px_ledger_ops px_ledger_lmdb_ops;

@@ -16,6 +16,7 @@
 #include "ledger_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -663,6 +664,130 @@ lmdb_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s, int64_t now)
 	return px_store_run(lg->st, 0, snapshot_txn, &x);
 }
 
+/* --- the operator's acts and the counters ------------------------------------- */
+
+struct lmdb_admin {
+	const struct px_admin_plan *a;
+};
+
+static enum px_err
+admin_txn(struct px_store_txn *tx, void *ctx)
+{
+	const struct px_admin_plan *a = ((struct lmdb_admin *)ctx)->a;
+	struct px_health h;
+	unsigned char b[PX_HEALTH_MAXBYTES];
+	enum px_err e = PX_OK;
+	const void *v;
+	size_t i, len;
+
+	for (i = 0; i < a->nhealth && e == PX_OK; i++) {
+		get_named(tx, a->health[i], &v, &len);
+		(void)px_health_decode(&h, v, len);
+		px_pol_admin(&h, a->op, a->reason);
+		e = px_store_put(tx, a->health[i], b, px_health_encode(&h, b));
+	}
+	for (i = 0; i < a->ndel && e == PX_OK; i++)
+		e = px_store_del(tx, a->del[i]);
+	return e;
+}
+
+static enum px_err
+lmdb_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_admin_plan *a)
+{
+	struct lmdb_admin x = { a };
+
+	(void)s;
+	return px_store_run(lg->st, 1, admin_txn, &x);
+}
+
+struct lmdb_health_all {
+	void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+	    size_t len);
+	void *ctx;
+};
+
+/* Names first (px_store_names), then each record, in one read. */
+static enum px_err
+health_all_txn(struct px_store_txn *tx, void *ctx)
+{
+	struct lmdb_health_all *x = ctx;
+	size_t need = 0, got, i, off = 0, len;
+	const void *v;
+	char *names;
+
+	(void)px_store_names(tx, "h/", NULL, 0, &need);
+	names = malloc(need + 1);
+	if (names == NULL)
+		return PX_ENOMEM;
+	got = px_store_names(tx, "h/", names, need + 1, &need);
+	for (i = 0; i < got && i < PX_RETIRED_MAX; i++) {
+		size_t nlen = strlen(names + off);
+
+		if (px_store_get(tx, names + off, &v, &len))
+			x->fn(x->ctx, names + off, nlen, v, len);
+		off += nlen + 1;
+	}
+	free(names);
+	return PX_OK;
+}
+
+static enum px_err
+lmdb_health_all(struct px_ledger *lg, struct px_ledger_scratch *s,
+    void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+    size_t len), void *ctx)
+{
+	struct lmdb_health_all x = { fn, ctx };
+
+	(void)s;
+	return px_store_run(lg->st, 0, health_all_txn, &x);
+}
+
+struct lmdb_stats {
+	const uint64_t *delta;
+	uint64_t *out;
+};
+
+/* out: read only; delta: added (a damaged record starts again at 0). */
+static enum px_err
+stats_txn(struct px_store_txn *tx, void *ctx)
+{
+	struct lmdb_stats *x = ctx;
+	unsigned char b[PX_ST_ENC_MAX];
+	uint64_t cur[PX_ST_N];
+	const void *v;
+	size_t i, len;
+
+	get_named(tx, PX_STATS_REC, &v, &len);
+	if (px_stats_decode(v, len, x->out != NULL ? x->out : cur) != 0)
+		memset(x->out != NULL ? x->out : cur, 0, sizeof(cur));
+	if (x->delta == NULL)
+		return PX_OK;
+	for (i = 0; i < PX_ST_N; i++)
+		cur[i] += x->delta[i];
+	return px_store_put(tx, PX_STATS_REC, b, px_stats_encode(cur, b));
+}
+
+static enum px_err
+lmdb_stats_add(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const uint64_t *delta)
+{
+	struct lmdb_stats x = { delta, NULL };
+
+	(void)s;
+	return px_store_run(lg->st, 1, stats_txn, &x);
+}
+
+static enum px_err
+lmdb_stats_read(struct px_ledger *lg, struct px_ledger_scratch *s,
+    uint64_t *out)
+{
+	struct lmdb_stats x = { NULL, out };
+
+	(void)s;
+	return px_store_run(lg->st, 0, stats_txn, &x);
+}
+
 /* --- setup ------------------------------------------------------------------- */
 
 static enum px_err
@@ -687,4 +812,8 @@ const struct px_ledger_ops px_ledger_lmdb_ops = {
 	.settle = lmdb_settle,
 	.renew = lmdb_renew,
 	.snapshot = lmdb_snapshot,
+	.admin = lmdb_admin,
+	.health_all = lmdb_health_all,
+	.stats_add = lmdb_stats_add,
+	.stats_read = lmdb_stats_read,
 };

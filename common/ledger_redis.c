@@ -510,6 +510,156 @@ redis_renew(struct px_ledger *lg, struct px_ledger_scratch *s,
 	return e;
 }
 
+/* --- the operator's acts and the counters ----------------------------------------- */
+
+static void
+arg_named(struct rcall *x, const struct px_config *cfg, const char *name)
+{
+	char b[256];
+
+	snprintf(b, sizeof(b), "%.64s%s", cfg->redis_prefix, name);
+	arg_str(x, b);
+}
+
+static enum px_err
+redis_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const struct px_admin_plan *a)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	char why[PX_REASON_MAX];
+	size_t i;
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	start(x);
+	for (i = 0; i < a->nhealth; i++)
+		arg_named(x, lg->cfg, a->health[i]);
+	for (i = 0; i < a->ndel; i++)
+		arg_named(x, lg->cfg, a->del[i]);
+	arg_str(x, "admin");
+	arg_now(x, a->now);
+	arg_int(x, (long long)a->op);
+	px_pol_admin_reason(a->reason, why);
+	arg_str(x, why);
+	arg_int(x, (long long)a->nhealth);
+	e = call(x, a->nhealth + a->ndel, &rr);
+	px_rr_free(rr);
+	return e;
+}
+
+/* The prefix as a SCAN pattern: glob characters escaped, then h/ and a
+ * star. */
+static void
+health_pattern(const char *prefix, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (; *prefix != '\0' && n + 6 < cap; prefix++) {
+		if (strchr("*?[]\\", *prefix) != NULL)
+			out[n++] = '\\';
+		out[n++] = *prefix;
+	}
+	snprintf(out + n, cap - n, "h/*");
+}
+
+static enum px_err
+redis_health_all(struct px_ledger *lg, struct px_ledger_scratch *s,
+    void (*fn)(void *ctx, const char *name, size_t nlen, const void *v,
+    size_t len), void *ctx)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	size_t plen = strlen(lg->cfg->redis_prefix), i, n, kl, vl;
+	char pat[200];
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	health_pattern(lg->cfg->redis_prefix, pat, sizeof(pat));
+	start(x);
+	arg_str(x, "health_all");
+	arg_str(x, pat);
+	arg_int(x, PX_RETIRED_MAX);
+	e = call(x, 0, &rr);
+	n = e == PX_OK ? px_rr_len(rr) : 0;
+	for (i = 0; i + 1 < n; i += 2) {
+		const char *k = px_rr_str(rr, i, &kl);
+		const char *v = px_rr_str(rr, i + 1, &vl);
+
+		if (k != NULL && v != NULL && kl > plen)
+			fn(ctx, k + plen, kl - plen, v, vl);
+	}
+	px_rr_free(rr);
+	return e;
+}
+
+static enum px_err
+redis_stats_add(struct px_ledger *lg, struct px_ledger_scratch *s,
+    const uint64_t *delta)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	size_t i;
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	start(x);
+	arg_named(x, lg->cfg, PX_STATS_REC);
+	arg_str(x, "stats_add");
+	for (i = 0; i < PX_ST_N; i++) {
+		if (delta[i] == 0)
+			continue;
+		arg_int(x, (long long)i);
+		arg_int(x, (long long)(delta[i] & INT64_MAX));
+	}
+	e = call(x, 1, &rr);
+	px_rr_free(rr);
+	return e;
+}
+
+/* The hash's index/value pairs into out (unknown indexes ignored). */
+static enum px_err
+redis_stats_read(struct px_ledger *lg, struct px_ledger_scratch *s,
+    uint64_t *out)
+{
+	struct rcall *x = rcall_of(lg, s);
+	struct px_redis_reply *rr;
+	long long k;
+	size_t i, n, len;
+	enum px_err e;
+
+	if (x == NULL)
+		return PX_ENOMEM;
+	start(x);
+	arg_named(x, lg->cfg, PX_STATS_REC);
+	arg_str(x, "stats_read");
+	e = call(x, 1, &rr);
+	memset(out, 0, sizeof(uint64_t) * PX_ST_N);
+	n = e == PX_OK ? px_rr_len(rr) : 0;
+	for (i = 0; i + 1 < n; i += 2) {
+		char kb[24], vb[24];
+		const char *p = px_rr_str(rr, i, &len);
+
+		if (p == NULL || len == 0 || len >= sizeof(kb))
+			continue;
+		memcpy(kb, p, len);
+		kb[len] = '\0';
+		p = px_rr_str(rr, i + 1, &len);
+		if (p == NULL || len == 0 || len >= sizeof(vb))
+			continue;
+		memcpy(vb, p, len);
+		vb[len] = '\0';
+		k = strtoll(kb, NULL, 10);
+		if (k >= 0 && k < PX_ST_N)
+			out[k] = strtoull(vb, NULL, 10);
+	}
+	px_rr_free(rr);
+	return e;
+}
+
 /* --- snapshot --------------------------------------------------------------------- */
 
 static const char *
@@ -660,4 +810,8 @@ const struct px_ledger_ops px_ledger_redis_ops = {
 	.settle = redis_settle,
 	.renew = redis_renew,
 	.snapshot = redis_snapshot,
+	.admin = redis_admin,
+	.health_all = redis_health_all,
+	.stats_add = redis_stats_add,
+	.stats_read = redis_stats_read,
 };

@@ -101,21 +101,24 @@ safe(char *dst, size_t cap, const char *s)
 void
 px_log_request(const struct px_reqlog *r)
 {
-	char model[160], route[96], method[64], fails[40] = "";
+	char model[160], route[96], method[64], fails[40] = "", who[80] = "";
 
 	/* every client-supplied string is escaped: model, path, method */
 	safe(model, sizeof(model), r->model);
 	safe(route, sizeof(route), r->route);
 	safe(method, sizeof(method), r->method);
+	if (r->client != NULL)	/* a config name: [A-Za-z0-9._-] only */
+		snprintf(who, sizeof(who), " client=%.64s", r->client);
 	if (r->auth_failures > 0)
 		snprintf(fails, sizeof(fails), " auth_failures=%lu",
 		    r->auth_failures);
 	px_log(PX_LOG_INFO, "req=%s %s %s model=%s provider=%s key=%s "
-	    "status=%d upstream_ms=%ld total_ms=%ld bytes=%zu attempts=%d%s%s"
-	    "%s%s%s",
+	    "status=%d upstream_ms=%ld total_ms=%ld overhead_ms=%.3f "
+	    "bytes=%zu attempts=%d%s%s%s%s%s%s",
 	    r->id ? r->id : "-", method, route, model,
 	    r->provider ? r->provider : "-", r->key_id ? r->key_id : "-",
-	    r->status, r->upstream_ms, r->total_ms, r->bytes_out, r->attempts,
-	    r->why ? " why=" : "", r->why ? r->why : "",
+	    r->status, r->upstream_ms, r->total_ms,
+	    (double)r->overhead_us / 1000.0, r->bytes_out, r->attempts,
+	    who, r->why ? " why=" : "", r->why ? r->why : "",
 	    r->note ? " note=" : "", r->note ? r->note : "", fails);
 }

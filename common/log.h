@@ -29,7 +29,10 @@ struct px_reqlog {
 	const char *key_id;	/* short id, never the key */
 	int    status;		/* HTTP status sent to the client */
 	long   upstream_ms;	/* -1: no upstream call */
+	long long upstream_us;	/* every attempt's upstream time, summed */
 	long   total_ms;
+	long long overhead_us;	/* total minus upstream_us: the proxy's */
+	const char *client;	/* the client key's name, or NULL (admin) */
 	size_t bytes_out;	/* body bytes written to the client */
 	const char *note;	/* outcome detail, e.g. "client_gone" */
 	int    attempts;	/* upstream attempts (0: none) */

@@ -51,14 +51,21 @@ body(struct px_io *io, const char *p, size_t len)
 }
 
 enum px_err
-px_reply_json(struct px_io *io, int status, const char *extra,
-    const char *p, size_t len)
+px_reply_body(struct px_io *io, int status, const char *ctype,
+    const char *extra, const char *p, size_t len)
 {
-	enum px_err rc = px_reply_head(io, status, "application/json", extra);
+	enum px_err rc = px_reply_head(io, status, ctype, extra);
 
 	if (rc == PX_OK)
 		rc = body(io, p, len);
 	return rc;
+}
+
+enum px_err
+px_reply_json(struct px_io *io, int status, const char *extra,
+    const char *p, size_t len)
+{
+	return px_reply_body(io, status, "application/json", extra, p, len);
 }
 
 enum px_err

@@ -18,6 +18,9 @@ enum px_err px_reply_head(struct px_io *io, int status, const char *ctype,
     const char *extra);
 enum px_err px_reply_json(struct px_io *io, int status, const char *extra,
     const char *body, size_t len);
+/* A body of any type (ctype, e.g. "text/plain; version=0.0.4"). */
+enum px_err px_reply_body(struct px_io *io, int status, const char *ctype,
+    const char *extra, const char *body, size_t len);
 /*
  * Error reply for e: message is detail when non-NULL, else the table's
  * default; param may be NULL. scratch is reset and used for the body.

@@ -353,9 +353,9 @@ enum px_err
 px_store_del(struct px_store_txn *tx, const char *key)
 {
 	MDB_val k = { strlen(key), (void *)(uintptr_t)key };
+	int rc = note(tx, mdb_del(tx->txn, tx->dbi, &k, NULL));
 
-	return note(tx, mdb_del(tx->txn, tx->dbi, &k, NULL)) == 0 ?
-	    PX_OK : PX_ESTORE;
+	return rc == 0 || rc == MDB_NOTFOUND ? PX_OK : PX_ESTORE;
 }
 
 size_t

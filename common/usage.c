@@ -116,18 +116,42 @@ add_entitlement(struct usage *u, const struct px_snap_key *k)
 static void
 scope_body(struct usage *u, const struct px_snap_scope *sc)
 {
+	const uint64_t lim[4] = { sc->max_request_min, sc->max_request_day,
+	    sc->max_token_min, sc->max_concurrent };
+	static const char *const name[4] = { "max_request_min",
+	    "max_request_day", "max_token_min", "max_concurrent" };
+	int i;
+
 	note(u, px_buf_printf(u->out, "\"req_min\":%llu,\"req_day\":%llu,"
-	    "\"tokens_min\":%llu,\"in_flight\":%llu,\"limits\":{"
-	    "\"max_request_min\":%llu,\"max_request_day\":%llu,"
-	    "\"max_token_min\":%llu,\"max_concurrent\":%llu},"
-	    "\"day_reset\":\"%s\",\"resets_at\":",
+	    "\"tokens_min\":%llu,\"in_flight\":%llu,\"limits\":{",
 	    (unsigned long long)sc->req_min, (unsigned long long)sc->req_day,
-	    (unsigned long long)sc->tok_min, (unsigned long long)sc->in_flight,
-	    (unsigned long long)sc->max_request_min,
-	    (unsigned long long)sc->max_request_day,
-	    (unsigned long long)sc->max_token_min,
-	    (unsigned long long)sc->max_concurrent, sc->day_reset));
+	    (unsigned long long)sc->tok_min, (unsigned long long)sc->in_flight));
+	for (i = 0; i < 4; i++) {	/* a limit not set is null */
+		if (lim[i] == 0)
+			note(u, px_buf_printf(u->out, "%s\"%s\":null",
+			    i ? "," : "", name[i]));
+		else
+			note(u, px_buf_printf(u->out, "%s\"%s\":%llu",
+			    i ? "," : "", name[i], (unsigned long long)lim[i]));
+	}
+	note(u, px_buf_printf(u->out, "},\"day_reset\":\"%s\",\"resets_at\":",
+	    sc->day_reset));
 	add_time(u, sc->resets_at_ms);
+}
+
+/* ,"day_hist":[24 hourly request counts, oldest first, the last ending
+ * now] (rolling day windows only: a calendar day keeps its count alone,
+ * and its hours read 0). */
+static void
+add_hist(struct usage *u, const uint64_t *h)
+{
+	int i;
+
+	note(u, px_buf_adds(u->out, ",\"day_hist\":["));
+	for (i = 0; i < PX_SNAP_HOURS; i++)
+		note(u, px_buf_printf(u->out, "%s%llu", i ? "," : "",
+		    (unsigned long long)h[i]));
+	note(u, px_buf_addc(u->out, ']'));
 }
 
 /* ,"models":{"<pattern>":{scope},...} of a key or an owner. */
@@ -233,6 +257,7 @@ key_detail(struct usage *u, const struct px_snap_key *k, int first)
 	    "\"%s\",\"resets_at\":", (unsigned long long)k->in_flight,
 	    k->day_reset));
 	add_time(u, k->resets_at_ms);
+	add_hist(u, k->day_hist);
 	add_models(u, PX_SNAP_KEY_MODEL, (size_t)(k - u->sn->keys));
 	note(u, px_buf_addc(u->out, '}'));
 }
@@ -255,6 +280,7 @@ provider_detail(struct usage *u, int p)
 	    "\"backoff_until\":",
 	    g->max_request_day, g->max_token_min, g->max_request_min));
 	add_time(u, sp->backoff_until_ms);
+	add_hist(u, sp->day_hist);
 	note(u, px_buf_addc(u->out, '}'));
 }
 

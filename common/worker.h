@@ -34,6 +34,8 @@ struct px_app {
 					 * process last probed it, ms */
 	struct px_sigcache sigc;	/* thought signatures (in the ledger's
 					 * environment) */
+	struct px_ledger_scratch *ms;	/* the maintenance call's: flushing
+					 * the counters (stats.h) */
 };
 
 struct px_worker {
