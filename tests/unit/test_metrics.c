@@ -199,10 +199,11 @@ make_snap(const struct px_config *cfg, struct px_snapshot *sn)
 	    .in_flight = 2 };
 	keys[2] = (struct px_snap_key){ .provider = PX_PROV_GEMINI,
 	    .group = g, .key = &g->keys[1], .state = PX_KEY_DISABLED };
-	sn->prov[PX_PROV_OPENROUTER] = (struct px_snap_provider){ 1, 0, 1, 7,
-	    50, 0 };
-	sn->prov[PX_PROV_GEMINI] = (struct px_snap_provider){ 1, 1, 2, 9,
-	    200, 0 };
+	sn->prov[PX_PROV_OPENROUTER] = (struct px_snap_provider){
+	    .present = 1, .first = 0, .nkeys = 1, .req_day = 7,
+	    .capacity = 50 };
+	sn->prov[PX_PROV_GEMINI] = (struct px_snap_provider){ .present = 1,
+	    .first = 1, .nkeys = 2, .req_day = 9, .capacity = 200 };
 	sn->scopes = scopes;
 	sn->nscopes = 3;
 	scopes[0] = (struct px_snap_scope){ .kind = PX_SNAP_OWNER,
