@@ -870,6 +870,11 @@ wseed('bad-sum', MIN, NOW, 1, 1, win(MIN, MH, [[MH, 1, 1]], [2, 1]));
 wseed('bad-order', MIN, NOW, 1, 1, win(MIN, MH, [[MH, 1, 1],
 	[MH - 1, 1, 1]]));
 wseed('bad-kind', DAY, NOW, 1, 1, m3);
+// byte 0 bit 1: the harness writes the totals (mutated entries decode)
+add('win', 'fix-sums-minute', cat(u8(2), i64(NOW + 1000), u32(2), u32(3),
+	win(MIN, MH, [[MH - 7, 1, 9], [MH - 2, 1, 1]], [0, 0])));
+add('win', 'fix-sums-day', cat(u8(3), i64(NOW + 60000000), u32(1), u32(2),
+	win(DAY, DH, [[DH - 1440, 1], [DH - 3, 2], [DH, 1]], [0])));
 
 // ledger_rec: byte 0 the kind (0 health, 1 provider, 2 marks, 3 cursor,
 // 4 calendar, 5 leases, 6 totals), then the record
