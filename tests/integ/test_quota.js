@@ -706,6 +706,89 @@ module.exports = (test) => {
     } finally { await p.stop(); }
   }, { timeout: 30000 });
 
+  // --- the README's worked example ----------------------------------------------
+  // The config of README "A worked example", read from the README itself,
+  // with the mock's URL and keys of this file put in (the env: names it
+  // uses are set for the responders), on a clock in December (PST): 2.5
+  // Flash served 20 times per project, 40 in all over the five keys, then
+  // refused until midnight in Los Angeles (08:00 UTC in winter); another
+  // model on the same keys still flows; team-a gets only its models.
+  test('quota: the README worked example (two Gemini projects, 2.5 Flash at 20 a day each, team-a): 40 flash requests in all, 20 per project, then 429 until 08:00 UTC; pro still answers; team-a kept to its models; its env: keys resolved', async (ctx) => {
+    const readme = fs.readFileSync(path.join(h.ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf('### A worked example');
+    assert.ok(at >= 0, 'README has "A worked example"');
+    const m = /```json\n([\s\S]*?)\n```/.exec(readme.slice(at));
+    assert.ok(m, 'a JSON block in the worked example');
+    const cfg = JSON.parse(m[1]);
+    const ADMIN = 'px-admin-worked-example-3c9d2e71a0b84f56';
+    const env = {};
+    const resolve = (v, val) => {
+      if (typeof v === 'string' && v.startsWith('env:')) { env[v.slice(4)] = val; return val; }
+      return v;
+    };
+    const adminKey = resolve(cfg.access_key, ADMIN);
+    const teamKey = resolve(cfg.access_keys[0].key, CLIENT_A);
+    const byProject = {};
+    cfg.provider_keys.forEach((e, i) => {
+      e.key = QK(`worked-${i}`, e.key.length);
+      for (const k of e.key) ALL_KEYS.add(k);
+      e.base_url = ctx.mock.url('gemini');
+      byProject[e.owner] = e.key;
+    });
+    assert.deepEqual(Object.values(byProject).map((k) => k.length), [3, 2], 'three keys of one project, two of another');
+    // Monday 2026-12-07 12:00 PST (20:00 UTC): midnight in Los Angeles is 2026-12-08T08:00:00Z
+    const fakeStart = Date.UTC(2026, 11, 7, 20);
+    const midnight = Date.UTC(2026, 11, 8, 8);
+    const offset = fakeStart - Date.now();
+    env.AIPROXY_TEST_CLOCK_OFFSET_MS = String(offset);
+    const p = await stack(ctx, cfg, { env });
+    try {
+      // the admin key is the environment's value, and the name of the variable is no key
+      const asLiteral = await chat(p.port, 'gemini-2.5-pro', '[worked] literal', { key: String(cfg.access_key) });
+      const asEnv = await chat(p.port, 'gemini-2.5-pro', '[worked] env', { key: adminKey });
+      let admin = adminKey;
+      const envBug = cfg.access_key !== adminKey && (asEnv.status === 401 || asLiteral.status !== 401) ?
+        `"access_key": "${cfg.access_key}" is not resolved from the environment: the admin key is the literal ` +
+        `string (${asLiteral.status} with it, ${asEnv.status} with the variable's value)` : null;
+      if (envBug) admin = String(cfg.access_key);	// go on with what works; fail at the end
+      // 45 flash requests, at most 15 at once (each key may hold 4 in flight)
+      const flash = [];
+      for (let b = 0; b < 3; b++)
+        flash.push(...await Promise.all(Array.from({ length: 15 }, (_, i) =>
+          chat(p.port, 'gemini-2.5-flash', `[worked] flash ${b}.${i}`, { key: admin }))));
+      assert.equal(flash.filter((r) => r.status === 200).length, 40, `flash: ${tally(flash)}`);
+      const seen = await upstream(ctx.mock, tagged('[worked] flash'));
+      for (const [owner, keys] of Object.entries(byProject))
+        assert.equal(sum(countBy(seen, keys)), 20, `${owner}: 20 flash requests at the mock`);
+      for (const r of flash.filter((x) => x.status !== 200)) {
+        // README's table: an owner's model_limits entry is "model_rate_limit"
+        const ra = assert429(r, 'model_rate_limit', 'the 41st flash request');
+        const want = (midnight - (Date.now() + offset)) / 1000;
+        assert.ok(Math.abs(ra - want) <= 2, `Retry-After ${ra} s, midnight in Los Angeles is ${want.toFixed(0)} s away`);
+      }
+      // another model on the same keys still flows (on project A's keys:
+      // project B's two keys served 10 each this minute, their max_request_min)
+      for (let i = 0; i < 5; i++) {
+        const r = await chat(p.port, 'gemini-2.5-pro', `[worked] pro ${i}`, { key: admin });
+        assert.equal(r.status, 200, r.body);
+      }
+      // team-a: its models only; flash is spent for it too
+      const other = await chat(p.port, 'gemini-2.0-flash', '[worked] team other', { key: teamKey });
+      assert.equal(other.status, 403, other.body);
+      assert.equal(other.json.error.code, 'model_not_allowed');
+      assert429(await chat(p.port, 'gemini-2.5-flash', '[worked] team flash', { key: teamKey }), 'model_rate_limit');
+      const auto = await chat(p.port, 'auto-model', '[worked] team auto', { key: teamKey });
+      assert.notEqual(auto.status, 403, `auto-model is listed for team-a: ${auto.body}`);
+      const u = await usage(p.port, admin);
+      for (const owner of Object.keys(byProject)) {
+        assert.equal(u.owners[owner].models['gemini-2.5-flash'].req_day, 20);
+        assert.equal(u.owners[owner].models['gemini-2.5-flash'].resets_at, iso(midnight));
+      }
+      assert.deepEqual(Object.keys((await usage(p.port, teamKey)).clients), ['team-a']);
+      if (envBug) throw new Error(envBug);
+    } finally { await p.stop(); }
+  }, { timeout: 40000 });
+
   // --- no provider key of this file in any log ---------------------------------
   test('quota: no provider key of these cases in any stack\'s log', async (ctx) => {
     for (const p of ctx.logs) noKeyIn(p.errorLog(), `log of ${p.tmp}`);
