@@ -7,9 +7,12 @@
  * mod_cgid turn a query string without '=' into argv words (RFC 3875
  * 4.4), so there argv is the client's, not the operator's.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -201,6 +204,39 @@ check_listen(struct cli *c, struct px_listen *l)
 	return 0;
 }
 
+/*
+ * A responder on fd 0 whose config changed and which has no sibling to
+ * serve meanwhile runs itself again: same pid (the web server sees no
+ * exit), fd 0 still the listening socket, whose backlog holds the
+ * connections that arrive meanwhile. Every other descriptor is closed
+ * first. When exec fails, exit 0: the web server starts a fresh one.
+ */
+static int
+restart(char **argv)
+{
+	const char *exe = strchr(argv[0], '/') != NULL ? argv[0] :
+	    "/proc/self/exe";
+	int fds[256], n = 0, i;
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+
+	while (d != NULL && (e = readdir(d)) != NULL && n < 256) {
+		int fd = atoi(e->d_name);
+
+		if (fd > 2 && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (i = 0; i < n; i++)
+		(void)close(fds[i]);
+	fflush(NULL);
+	execv(exe, argv);
+	fprintf(stderr, "aiproxy: restart: %s: %s; exiting instead\n", exe,
+	    strerror(errno));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -244,5 +280,7 @@ main(int argc, char **argv)
 	rc = px_server_run(cfg, &c.o, c.o.listen == NULL && px_fcgi_is_cgi());
 	px_http_global_cleanup();
 	px_config_free(cfg);
+	if (rc == PX_SERVER_RESTART)
+		rc = restart(argv);
 	return rc;
 }

@@ -5,8 +5,20 @@
  * (libfcgi's SIGUSR1 handler has no SA_RESTART, so accept returns EINTR).
  * It repeats the kick until all have left: a thread can be between its flag
  * check and accept() when a kick lands. Streams in flight get DRAIN_MS.
+ * Config reload: the --listen master re-reads the file on SIGHUP (folded
+ * while one is under way), starts a new generation of workers that report
+ * on a pipe once a thread accepts, and only then sends the previous ones
+ * SIGTERM (they finish their requests, DRAIN_MS); a file that does not
+ * load, or workers that do not come up, leave the old generation serving.
+ * A responder on fd 0 stats the file at most once a second from its main
+ * thread (never per request) and hands over on a valid change: with
+ * lighttpd siblings ("<socket>-N") one at a time while a sibling accepts,
+ * refusing new connects (shutdown(SHUT_RD) of its own socket) and exiting
+ * once its streams are done; alone, it stops accepting at a moment with
+ * no long request and execs itself on the same socket.
  * Never: an accept mutex (libfcgi needs none and it lets one stuck
- * connection stall every thread), or shutdown(2) on the shared socket.
+ * connection stall every thread), or shutdown(2) on a socket another
+ * process holds (a pool's, or a spawn-fcgi pool's fd 0).
  */
 #include "server.h"
 
@@ -48,6 +60,7 @@ struct thr {
 	pthread_t           tid;
 	int                 started;
 	atomic_int          state;
+	atomic_long         busy_since;	/* px_mono_ms() at accept */
 	struct px_fcgi_req *rq;
 	struct px_worker    w;
 	struct srv         *s;
@@ -85,6 +98,7 @@ thread_main(void *arg)
 		errno = 0;
 		if (px_fcgi_accept(t->rq, &io) < 0)
 			break;
+		atomic_store(&t->busy_since, px_mono_ms());
 		atomic_store(&t->state, T_BUSY);
 		px_app_handle(&t->w, &io);
 		px_fcgi_finish(t->rq, &io);
@@ -109,6 +123,20 @@ count_state(struct srv *s, int state)
 
 	for (i = 0; i < s->n; i++)
 		if (s->t[i].started && atomic_load(&s->t[i].state) == state)
+			n++;
+	return n;
+}
+
+/* Requests in flight for at least ms (streams, most likely). */
+static unsigned
+count_long(struct srv *s, long ms)
+{
+	long now = px_mono_ms();
+	unsigned i, n = 0;
+
+	for (i = 0; i < s->n; i++)
+		if (s->t[i].started && atomic_load(&s->t[i].state) == T_BUSY &&
+		    now - atomic_load(&s->t[i].busy_since) >= ms)
 			n++;
 	return n;
 }
@@ -138,6 +166,7 @@ start_threads(struct srv *s, int fd)
 
 		t->s = s;
 		atomic_init(&t->state, T_BUSY);
+		atomic_init(&t->busy_since, px_mono_ms());
 		t->rq = px_fcgi_req_new(fd);
 		if (t->rq == NULL || px_worker_init(&t->w, s->app) != 0 ||
 		    pthread_create(&t->tid, &attr, thread_main, t) != 0)
@@ -205,6 +234,7 @@ reload_check(const char *path)
 enum { W_SAME, W_REJECTED, W_WAITING };
 
 #define SIBLING_WAIT_MS 30000
+#define LONG_MS         1000	/* a request this old is likely a stream */
 
 struct watch {
 	const char *path;	/* NULL: not watched */
@@ -215,18 +245,24 @@ struct watch {
 	pid_t    ppid;		/* who started us, and would start the next */
 	int      lockfd;	/* our turn among siblings; -1 */
 	int      turn;		/* taken (with the lock, or without one) */
+	int      alone;		/* no sibling sockets: restart in place */
+	int      sib;		/* siblings(), probed at sib_next - 1 s */
+	long     sib_next;
 	long     since;		/* when we took it */
 	char     lockpath[512];
 };
 
 /*
  * lighttpd gives each responder of one fastcgi.server entry its own
- * socket, "<socket>-<n>" (fastcgi-lmdb-notes.md §1). 1: some sibling
- * socket exists and none accepts a connection (so the web server would
- * have nobody to send requests to if we stopped too); 0 otherwise.
+ * socket, "<socket>-<n>" (fastcgi-lmdb-notes.md §1): the siblings of the
+ * socket on fd. SIB_NONE: none (max-procs 1, or not lighttpd's naming);
+ * SIB_DOWN: some exist and none accepts a connection, so the web server
+ * would have nobody to send requests to if we stopped too; SIB_UP.
  */
+enum { SIB_NONE, SIB_DOWN, SIB_UP };
+
 static int
-siblings_all_down(int fd)
+siblings(int fd)
 {
 	struct sockaddr_un sa, to;
 	socklen_t n = sizeof(sa);
@@ -238,13 +274,13 @@ siblings_all_down(int fd)
 	memset(&sa, 0, sizeof(sa));
 	if (getsockname(fd, (struct sockaddr *)&sa, &n) != 0 ||
 	    sa.sun_family != AF_UNIX || sa.sun_path[0] == '\0')
-		return 0;
+		return SIB_NONE;
 	dash = strrchr(sa.sun_path, '-');
 	if (dash == NULL || dash[1] == '\0')
-		return 0;
+		return SIB_NONE;
 	self = strtol(dash + 1, &end, 10);
 	if (*end != '\0' || self < 0)
-		return 0;
+		return SIB_NONE;
 	base = (size_t)(dash - sa.sun_path);
 	for (k = 0; k < 64 && !up; k++) {
 		struct stat st;
@@ -256,20 +292,20 @@ siblings_all_down(int fd)
 		to.sun_family = AF_UNIX;
 		if (snprintf(to.sun_path, sizeof(to.sun_path), "%.*s-%ld",
 		    (int)base, sa.sun_path, k) >= (int)sizeof(to.sun_path))
-			return 0;
+			return SIB_NONE;
 		if (lstat(to.sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
 			continue;
 		exists = 1;
 		c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 		if (c < 0)
-			return 0;
+			return SIB_UP;	/* cannot tell: do not wait */
 		/* EAGAIN: its backlog is full, but it is there */
 		up = connect(c, (struct sockaddr *)&to, sizeof(to)) == 0 ||
 		    errno == EAGAIN;
 		close(c);
 	}
-	return exists && !up;
+	return up ? SIB_UP : exists ? SIB_DOWN : SIB_NONE;
 }
 
 /*
@@ -322,13 +358,20 @@ socket_shared(int fd)
 	return shared;
 }
 
-/* Is it our turn to hand over? One responder of a host at a time (a
- * lock in state_dir, held until we exit), and only while a sibling serves
- * (waiting at most SIBLING_WAIT_MS for one: its socket may be a stale
- * file). */
+/*
+ * Is it our turn to hand over? One responder of a host at a time (a lock
+ * in state_dir, held until we exit). With siblings: only while one of
+ * them serves. Alone: at a moment with no request in flight for LONG_MS
+ * or more (long: a stream), as the restart in place keeps new requests
+ * waiting until those in flight are done. Either wait is bounded
+ * (SIBLING_WAIT_MS: a sibling's socket may be a stale file, and a busy
+ * responder may never be idle).
+ */
 static int
-my_turn(struct watch *wt, int fd)
+my_turn(struct watch *wt, int fd, unsigned long_busy)
 {
+	int sib;
+
 	if (!wt->turn) {
 		int l = open(wt->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
@@ -343,11 +386,17 @@ my_turn(struct watch *wt, int fd)
 		wt->lockfd = l;
 		wt->turn = 1;
 		wt->since = px_mono_ms();
+		wt->sib_next = 0;
 	}
-	if (siblings_all_down(fd) &&
-	    px_mono_ms() - wt->since < SIBLING_WAIT_MS)
-		return 0;
-	return 1;
+	if (px_mono_ms() >= wt->sib_next) {	/* probes: once a second */
+		wt->sib = siblings(fd);
+		wt->sib_next = px_mono_ms() + 1000;
+	}
+	sib = wt->sib;
+	wt->alone = sib == SIB_NONE;
+	if (px_mono_ms() - wt->since >= SIBLING_WAIT_MS)
+		return 1;
+	return sib == SIB_UP || (sib == SIB_NONE && long_busy == 0);
 }
 
 static void
@@ -368,14 +417,16 @@ nobody_restarts(const struct watch *wt, int fd)
 
 /* About once a second: 1 when this responder should hand over now. */
 static int
-watch_tick(struct watch *wt, int fd)
+watch_tick(struct watch *wt, int fd, unsigned long_busy)
 {
 	struct px_file_stamp cur;
 	struct px_config *c;
 	long now = px_mono_ms();
 
-	if (wt->path == NULL || now < wt->next_ms)
+	if (wt->path == NULL)
 		return 0;
+	if (now < wt->next_ms)	/* the file: at most once a second */
+		return wt->state == W_WAITING && my_turn(wt, fd, long_busy);
 	wt->next_ms = now + 1000;
 	px_file_stamp_get(wt->path, &cur);
 	if (px_file_stamp_eq(&cur, &wt->loaded)) {
@@ -406,7 +457,7 @@ watch_tick(struct watch *wt, int fd)
 			    "responder hands over to a fresh one", wt->path);
 		}
 	}
-	return wt->state == W_WAITING && my_turn(wt, fd);
+	return wt->state == W_WAITING && my_turn(wt, fd, long_busy);
 }
 
 /* The reason wait_for_stop returned. */
@@ -418,18 +469,24 @@ static int
 wait_for_stop(struct srv *s, int pool, struct watch *wt, int fd)
 {
 	sigset_t set;
-	struct timespec tick = { 1, 0 };
+	struct timespec second = { 1, 0 }, moment = { 0, 20 * 1000000L };
+	long next = px_mono_ms() + 1000;
 
 	term_set(&set);
 	if (pool)
 		sigdelset(&set, SIGHUP);	/* the pool's master reloads */
 	while (count_live(s) > 0) {
-		int sig = sigtimedwait(&set, NULL, &tick);
+		/* waiting for our turn: look for an idle moment often */
+		int sig = sigtimedwait(&set, NULL, wt != NULL &&
+		    wt->state == W_WAITING ? &moment : &second);
 
 		if (sig > 0)
 			return STOP_SIGNAL;
-		px_app_maintain(s->app);	/* about once a second */
-		if (wt != NULL && watch_tick(wt, fd))
+		if (px_mono_ms() >= next) {
+			px_app_maintain(s->app);	/* about once a second */
+			next = px_mono_ms() + 1000;
+		}
+		if (wt != NULL && watch_tick(wt, fd, count_long(s, LONG_MS)))
 			return STOP_RELOAD;
 	}
 	return STOP_GONE;
@@ -463,31 +520,34 @@ stop_threads(struct srv *s)
 
 /*
  * Hand over to a fresh responder: accept nothing new, finish every
- * request in flight however long it streams, then return (exit 0).
- * On a unix socket, which only this process holds when a web server
- * spawned it, shutdown(SHUT_RD) makes new connects fail at once (the web
- * server sends them to a sibling) while connections already queued are
- * still accepted; accept() then fails with EINVAL and each thread leaves
- * its loop when its request is done. Otherwise (TCP) the threads are
- * woken out of accept() and the socket is closed. SIGTERM meanwhile
- * stops as usual (DRAIN_MS). 0: all done; -1: stopped by a signal.
+ * request in flight however long it streams, then return. SIGTERM
+ * meanwhile stops as usual (DRAIN_MS): -1.
+ * With siblings (lighttpd max-procs > 1), 0: exit, the web server starts
+ * a fresh one. On a unix socket, which only this process holds when a
+ * web server spawned it, shutdown(SHUT_RD) makes new connects fail at
+ * once (the web server sends them to a sibling) while connections
+ * already queued are still accepted; accept() then fails with EINVAL and
+ * each thread leaves its loop when its request is done.
+ * Alone, 1: restart in place (exec, same pid, same socket). Its threads
+ * leave accept() but the socket stays open, so new connections wait in
+ * its backlog for the fresh image instead of failing; lighttpd would
+ * answer 503 for a second or two while it respawned a lone responder.
  */
 static int
-hand_over(struct srv *s, int fd, const char *path)
+hand_over(struct srv *s, int fd, const struct watch *wt)
 {
-	struct sockaddr_storage ss;
-	socklen_t n = sizeof(ss);
 	long deadline, next;
 	sigset_t set;
 	struct timespec tick = { 0, 20 * 1000000L };	/* exit soon after */
 	unsigned i;
-	int null_fd;
+	int refused = 0;
 
 	px_log(PX_LOG_INFO, "config reload: %s changed; no longer accepting, "
-	    "exiting after %u requests in flight", path, count_state(s, T_BUSY));
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &n) != 0 ||
-	    ss.ss_family != AF_UNIX || shutdown(fd, SHUT_RD) != 0) {
+	    "%s after %u requests in flight", wt->path, wt->alone ?
+	    "restarting in place" : "exiting", count_state(s, T_BUSY));
+	if (!wt->alone)
+		refused = shutdown(fd, SHUT_RD) == 0;
+	if (!refused) {
 		atomic_store(&s->stop, 1);
 		px_fcgi_shutdown_pending();
 		deadline = px_mono_ms() + 2000;
@@ -498,12 +558,6 @@ hand_over(struct srv *s, int fd, const char *path)
 				    &s->t[i].state) == T_ACCEPTING)
 					pthread_kill(s->t[i].tid, SIGUSR1);
 			sleep_ms(5);
-		}
-		/* refuse new connections: put /dev/null where the socket was */
-		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null_fd >= 0) {
-			(void)dup2(null_fd, fd);
-			close(null_fd);
 		}
 	}
 	term_set(&set);
@@ -516,8 +570,13 @@ hand_over(struct srv *s, int fd, const char *path)
 			next = px_mono_ms() + 1000;
 		}
 	}
+	if (wt->alone) {
+		px_log(PX_LOG_INFO, "config reload: requests done; restarting "
+		    "to load %s", wt->path);
+		return 1;
+	}
 	px_log(PX_LOG_INFO, "config reload: requests done; exiting so that a "
-	    "fresh responder loads %s", path);
+	    "fresh responder loads %s", wt->path);
 	return 0;
 }
 
@@ -553,7 +612,7 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads,
 	struct watch wt, *wp = NULL;
 	sigset_t set;
 	unsigned i;
-	int rc, why = STOP_SIGNAL;
+	int rc, why = STOP_SIGNAL, restart = 0;
 
 	memset(&s, 0, sizeof(s));
 	px_log_init();		/* this process's pid, after fork */
@@ -587,8 +646,8 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads,
 		px_log(PX_LOG_INFO, "serving with %u threads", nthreads);
 		report_ready(&s, how->ready_fd);
 		why = wait_for_stop(&s, how->pool, wp, fd);
-		if (why == STOP_RELOAD && hand_over(&s, fd, how->path) != 0)
-			why = STOP_SIGNAL;
+		if (why == STOP_RELOAD)
+			restart = hand_over(&s, fd, wp);
 	}
 	rc = stop_threads(&s);
 	if (wp != NULL)
@@ -601,7 +660,7 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads,
 	}
 	free(s.t);
 	px_app_free(s.app);
-	return 0;
+	return restart > 0 ? PX_SERVER_RESTART : 0;
 }
 
 static int

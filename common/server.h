@@ -8,7 +8,8 @@
  * starts new workers on it and retires the old ones once the new accept;
  * a responder on fd 0 looks at the file's stamp once a second and, when
  * it changed to a valid config, stops accepting, finishes its requests and
- * exits 0 so the web server starts a fresh one.
+ * exits 0 so the web server starts a fresh one (or, with no sibling to
+ * serve meanwhile, starts again in place).
  * Never: handles requests itself (app.c), or calls shutdown() on a
  * listening socket other processes share.
  */
@@ -45,8 +46,15 @@ struct px_server_opts {
 	struct px_file_stamp config_stamp;	/* taken before it was loaded */
 };
 
-/* Run until told to stop; returns the process exit status. cgi: the
- * process was started as CGI (one request from the environment). */
+/* px_server_run's answer when a responder on fd 0 with no sibling
+ * (lighttpd max-procs 1, mod_fcgid, ...) should start again in place on
+ * its changed config: its caller frees everything and execs the binary
+ * again with the same arguments (same pid, fd 0 still the socket). */
+#define PX_SERVER_RESTART 256
+
+/* Run until told to stop; returns the process exit status (or
+ * PX_SERVER_RESTART). cgi: the process was started as CGI (one request
+ * from the environment). */
 int px_server_run(const struct px_config *cfg, const struct px_server_opts *o,
     int cgi);
 

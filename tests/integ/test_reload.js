@@ -343,6 +343,39 @@ module.exports = (test) => {
     }
   }, { timeout: 90000 });
 
+  test('reload: a lone lighttpd-spawned responder (max-procs 1) restarts in place after its stream: no failed request, same pid', async (ctx) => {
+    const mock = await pauseMock();
+    const start = ctx.startProxy || ((c, o) => h.startProxy(ctx.bin, c, o));
+    const px = await start(config(mock), { procs: 1, threads: 8 });
+    try {
+      const file = path.join(px.tmp, 'config.json');
+      const [pid] = await responders(ctx.bin, px, 1);
+      const s = await startStream(px.port);
+      const load = loadLoop(px.port, { concurrency: 6, maxMs: 30000 });
+      const cfg2 = config(mock);
+      cfg2.provider_keys[0].key = [...h.KEYS.openrouter, NEW_KEY];
+      writeAtomic(file, cfg2);
+      await h.waitFor(() => /restarting to load/.test(px.errorLog()), 15000, 'restart');
+      await h.waitFor(async () => (await keysOf(px.port, 'openrouter'))[h.keyId(NEW_KEY)], 10000, 'new config');
+      await h.sleep(1000);
+      const st = await load.stop();
+      assertWhole(await s.done);
+      assert.deepEqual(st.failed, [], `no request failed (${st.ok} ok)`);
+      assert.ok(st.ok >= 30, `the load ran (${st.ok} requests)`);
+      assert.deepEqual(h.responderPids(ctx.bin, px.tmp), [pid], 'the same process, started again');
+      const log = px.errorLog();
+      // it waited for the stream: the restart came after the stream's end
+      const at = (re) => { const m = re.exec(log); return m ? Date.parse(m[1]) : NaN; };
+      assert.ok(at(/(\S+) aiproxy\[\d+\] INFO req=\S+ POST \S+ model=openai\/mock-pause/) <=
+        at(/(\S+) aiproxy\[\d+\] INFO config reload: requests done; restarting/), 'the stream ended first');
+      assert.equal((log.match(/INFO serving with/g) || []).length, 2);
+      assert.ok(!/child exited/.test(log), 'lighttpd saw no exit');
+    } finally {
+      if (!ctx.startProxy) await px.stop();
+      await mock.stop();
+    }
+  }, { timeout: 60000 });
+
   test('reload: lighttpd-spawned responders keep an invalid file out and log it once; a later valid file loads', async (ctx) => {
     const start = ctx.startProxy || ((c, o) => h.startProxy(ctx.bin, c, o));
     const px = await start(config(ctx.mock), { procs: 2, threads: 4 });
