@@ -194,7 +194,7 @@ module.exports = (test) => {
     }
   }, { timeout: 90000 });
 
-  test('reload: --listen pool, an invalid file keeps the old config running and logs each problem by path', async ({ bin, mock }) => {
+  test('reload: --listen pool, an invalid file (or workers that cannot start) keeps the old config running and logs each problem by path', async ({ bin, mock }) => {
     const file = h.writeConfig(config(mock));
     const pool = await startPool(bin, file);
     try {
@@ -223,6 +223,18 @@ module.exports = (test) => {
       await h.waitFor(() => (pool.log().match(/still serving the previous configuration/g) || []).length >= 2,
         10000, 'syntax error refused');
       assert.match(pool.log(), /config reload: \S*config\.json:\d+:\d+: /);
+      // a file that loads but whose workers cannot start (state_dir under
+      // a regular file): they are stopped, the old ones keep serving
+      const nostate = config(mock);
+      nostate.state_dir = path.join(file, 'var');
+      writeAtomic(file, nostate);
+      const was = pool.workers();
+      pool.hup();
+      await h.waitFor(() => /new worker exited before it accepted/.test(pool.log()), 15000, 'failed start noticed');
+      await h.waitFor(() => pool.workers().length === 2, 10000, 'the failed workers gone');
+      assert.deepEqual(pool.workers().sort(), was.sort(), 'the old workers still serve');
+      const r2 = await h.request(pool.port, 'POST', CHAT, { body: { model: 'openai/mock-text', messages: user('x') } });
+      assert.equal(r2.status, 200);
       const good = config(mock);
       good.provider_keys[0].max_request_day = 4242;
       writeAtomic(file, good);
