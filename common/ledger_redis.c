@@ -685,8 +685,12 @@ read_scope(struct px_ledger_scratch *s, const struct px_scope *sc,
 		(void)px_win_decode(&s->rec.wd, &px_win_day, v, len);
 	else
 		(void)px_calrec_decode(&s->rec.cal, v, len);
+	/* leases count only on a capped scope (as on LMDB): one left from
+	 * a config that capped it is not in flight under this one */
+	s->rec.lz.n = 0;
 	v = rec_at(rr, at + 2, &len);
-	(void)px_leases_decode(&s->rec.lz, v, len);
+	if (sc->conc > 0)
+		(void)px_leases_decode(&s->rec.lz, v, len);
 }
 
 /* Decode the reply: per provider p/<p>, then per key its scope's m, d, l

@@ -738,6 +738,27 @@ test_conc_ttl(void)
 	fx_done(&f);
 }
 
+/* A lease left in flight under a config that capped the key, read under
+ * one that no longer does: no cap, nothing in flight (both backends). */
+static void
+test_conc_uncapped(void)
+{
+	struct fx f;
+
+	if (open_case(&f, PROVS(GM("'k1'", BIG ",'max_concurrent':1")),
+	    "uncapped: fixture") != 0)
+		return;
+	T_CHECK(gm(&f, FLASH, T0) == PX_OK && f.last.id != 0 &&
+	    near(keynum_at(&f, 0, 0, "in_flight", T0 + 1), 1),
+	    "uncapped: one in flight under the cap");
+	fx_close(&f);
+	T_CHECK(fx_open(&f, PROVS(GM("'k1'", BIG))) == 0 &&
+	    near(keynum_at(&f, 0, 0, "in_flight", T0 + 2), 0) &&
+	    gm(&f, FLASH, T0 + 3) == PX_OK && f.last.id == 0,
+	    "uncapped: the cap removed: nothing in flight, no lease");
+	fx_done(&f);
+}
+
 /* The largest cap (1000, what one lease record holds) is exact. */
 static void
 test_conc_bound(void)
@@ -1581,6 +1602,7 @@ suite(void)
 	test_conc_key();
 	test_conc_owner();
 	test_conc_ttl();
+	test_conc_uncapped();
 	test_conc_bound();
 	test_days();
 	test_owner_days();
