@@ -198,6 +198,20 @@
       '/h; the server does not report hourly counts)');
     return add(box, cap, s);
   }
+  // A key's own last 24 hours, small and without text (it stretches).
+  function spark(hist) {
+    if (!Array.isArray(hist) || hist.length === 0) return null;
+    var h = hist.map(num), n = h.length, max = Math.max.apply(null, h.concat([1]));
+    var total = h.reduce(function (a, b) { return a + b; }, 0);
+    var s = sv('svg', { 'class': 'spark', viewBox: '0 0 ' + n * 4 + ' 20', preserveAspectRatio: 'none',
+      role: 'img', 'aria-label': fmt(total) + ' requests in the last 24 h, per hour' });
+    add(s, add(sv('title', {}), fmt(total) + ' requests in the last 24 h (per hour, oldest first)'));
+    for (var i = 0; i < n; i++) {
+      var y = h[i] > 0 ? Math.max(1, h[i] / max * 20) : 0;
+      add(s, sv('rect', { 'class': 'bar', x: i * 4 + 0.5, y: (20 - y).toFixed(2), width: 3, height: y.toFixed(2) }));
+    }
+    return add(el('div', 'spark-box'), el('span', 'spark-label', 'last 24 h'), s);
+  }
   function niceMax(v) {
     if (!(v > 1)) return 1;
     var p = Math.pow(10, Math.floor(Math.log10(v))), f = v / p;
@@ -268,7 +282,8 @@
     add(c,
       meter('requests/min', win.req_min, lim.max_request_min),
       meter('tokens/min', k.tokens_min, lim.max_token_min),
-      meter('requests/' + dayWord(k), win.req_day, lim.max_request_day));
+      meter('requests/' + dayWord(k), win.req_day, lim.max_request_day),
+      spark(k.day_hist));
     var meta = 'in flight ' + fmt(k.in_flight) + ' \u00b7 lifetime ' + fmt(k.lifetime_requests) +
       ' requests, ' + fmt(k.lifetime_tokens) + ' tokens \u00b7 ' + fmt(k.errors) + (num(k.errors) === 1 ? ' error' : ' errors');
     if (k.resets_at) meta += ' \u00b7 day resets at ' + when(k.resets_at);

@@ -234,6 +234,27 @@ async function main() {
       assert.equal(v.models, h.KEYS.gemini.length, 'the gemini keys carry their model limit');
       assert.ok(v.reqMin.every((t) => /^\d+ \/ (20|10)$/.test(t)), v.reqMin.join(','));
     });
+    await check('desktop: the 24-hour chart follows the day window (day_hist: 24 hourly bars; without it the hourly average)', async () => {
+      const u = (await h.request(port, 'GET', '/v1/usage')).json;
+      for (const prov of ['openrouter', 'gemini']) {
+        const hist = u.details[prov].day_hist;
+        const c = await page.$eval(`section[data-provider=${prov}] figure.chart-box`, (f) => ({
+          bars: [...f.querySelectorAll('rect.bar')].map((r) => Number(r.getAttribute('height'))),
+          avg: f.querySelectorAll('line.avg').length, caption: f.querySelector('figcaption').textContent }));
+        if (Array.isArray(hist)) {
+          assert.equal(hist.length, 24, `${prov} day_hist`);
+          assert.equal(c.bars.length, 24, `${prov} bars`);
+          // the last hour holds this run's requests (the page read it a moment ago)
+          assert.ok(c.bars[23] > 0 && hist[23] > 0, `${prov}: ${hist.join(',')} / ${c.bars.join(',')}`);
+          assert.match(c.caption, /requests per hour/);
+        } else {
+          assert.equal(c.avg, 1, `${prov}: no day_hist, the average line`);
+        }
+      }
+      const withHist = Object.values(u.details).flatMap((d) => Object.values(d.keys))
+        .filter((k) => Array.isArray(k.day_hist)).length;
+      assert.equal(await page.$$eval('[data-key-id] svg.spark', (n) => n.length), withHist, 'a sparkline per key with day_hist');
+    });
     await check('desktop: refreshes v1/usage every 5 s with the Bearer key, nothing else', async () => {
       const n0 = log.urls.filter((u) => u.endsWith(`${PREFIX}/v1/usage`)).length;
       await page.waitForFunction(() => true, { timeout: 100 });
