@@ -4,6 +4,8 @@
  * canonical-request checks, driving canonical chunks through the shared
  * engine like relay.c does, and reading back the SSE events a dialect
  * wrote ("event: T\ndata: <JSON>\n\n", JSON type T).
+ * Never: one dialect's own rules (each target checks those), or calls
+ * into common/ beyond the engine and validate.h.
  * Input of those targets: line 1 "opts max_values" (integers, see each
  * target); line 2 the client's body; the rest canonical chunks, one a
  * line, fed as a stream, then the whole rest as one non-stream body.

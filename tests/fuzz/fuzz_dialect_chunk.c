@@ -3,6 +3,8 @@
  * engine's chunk reader (common/dialect.c: the zero-allocation pull
  * reader behind px_dialect_chunk and px_dialect_body) through a recording
  * dialect, as in tests/unit/test_dialect.c.
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: line 1 "flags" (1 PX_DF_REASONING, 2 end with px_dialect_fail,
  * 4 a custom tool named "f"); the rest canonical chunks, one a line, each
  * an exact-size copy (not NUL-terminated), fed as one stream, then the

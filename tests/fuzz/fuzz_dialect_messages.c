@@ -4,6 +4,8 @@
  * (px_dialect_get(PX_DIALECT_MESSAGES)->decode) and px_messages_count
  * (dialect_messages.h), then the encoder through the shared engine
  * (px_dialect_chunk, px_dialect_end / px_dialect_fail, px_dialect_body).
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input (fuzz_dialect.h): line 1 "opts max_values"; line 2 the client's
  * Messages body (an exact-size copy); the rest canonical chat chunks, one
  * a line, fed as a stream (exact-size copies), then the whole rest as one

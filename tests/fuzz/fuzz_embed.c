@@ -1,6 +1,8 @@
 /*
  * fuzz_embed.c -- libFuzzer target for the embeddings request check
  * (px_validate_embed, common/embed.h).
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: the request body (an exact-size copy). One body in four is also
  * checked with a cap of 40 JSON values: PX_ETOOBIG, or the same result.
  * Checks: the result is PX_OK, PX_EBADREQ, PX_ETOOBIG or PX_ENOMEM; a

@@ -4,6 +4,8 @@
  * host would need a DNS lookup is skipped (the harness lets through
  * numeric IPv4 hosts inet_aton reads, "localhost" (/etc/hosts), "*" and
  * an empty host; and every spec with a '/', a unix socket path).
+ * Owns: its checks. Never: a DNS lookup or a socket; links only the
+ * module it fuzzes.
  * Input: line 1 "allow_any"; the rest the spec (up to a NUL byte).
  * Checks: 0 or -1; -1 writes a non-empty, one-line reason; 0: a spec
  * with '/' is a unix path of at most 107 bytes, copied exactly;

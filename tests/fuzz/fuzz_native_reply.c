@@ -5,6 +5,8 @@
  * batchEmbedContents reply -> the OpenAI list). The native adapter's
  * map_event and map_body are fuzzed by provider_event and provider_body
  * (adapter 2), with the native checks there.
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: line 1 "adapter encoding model" (adapter: picks among those with
  * an embed_reply; encoding 0 float, 1 base64, 2 NULL; model one of a
  * few, gemini-embedding-001 among them, whose short vectors are

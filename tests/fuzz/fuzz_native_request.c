@@ -5,6 +5,8 @@
  * gemini_native_request.c, gemini_native_gen.c, and for embeddings
  * gemini_native_embed.c), and the OpenAI-compatible splice of the other
  * adapters, on bodies the proxy's own checks accepted.
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: line 1 "adapter op model effort" (adapter: 0 gemini native, 1
  * openrouter, 2 gemini OpenAI-compatible; op 0 chat, 1 embeddings; model:
  * 0 the body's, else one of a few Gemini ids; effort: 0 the body's

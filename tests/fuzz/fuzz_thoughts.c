@@ -1,6 +1,8 @@
 /*
  * fuzz_thoughts.c -- libFuzzer target for the inline <thought> splitter
  * (px_thoughts_split, px_thoughts_flush; common/thoughts.h).
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: line 1 up to 8 piece sizes (integers, used in turn; 0 or none:
  * byte by byte); the rest is the answer text.
  * Checks: the text split whole, in the fuzzer's pieces (each an

@@ -2,6 +2,8 @@
  * fuzz_thoughtsig.c -- libFuzzer target for putting Gemini thought
  * signatures back into a request (px_thoughtsig_fill, common/thoughtsig.h)
  * on arbitrary JSON trees.
+ * Owns: its checks and the reference they compare with, if any.
+ * Never: network, files or clocks; links only the modules it fuzzes.
  * Input: line 1 "bypass lookup" (bypass: 0/1; lookup: 0 no callback, 1
  * remembers nothing, 2 remembers every id, 3 ids starting with "k"); the
  * rest a JSON text, parsed by cJSON (nothing to do when it does not

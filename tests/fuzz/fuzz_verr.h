@@ -2,6 +2,7 @@
  * fuzz_verr.h -- the check of a refused request body's struct px_verr
  * (validate.h), shared by the targets of the decoders that fill one
  * (dialect_responses, dialect_messages, embed).
+ * Never: a decoder's own wording; only the shape every refusal has.
  */
 #ifndef FZ_VERR_H
 #define FZ_VERR_H
