@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "store.h"
@@ -373,14 +374,23 @@ px_ledger_reserve_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
 }
 
 /* A lease id: random, below 2^53 (exact in ledger.lua's doubles), not 0.
- * xorshift64* per thread, seeded from the clock and the scratch's
- * address: ids only need to differ between requests in flight. */
+ * xorshift64* per thread, seeded from the caller's time, the scratch's
+ * address, the process id and the monotonic clock in microseconds: ids
+ * only need to differ between requests in flight, but responders forked
+ * from one parent make their scratches at the same addresses, and two
+ * of them may start in the same millisecond (a shared id would let one
+ * request's renewal or settlement act on the other's lease). */
 static uint64_t
 lease_id(struct px_ledger_scratch *s, int64_t now)
 {
-	if (s->rng == 0)
-		s->rng = (uint64_t)now ^ (uint64_t)(uintptr_t)s ^
+	uint64_t seed;
+
+	if (s->rng == 0) {
+		seed = (uint64_t)now ^ (uint64_t)(uintptr_t)s ^
+		    ((uint64_t)getpid() << 40) ^ (uint64_t)px_mono_us() ^
 		    UINT64_C(0x9e3779b97f4a7c15);
+		s->rng = seed != 0 ? seed : 1;
+	}
 	s->rng ^= s->rng >> 12;
 	s->rng ^= s->rng << 25;
 	s->rng ^= s->rng >> 27;

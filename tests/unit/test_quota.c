@@ -22,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -756,6 +759,64 @@ test_conc_uncapped(void)
 	    near(keynum_at(&f, 0, 0, "in_flight", T0 + 2), 0) &&
 	    gm(&f, FLASH, T0 + 3) == PX_OK && f.last.id == 0,
 	    "uncapped: the cap removed: nothing in flight, no lease");
+	fx_done(&f);
+}
+
+/* One reservation on a ledger handle of this process's own, as a
+ * responder makes it after fork: open, scratch, reserve at T0; the lease
+ * id (0: it failed). */
+static uint64_t
+lease_after_fork(const struct fx *f)
+{
+	struct fx c = *f;
+	char detail[256];
+	uint64_t id = 0;
+
+	if (px_ledger_open(&c.lg, c.cfg, detail, sizeof(detail)) != PX_OK)
+		return 0;
+	c.s = px_ledger_scratch_new(c.cfg);
+	if (c.s != NULL && gm(&c, FLASH, T0) == PX_OK)
+		id = c.last.id;
+	px_ledger_scratch_free(c.s);
+	px_ledger_close(c.lg);
+	return id;
+}
+
+/* Two responders forked from one parent take their first lease in the
+ * same millisecond: the same steps leave their scratches at the same
+ * address, yet the ids must differ (a shared id lets one request's
+ * renewal or settlement act on the other's lease). */
+static void
+test_lease_ids(void)
+{
+	struct fx f;
+	int up[2], status = -1;
+	uint64_t mine, theirs = 0;
+	pid_t pid;
+
+	if (open_case(&f, PROVS(GM("'k1'", BIG ",'max_concurrent':4")),
+	    "lease ids: fixture") != 0)
+		return;
+	if (pipe(up) != 0) {
+		fx_fail(&f, "lease ids: pipe");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		theirs = lease_after_fork(&f);
+		_exit(write(up[1], &theirs, sizeof(theirs)) ==
+		    (ssize_t)sizeof(theirs) ? 0 : 3);
+	}
+	mine = lease_after_fork(&f);
+	T_CHECK(pid > 0 && read(up[0], &theirs, sizeof(theirs)) ==
+	    (ssize_t)sizeof(theirs) && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "lease ids: the other responder reports");
+	T_CHECK(mine != 0 && theirs != 0 && mine != theirs,
+	    "lease ids: two responders' first leases differ");
+	close(up[0]);
+	close(up[1]);
 	fx_done(&f);
 }
 
@@ -1603,6 +1664,7 @@ suite(void)
 	test_conc_owner();
 	test_conc_ttl();
 	test_conc_uncapped();
+	test_lease_ids();
 	test_conc_bound();
 	test_days();
 	test_owner_days();
