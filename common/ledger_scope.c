@@ -252,7 +252,7 @@ conc_free_at(const struct px_leases *lz, uint64_t conc, int64_t now)
 	return t;
 }
 
-/* --- one scope --------------------------------------------------------------- */
+/* --- one scope ----------------------------------------------------------- */
 
 static enum px_limit
 rate_limit_of(enum px_scope_kind k)

@@ -56,7 +56,7 @@
 #define FLASH "gemini-2.5-flash"
 #define NPER 8
 
-/* --- helpers ------------------------------------------------------------ */
+/* --- helpers -------------------------------------------------------------- */
 
 /* One reservation of one candidate; lease and retry land in f. */
 static enum px_err
@@ -285,7 +285,7 @@ open_case(struct fx *f, const char *cfg, const char *what)
 	return -1;
 }
 
-/* --- owners ------------------------------------------------------------- */
+/* --- owners --------------------------------------------------------------- */
 
 /* Keys generous enough that only the owner limits. */
 #define BIG LIM(1000, 1000000, 1000)
@@ -652,7 +652,8 @@ test_conc_key(void)
 	    1), "conc: l3 holds until 10 s after its renewal");
 	T_CHECK(gm(&f, FLASH, T0 + 19000) == PX_OK,
 	    "conc: l3 expired 10 s after its renewal");
-	T_CHECK(settle(&f, &l4, PX_SETTLE_RELEASE_ALL, 0, T0 + 19001) == PX_OK &&
+	T_CHECK(settle(&f, &l4, PX_SETTLE_RELEASE_ALL, 0, T0 + 19001) ==
+	    PX_OK &&
 	    gm(&f, FLASH, T0 + 19002) == PX_OK,
 	    "conc: release_all frees the slot too");
 	T_CHECK(px_ledger_renew(f.lg, f.s, &l2, T0 + 19003) == PX_OK &&
@@ -708,7 +709,8 @@ test_conc_ttl(void)
 	struct px_lease l;
 	const struct px_client_cfg *a;
 
-	if (open_case(&f, "'lease_ttl_s':4,'owners':{'po':{'max_concurrent':1}},"
+	if (open_case(&f, "'lease_ttl_s':4,"
+	    "'owners':{'po':{'max_concurrent':1}},"
 	    "'access_keys':[{'key':'team-a-0123456789abcdef01234567',"
 	    "'name':'team-a','max_concurrent':1}]," PROVS(GM("'k1','k2'",
 	    BIG ",'owner':'po'") "," OR("'o1'", BIG)), "ttl: fixture") != 0)
@@ -722,7 +724,8 @@ test_conc_ttl(void)
 	T_CHECK(px_ledger_renew(f.lg, f.s, &l, T0 + 3000) == PX_OK &&
 	    refused(&f, gm(&f, FLASH, T0 + 5000), PX_LIMIT_CONCURRENCY, 1000),
 	    "ttl: the owner's lease, renewed at 3 s, holds past 4 s");
-	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 6999), PX_LIMIT_CONCURRENCY, 1) &&
+	T_CHECK(refused(&f, gm(&f, FLASH, T0 + 6999), PX_LIMIT_CONCURRENCY,
+	    1) &&
 	    gm(&f, FLASH, T0 + 7000) == PX_OK,
 	    "ttl: ... and expires 4 s after its renewal");
 	T_CHECK(orq(&f, a, 1, T0) == PX_OK && f.last.id != 0,
@@ -836,7 +839,7 @@ test_conc_bound(void)
 	fx_done(&f);
 }
 
-/* --- calendar days ---------------------------------------------------------- */
+/* --- calendar days -------------------------------------------------------- */
 
 /* One day of a key with max_request_day 2 (or of the scope that limits
  * it): the fills are admitted; then refused, naming lim, with retry =
@@ -1053,7 +1056,7 @@ test_owner_days(void)
 	fx_done(&f);
 }
 
-/* --- client keys ------------------------------------------------------------ */
+/* --- client keys ---------------------------------------------------------- */
 
 #define CLIENTS "'access_keys':[{'key':'team-a-0123456789abcdef01234567'," \
 	"'name':'team-a','max_request_min':3,'max_request_day':5," \
@@ -1284,7 +1287,8 @@ retry_after_429(struct fx *f, const struct px_client_cfg *r)
 	T_CHECK(orq(f, r, 10, t + 4) == PX_OK, "client retry: a 500 chain");
 	ex[0] = f->last.key;
 	T_CHECK(settle(f, &f->last, PX_SETTLE_RELEASE_TOKENS, -1, t + 5) ==
-	    PX_OK && retry_other(f, r, t + 6) == PX_OK, "client retry: 2nd try");
+	    PX_OK && retry_other(f, r, t + 6) == PX_OK,
+	    "client retry: 2nd try");
 	ex[1] = f->last.key;
 	T_CHECK(settle(f, &f->last, PX_SETTLE_RELEASE_ALL, 0, t + 7) == PX_OK &&
 	    ask(f, "or/model", PX_PROV_OPENROUTER, 10, r, ex, 2, t + 8) ==
@@ -1349,7 +1353,7 @@ test_limit_codes(void)
 	    "codes: out of range reads as key_rate_limit");
 }
 
-/* --- the snapshot and /v1/usage ---------------------------------------------- */
+/* --- the snapshot and /v1/usage ------------------------------------------- */
 
 #define USAGE_CFG "'owners':{'pa':{'max_request_day':100,'max_concurrent':4," \
 	"'day_reset':'provider','model_limits':{'" FLASH "':" \
@@ -1532,7 +1536,7 @@ test_usage(void)
 	fx_done(&f);
 }
 
-/* --- the seed's config ----------------------------------------------------- */
+/* --- the seed's config ---------------------------------------------------- */
 
 #define SEED_LIM LIM(1500, 150000, 15)
 #define SEED_PROVS PROVS(OR("'key1','key2'", SEED_LIM) "," \
@@ -1621,7 +1625,8 @@ test_seed(void)
 	if (seed_trace(SEED_TOP "'owners':{'acct':{'max_request_day':100000}},"
 	    PROVS(OR("'key1','key2'", LIM(1500, 150000, 15) ",'owner':'acct',"
 	    "'day_reset':'rolling','model_limits':{'x/*':"
-	    "{'max_request_min':1}}") "," GM("'key1','key2'", SEED_LIM)), &b) != 0)
+	    "{'max_request_min':1}}") "," GM("'key1','key2'", SEED_LIM)),
+	    &b) != 0)
 		return;
 	T_CHECK(memcmp(a.e, b.e, sizeof(a.e)) == 0 &&
 	    memcmp(a.key, b.key, sizeof(a.key)) == 0 &&
