@@ -118,7 +118,7 @@ px_page_handle(struct px_io *io, const char *method, const char *path)
 	head = method != NULL && strcmp(method, "HEAD") == 0;
 	if (!head && (method == NULL || strcmp(method, "GET") != 0)) {
 		plain(io, 405, "Allow: GET, HEAD\r\n",
-		    "405 method not allowed: the usage page answers GET\n", 0);
+		    "405 method not allowed: the usage page answers GET and HEAD\n", 0);
 		return 1;
 	}
 	if (a == NULL) {
@@ -133,8 +133,8 @@ px_page_handle(struct px_io *io, const char *method, const char *path)
 		(void)px_reply_head(io, 304, a->ctype, extra);
 		return 1;
 	}
-	/* HEAD: no length either, as the HEAD probe answer has none (a web
-	 * server would pass it on for a body that never comes) */
+	/* HEAD: no Content-Length, like the answer to the HEAD / probe
+	 * (the web server passes it on; no body follows it) */
 	if (!head)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
 		    "Content-Length: %zu\r\n", *a->len);
