@@ -118,7 +118,7 @@ px_page_handle(struct px_io *io, const char *method, const char *path)
 	head = method != NULL && strcmp(method, "HEAD") == 0;
 	if (!head && (method == NULL || strcmp(method, "GET") != 0)) {
 		plain(io, 405, "Allow: GET, HEAD\r\n",
-		    "405 method not allowed: the usage page answers GET and HEAD\n", 0);
+		    "405: the usage page answers GET and HEAD\n", 0);
 		return 1;
 	}
 	if (a == NULL) {
