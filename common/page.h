@@ -15,10 +15,10 @@
 #include "fcgi_io.h"
 
 struct px_page_asset {
-	const char *name;	/* last path segment: "usage", "usage.js", ... */
+	const char *name;	/* last path segment: "usage", "usage.js" */
 	const char *ctype;
 	const char *body;
-	const size_t *len;	/* the body's length (set by the generated file) */
+	const size_t *len;	/* body's length (in the generated file) */
 };
 
 /*
