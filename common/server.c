@@ -646,7 +646,7 @@ run_threads(const struct px_config *cfg, int fd, unsigned nthreads,
 		px_log(PX_LOG_INFO, "serving with %u threads", nthreads);
 		report_ready(&s, how->ready_fd);
 		why = wait_for_stop(&s, how->pool, wp, fd);
-		if (why == STOP_RELOAD)
+		if (why == STOP_RELOAD && wp != NULL)
 			restart = hand_over(&s, fd, wp);
 	}
 	rc = stop_threads(&s);
@@ -791,7 +791,7 @@ reload_abort(struct pool *p, const char *why)
 
 	px_log(PX_LOG_ERROR, "config reload: %s; still serving the previous "
 	    "configuration", why);
-	for (i = 0; i < p->pend.n; i++)
+	for (i = 0; p->pend.pids != NULL && i < p->pend.n; i++)
 		retire(p, p->pend.pids[i]);
 	gen_free(&p->pend);
 }
@@ -999,6 +999,11 @@ run_pool(const struct px_config *cfg, const struct px_server_opts *o)
 	if (p.sfd < 0 || p.cur.pids == NULL) {
 		fprintf(stderr, "aiproxy: cannot start the pool: %s\n",
 		    strerror(errno));
+		free(p.cur.pids);
+		if (p.sfd >= 0)
+			close(p.sfd);
+		close(p.fd);
+		px_fcgi_unlink(&sk);
 		return 1;
 	}
 	for (i = 0; i < o->workers; i++)
