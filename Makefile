@@ -44,7 +44,7 @@ COMMON = common/buf.c common/err.c common/log.c common/config.c \
          common/decoder.c common/dialect.c common/dialect_chat.c \
          common/dialect_responses.c common/dialect_responses_decode.c \
          common/dialect_messages.c common/dialect_messages_decode.c \
-         common/app.c \
+         common/app.c common/page.c \
          common/server.c
 
 # The ledger without its Redis backend's connection (unit tests add it).
@@ -114,7 +114,7 @@ UNIT_migrate  = $(LEDGER_UNIT)
 UNIT_quota    = $(LEDGER_UNIT)
 
 B      ?= build/rel
-OBJS    = $(COMMON:%.c=$(B)/%.o) $(B)/gen/ledger_lua.o
+OBJS    = $(COMMON:%.c=$(B)/%.o) $(B)/gen/ledger_lua.o $(B)/gen/page_assets.o
 
 all: cgi/aiproxy
 
@@ -137,6 +137,23 @@ $(B)/gen/ledger_lua.c: common/ledger.lua
 	  echo ';'; } > $@
 
 $(B)/gen/ledger_lua.o: $(B)/gen/ledger_lua.c
+	$(CC) $(ALL_CFLAGS) -Icommon -c -o $@ $<
+
+# The usage page (issue 14) compiled in as C strings (page_assets.h): each
+# line quoted, backslashes, quotes and '?' (no trigraphs) escaped.
+PAGE_ASSETS = common/page/usage.html common/page/usage.js common/page/usage.css
+$(B)/gen/page_assets.c: $(PAGE_ASSETS)
+	@mkdir -p $(dir $@)
+	{ echo '#include "page_assets.h"'; \
+	  for a in html js css; do \
+	    echo "const char px_page_$$a[] ="; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' \
+	        -e 's/$$/\\n"/' common/page/usage.$$a; \
+	    echo ';'; \
+	    echo "const size_t px_page_$${a}_len = sizeof(px_page_$$a) - 1;"; \
+	  done; } > $@
+
+$(B)/gen/page_assets.o: $(B)/gen/page_assets.c
 	$(CC) $(ALL_CFLAGS) -Icommon -c -o $@ $<
 
 define unit_rule
@@ -163,7 +180,7 @@ DEB_PKGS  = cc:build-essential pkg-config libfcgi-dev libfcgi-bin \
             ca-certificates
 TEST_PKGS = curl node:nodejs npm:npm apache2 libapache2-mod-fcgid \
             nginx-light spawn-fcgi lmdb-utils clang libclang-rt-14-dev \
-            redis-server
+            redis-server prometheus chromium fonts-liberation
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 

@@ -20,6 +20,7 @@
 #include "dialect.h"
 #include "ledger.h"
 #include "metrics.h"
+#include "page.h"
 #include "reply.h"
 #include "stats.h"
 #include "upstream.h"
@@ -497,7 +498,9 @@ px_app_handle(struct px_worker *w, struct px_io *io)
 	r = match_route(path, &arg);
 	if (r >= 0)
 		io->dialect = px_dialect_get(routes[r].dialect);
-	if (r < 0 && lg.method != NULL && strcmp(lg.method, "HEAD") == 0)
+	if (r < 0 && px_page_handle(io, lg.method, path))
+		;	/* the usage page: {prefix}/, /usage, /usage.js, .css */
+	else if (r < 0 && lg.method != NULL && strcmp(lg.method, "HEAD") == 0)
 		(void)px_reply_head(io, 200, "text/plain", NULL);
 	else if (r < 0)
 		px_reply_error(io, &w->err, PX_ENOROUTE, NULL, NULL, NULL);

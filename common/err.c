@@ -91,6 +91,7 @@ const char *
 px_http_reason(int status)
 {
 	static const struct { int status; const char *reason; } more[] = {
+		{ 304, "Not Modified" },
 		{ 402, "Payment Required" }, { 403, "Forbidden" },
 		{ 408, "Request Timeout" }, { 409, "Conflict" },
 		{ 422, "Unprocessable Entity" },

@@ -253,6 +253,11 @@ key_detail(struct usage *u, const struct px_snap_key *k, int first)
 	    g->max_token_min, g->max_request_min));
 	add_health(u, k);
 	add_entitlement(u, k);
+	note(u, px_buf_adds(u->out, ",\"owner\":"));
+	if (g->owner != NULL)
+		add_str(u, g->owner->name);
+	else
+		note(u, px_buf_adds(u->out, "null"));
 	note(u, px_buf_printf(u->out, ",\"in_flight\":%llu,\"day_reset\":"
 	    "\"%s\",\"resets_at\":", (unsigned long long)k->in_flight,
 	    k->day_reset));

@@ -77,6 +77,10 @@ if [ "$only" != unit ]; then
 	count "$out/fuzz.log" fuzz
 	node tests/integ/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/integ.log"
 	count "$out/integ.log" integration
+	# the usage page in headless Debian chromium (issue 14); screenshots
+	# in $AIPROXY_ARTEFACTS (default build/artefacts)
+	node tests/browser/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/browser.log"
+	count "$out/browser.log" browser
 	# every recipe in deploy/ behind its real server (issue 5)
 	node tests/deploy/run.js --bin "$B/aiproxy" 2>&1 | tee "$out/deploy.log"
 	count "$out/deploy.log" deploy
