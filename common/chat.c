@@ -560,8 +560,8 @@ reply_rate_limited(struct px_worker *w, struct px_io *io, int64_t retry_ms)
 		"the budget of the keys' owner (project or account) is "
 		"exhausted for this model",
 		"the model's own limit (model_limits) is reached on every key",
-		"every key for this model has its maximum of requests in "
-		"flight (max_concurrent)",
+		"the requests in flight for this model are at their maximum "
+		"(max_concurrent of every key, or of the keys' owner)",
 		"your client key's own limit is reached",
 	};
 	enum px_limit l = px_ledger_limit(w->ls);

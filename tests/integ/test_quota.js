@@ -280,6 +280,7 @@ module.exports = (test) => {
         for (const s of refused) {
           const r = { status: s.status, headers: s.headers, body: s.raw, json: JSON.parse(s.raw) };
           const ra = assert429(r, 'concurrency_limit', what);
+          assert.match(r.json.error.message, /max_concurrent/, what);
           assert.ok(ra <= 61, `${what}: Retry-After ${ra} s, at most until the earliest lease expires (lease_ttl_s 60)`);
         }
       }
