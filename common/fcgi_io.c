@@ -164,10 +164,13 @@ px_fcgi_accept(struct px_fcgi_req *r, struct px_io *io)
 	int rc;
 
 	/* EAGAIN: the listening socket's receive timeout ran out with no
-	 * connection; a shutdown makes the next call fail for good */
-	do
+	 * connection; a shutdown makes the next call fail for good. libfcgi
+	 * returns -errno after a shutdown without setting errno, so a stale
+	 * EAGAIN would loop here forever: errno is cleared before each call */
+	do {
+		errno = 0;
 		rc = FCGX_Accept_r(&r->rq);
-	while (rc == -EAGAIN || rc == -EWOULDBLOCK);
+	} while (rc == -EAGAIN || rc == -EWOULDBLOCK);
 
 	memset(io, 0, sizeof(*io));
 	if (rc < 0)

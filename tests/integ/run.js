@@ -13,7 +13,7 @@ const bin = path.resolve(args[args.indexOf('--bin') + 1] || 'build/asan/aiproxy'
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 const FILES = ['test_chat', 'test_stream', 'test_tools', 'test_errors', 'test_endpoints',
   'test_modes', 'test_ledger', 'test_failures', 'test_security', 'test_dialects', 'test_native',
-  'test_redis', 'test_ops', 'test_quota'];
+  'test_redis', 'test_ops', 'test_quota', 'test_reload'];
 
 const cases = [];
 function test(name, fn, opts = {}) { cases.push({ name, fn, opts }); }
