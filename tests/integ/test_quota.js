@@ -38,6 +38,7 @@ const ORK = (tag, n) => Array.from({ length: n }, (_, i) => `sk-or-v1-quotatest-
 const ALL_KEYS = new Set();
 const CLIENT_A = 'px-client-team-a-5d1e0c93b7a24f61';
 const CLIENT_B = 'px-client-team-b-a83f2c6e19d04b77';
+const CLIENT_C = 'px-client-team-c-0b6e94d2c7f1a358';
 
 function gem(mock, keys, extra = {}) {
   for (const k of keys) ALL_KEYS.add(k);
@@ -527,6 +528,7 @@ module.exports = (test) => {
       access_keys: [
         { key: CLIENT_A, name: 'team-a', max_request_min: 3 },
         { key: CLIENT_B, name: 'team-b', models: ['gemini-*'] },
+        { key: CLIENT_C, name: 'team-c', max_concurrent: 1 },
       ] });
     const p = await stack(ctx, cfg);
     try {
@@ -590,6 +592,19 @@ module.exports = (test) => {
       assert.equal(uB1.req_min, uB0.req_min, 'no quota spent by the 403s');
       assert.equal(uB1.lifetime_requests, uB0.lifetime_requests);
 
+      // team-c: one request in flight at a time (its own cap: client_rate_limit)
+      const slowC = h.stream(p.port, CHAT, { model: 'gemini-2.5-flash-mock-slow', stream: true,
+        messages: user('[cli-c] slow') }, { key: CLIENT_C });
+      slowC.catch(() => {});
+      await h.waitFor(async () => (await upstream(ctx.mock, tagged('[cli-c] slow'))).length === 1, 3000, 'team-c in flight');
+      const c2 = await chat(p.port, 'gemini-2.5-flash', '[cli-c] second', { key: CLIENT_C });
+      assert.equal(assert429(c2, 'client_rate_limit', 'team-c in flight'), 1);
+      assert.equal((await chat(p.port, 'gemini-2.5-flash', '[cli-admin] beside c')).status, 200, 'the admin goes on');
+      assert.equal((await usage(p.port, CLIENT_C)).clients['team-c'].in_flight, 1);
+      assert.equal((await slowC).status, 200);
+      await h.waitFor(async () => (await usage(p.port, CLIENT_C)).clients['team-c'].in_flight === 0, 3000, 'team-c settled');
+      assert.equal((await chat(p.port, 'gemini-2.5-flash', '[cli-c] after', { key: CLIENT_C })).status, 200);
+
       // unknown key: 401 on every route, in its shape
       const bad = await chat(p.port, 'gemini-2.5-flash', '[cli-x]', { key: 'px-client-unknown-0000000000000000' });
       assert.equal(bad.status, 401, bad.body);
@@ -624,7 +639,7 @@ module.exports = (test) => {
       assert.equal(rb.clients['team-b'].lifetime_requests, 4);
       // the admin sees everything
       const adm = await usage(p.port);
-      assert.deepEqual(Object.keys(adm.clients).sort(), ['team-a', 'team-b']);
+      assert.deepEqual(Object.keys(adm.clients).sort(), ['team-a', 'team-b', 'team-c']);
       assert.equal(adm.clients['team-a'].req_min, 3);
       assert.equal(adm.clients['team-b'].req_min, 4);
       assert.ok(adm.details.gemini && adm.details.openrouter && adm.overview, 'details for the admin');
