@@ -448,7 +448,7 @@ module.exports = (test) => {
   // change, 23 h across the spring one, 24 h in UTC. A rolling day would
   // still hold every request.
   test('quota: calendar day: day_reset provider (Gemini: America/Los_Angeles) across 2026-11-01 and 2027-03-14 DST changes, utc (and provider for OpenRouter) at 00:00Z; exhausted before midnight, empty after; resets_at and Retry-After at the calendar reset; LMDB and Redis', async (ctx) => {
-    const LEAD = 6000;	// fake time at start: this long before midnight
+    const LEAD = 7000;	// fake time at start: this long before midnight (6 stacks start meanwhile)
     const cases = [
       { name: 'pacific-fall-owner', midnight: Date.UTC(2026, 10, 1, 7), next: Date.UTC(2026, 10, 2, 8), zone: 'pacific',
         entries: (m, K) => [gem(m, K, { owner: 'proj-cal' })], keys: QK('cal-fall', 2),
