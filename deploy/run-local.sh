@@ -15,6 +15,7 @@ chmod 700 var
 key=$(sed -n 's/^ *"access_key": *"\([^"]*\)".*/\1/p' "$cfg" | head -n 1)
 cat <<MSG
 aiproxy: lighttpd on http://127.0.0.1:8080 (log: var/log/lighttpd-error.log)
+usage page: http://127.0.0.1:8080/usage   metrics: http://127.0.0.1:8080/metrics
 try:
   curl -s http://127.0.0.1:8080/v1/models -H 'Authorization: Bearer $key'
   curl -sN http://127.0.0.1:8080/v1/chat/completions -H 'Authorization: Bearer $key' \\

@@ -130,6 +130,88 @@ async function concurrentComplete(r) {
   all.forEach((s, i) => complete(s, `stream ${i}`));
 }
 
+// --- the usage page and /metrics (issue 14) -------------------------------
+// The proxy answers {prefix}/usage, /usage.js, /usage.css and
+// {prefix}/metrics outside /v1/, so a recipe must mount those paths too.
+// A recipe with a prefix of its own (r.prefix) also gives it {prefix}/;
+// one mounted at the site root leaves the site's "/" alone.
+
+function header(res, name) { return res.headers[name] || ''; }
+
+// The page's own headers: only what page.c sends carries this policy.
+function assertPage(res, url, ctype) {
+  assert.equal(res.status, 200, `GET ${url}: ${res.status} ${res.body.slice(0, 200)}`);
+  assert.match(header(res, 'content-type'), ctype, `GET ${url}: Content-Type`);
+  const csp = header(res, 'content-security-policy');
+  assert.match(csp, /default-src 'none'/, `GET ${url}: Content-Security-Policy "${csp}"`);
+  assert.match(csp, /script-src 'self'/, `GET ${url}: Content-Security-Policy "${csp}"`);
+  assert.equal(header(res, 'x-content-type-options'), 'nosniff', `GET ${url}: nosniff`);
+}
+
+// GET {prefix}/usage (no key: the page holds no data) is the page, and so
+// is {prefix}/ when the recipe has a prefix; at the site root, "/" is
+// not the proxy's, and neither is a neighbour such as {prefix}/usage.txt.
+// The page's relative links resolve through the recipe: v1/usage (its
+// data, with the key) from where it was served.
+async function usagePage(r) {
+  const url = `${r.prefix}/usage`;
+  const res = await h.request(r.port, 'GET', url, { auth: false });
+  assertPage(res, url, /^text\/html/);
+  assert.match(res.body, /<script src="usage\.js"/, `GET ${url}: the page's HTML`);
+  const data = new URL('v1/usage', `http://127.0.0.1${url}`).pathname;
+  const u = await h.request(r.port, 'GET', data);
+  assert.equal(u.status, 200, `GET ${data} (the page's fetch): ${u.body.slice(0, 200)}`);
+  assert.ok(u.json && u.json.details, `GET ${data}: the usage document`);
+  const other = `${r.prefix}/usage.txt`;	// a neighbour of the site's: not mounted
+  const o = await h.request(r.port, 'GET', other, { auth: false });
+  assert.ok(!header(o, 'content-security-policy').includes("default-src 'none'"),
+    `GET ${other} answered by the proxy (${o.status}): the recipe mounts more than the page's paths`);
+  for (const alt of r.altPrefixes || [])	// e.g. /ai/aiproxy.cgi: no mod_rewrite
+    assertPage(await h.request(r.port, 'GET', `${alt}/usage`, { auth: false }), `${alt}/usage`, /^text\/html/);
+  const root = await h.request(r.port, 'GET', `${r.prefix}/`, { auth: false });
+  if (r.prefix) {
+    assertPage(root, `${r.prefix}/`, /^text\/html/);
+    return `${url} and ${r.prefix}/ are the page`;
+  }
+  assert.ok(!header(root, 'content-security-policy').includes("default-src 'none'") &&
+    !root.body.includes('usage.js'), `GET / answered by the proxy (${root.status}): the site's root hijacked`);
+  return `${url} is the page; GET / stays the site's (${root.status})`;
+}
+
+async function usageAssets(r) {
+  const js = `${r.prefix}/usage.js`;
+  assertPage(await h.request(r.port, 'GET', js, { auth: false }), js,
+    /^(text|application)\/javascript/);
+  const css = `${r.prefix}/usage.css`;
+  assertPage(await h.request(r.port, 'GET', css, { auth: false }), css, /^text\/css/);
+}
+
+// {prefix}/metrics: the proxy's 401 without a key (and with a wrong one),
+// the Prometheus text format with the access key.
+async function metrics(r) {
+  const url = `${r.prefix}/metrics`;
+  for (const opts of [{ auth: false }, { key: 'wrong-key' }]) {
+    const res = await h.request(r.port, 'GET', url, opts);
+    assert.equal(res.status, 401, `GET ${url} ${opts.key ? 'with a wrong key' : 'without a key'}: ` +
+      `${res.status} ${res.body.slice(0, 200)}`);
+    assert.equal(res.json && res.json.error && res.json.error.code, 'invalid_api_key',
+      `GET ${url}: the 401 comes from the proxy`);
+  }
+  const res = await h.request(r.port, 'GET', url);
+  assert.equal(res.status, 200, `GET ${url} with the key: ${res.body.slice(0, 200)}`);
+  assert.match(header(res, 'content-type'), /^text\/plain; version=0\.0\.4/, `GET ${url}: Content-Type`);
+  assert.match(res.body, /^# TYPE aiproxy_requests_total counter$/m, `GET ${url}: aiproxy_requests_total`);
+}
+
+const PAGE = [
+  ['GET {prefix}/usage (no key): 200 text/html with the Content-Security-Policy; {prefix}/ too with a ' +
+    'prefix of its own, the site\'s "/" untouched at the site root; the page\'s v1/usage resolves', usagePage],
+  ['GET {prefix}/usage.js and /usage.css: 200 JavaScript and CSS, with the Content-Security-Policy',
+    usageAssets],
+  ['GET {prefix}/metrics: the proxy\'s 401 without a key or with a wrong one, 200 ' +
+    'text/plain; version=0.0.4 with aiproxy_requests_total with the access key', metrics],
+];
+
 // --- a query string is never a command line (issue 9, H1) --------------
 // Apache's mod_cgi and mod_cgid run a CGI whose query string holds no "="
 // with that query as argv words split on "+" (RFC 3875 4.4). Pointed at
@@ -194,14 +276,15 @@ function victim(env, tag) {
   return { file, content };
 }
 
-// GET {prefix}/v1/models?QUERY without a key: the same 401 as without the
-// query, no new listener of this recipe, and whatever `intact` says.
-// A listener that did appear is stopped here, by PID.
-async function queryIsNotArgv(r, env, query, intact) {
-  const plain = await h.request(r.port, 'GET', `${r.prefix}/v1/models`, { auth: false });
-  assert.equal(plain.status, 401, `without the query: ${plain.body.slice(0, 200)}`);
+// GET {prefix}ROUTE?QUERY without a key (ROUTE /v1/models: a 401): the
+// same answer as without the query (`want`), no new listener of this
+// recipe, and whatever `intact` says. A listener that did appear is
+// stopped here, by PID.
+async function queryIsNotArgv(r, env, query, intact, route = '/v1/models', want = 401) {
+  const plain = await h.request(r.port, 'GET', `${r.prefix}${route}`, { auth: false });
+  assert.equal(plain.status, want, `without the query: ${plain.body.slice(0, 200)}`);
   const before = listeners();
-  const url = `${r.prefix}/v1/models?${query}`;
+  const url = `${r.prefix}${route}?${query}`;
   const res = await h.request(r.port, 'GET', url, { auth: false, timeoutMs: 4000 })
     .catch((e) => ({ error: e }));
   await h.sleep(300);
@@ -238,12 +321,23 @@ async function queryListenPort(r, mock, env) {
     async () => ((await h.portOpen(port)) ? [`something listens on 127.0.0.1:${port}`] : []));
 }
 
+// The page's and the metrics' mounts run the same entry point as /v1/:
+// no argv there either (the page: 200 with and without the query).
+async function queryListenPathPage(r, mock, env) {
+  for (const [route, want] of [['/usage', 200], ['/metrics', 401]]) {
+    const v = victim(env, `listen-path${route.replace('/', '-')}`);
+    await queryIsNotArgv(r, env, `--listen+${v.file}`, fileIntact(v), route, want);
+  }
+}
+
 // Through the CGI recipes of Apache (a wrapper between server and binary).
 const QUERY_ARGV = [
   ['?--listen+PATH (Apache makes argv of it): PATH intact, no new listener, the same 401 as without it',
     queryListenPath],
   ['?--listen+127.0.0.1:PORT+--workers+1: nothing listens on PORT, no new listener, the same 401',
     queryListenPort],
+  ['{prefix}/usage?--listen+PATH and {prefix}/metrics?--listen+PATH: PATH intact, no new listener, ' +
+    'the same 200 and 401 as without the query', queryListenPathPage],
 ];
 
 const STREAMING = [
@@ -264,4 +358,5 @@ const BUFFERED = [
   ['a 200 KB body gets the default FcgidMaxRequestLen\'s 500, as documented', bigBodyFcgidDefault],
 ];
 
-module.exports = { STREAMING, BUFFERED, QUERY_ARGV, CHAT, chat, queryListenPath };
+module.exports = { STREAMING, BUFFERED, QUERY_ARGV, PAGE, CHAT, chat, queryListenPath, usagePage,
+  usageAssets, metrics };

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const h = require('../integ/harness');
 const L = require('./lib');
-const { STREAMING, BUFFERED, QUERY_ARGV, chat, queryListenPath } = require('./checks');
+const { STREAMING, BUFFERED, QUERY_ARGV, PAGE, chat, queryListenPath } = require('./checks');
 
 // Known proxy bug (not in deploy/): as plain CGI the proxy answers 413
 // without reading stdin; Apache mod_cgid then fails writing the body to it
@@ -228,7 +228,7 @@ const RECIPES = [
   {
     tag: 'lt-spawn',
     name: 'lighttpd spawning the responders (lighttpd/aiproxy-spawned.conf)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       L.mkdir(env.path('run/lighttpd'), 0o750, L.RUN_AS);
       const port = await lighttpd(env, L.template('lighttpd/aiproxy-spawned.conf', {
@@ -239,7 +239,7 @@ const RECIPES = [
   {
     tag: 'lt-pool',
     name: 'lighttpd to a systemd-unit pool on a unix socket (lighttpd/aiproxy-pool.conf, pool/aiproxy.service)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       const sock = await systemdPool(env, used);
       const port = await lighttpd(env, L.template('lighttpd/aiproxy-pool.conf',
@@ -250,7 +250,7 @@ const RECIPES = [
   {
     tag: 'nginx',
     name: 'nginx to a spawn-fcgi pool on a unix socket (nginx/aiproxy.conf, pool/aiproxy-spawn-fcgi.sh)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       const sock = await spawnFcgiPool(env, used);
       const port = await nginx(env, L.template('nginx/aiproxy.conf',
@@ -261,7 +261,7 @@ const RECIPES = [
   {
     tag: 'ap-proxy',
     name: 'Apache mod_proxy_fcgi to an own --listen pool on 127.0.0.1 (apache/aiproxy-proxy-fcgi.conf, pool/aiproxy-listen.sh)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       const poolPort = await h.freePort();
       await listenPool(env, used, `127.0.0.1:${poolPort}`);
@@ -275,7 +275,7 @@ const RECIPES = [
   {
     tag: 'ap-fcgid',
     name: 'Apache mod_fcgid spawning the responders (apache/aiproxy-fcgid.conf)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       const site = env.write('conf/aiproxy.conf', L.template('apache/aiproxy-fcgid.conf',
         { [BIN]: env.path('lib/aiproxy'), [CONFIG]: env.config }, used));
@@ -288,7 +288,7 @@ const RECIPES = [
   {
     tag: 'ap-cgid',
     name: 'Apache mod_cgid, plain CGI (apache/aiproxy-cgid.conf, apache/aiproxy-cgi-wrapper.sh)',
-    checks: [...STREAMING, ...QUERY_ARGV],
+    checks: [...STREAMING, ...PAGE, ...QUERY_ARGV],
     async start(env, used) {
       // make install puts the wrapper next to the binary
       env.write('lib/aiproxy/aiproxy-cgi-wrapper.sh', L.template('apache/aiproxy-cgi-wrapper.sh',
@@ -327,7 +327,7 @@ const RECIPES = [
   {
     tag: 'lt-cgi',
     name: 'lighttpd mod_cgi, plain CGI (lighttpd/aiproxy-cgi.conf)',
-    checks: STREAMING,
+    checks: [...STREAMING, ...PAGE],
     async start(env, used) {
       // mod_cgi gives a CGI only its own variables: the site's global
       // setenv (here the sanitizer's) must survive the snippet's +=
@@ -343,7 +343,7 @@ setenv.add-environment = ( "ASAN_OPTIONS" => "${env.asan.ASAN_OPTIONS}",
   {
     tag: 'sh-cgi',
     name: 'shared hosting: .htaccess + aiproxy.cgi as CGI (shared-hosting/)',
-    checks: [...STREAMING, ...QUERY_ARGV],
+    checks: [...STREAMING, ...PAGE, ...QUERY_ARGV],
     async start(env, used, mock) {
       sharedLayout(env, used, false, mock);
       const port = await apache(env, ['alias', 'cgid', 'env', 'mime', 'rewrite'], sharedHost(env, false));
@@ -353,7 +353,7 @@ setenv.add-environment = ( "ASAN_OPTIONS" => "${env.asan.ASAN_OPTIONS}",
   {
     tag: 'sh-fcgid',
     name: 'shared hosting: .htaccess + aiproxy.cgi under a default mod_fcgid (buffers: not streaming)',
-    checks: BUFFERED,
+    checks: [...BUFFERED, ...PAGE],
     async start(env, used, mock) {
       sharedLayout(env, used, true, mock);
       const port = await apache(env, ['alias', 'fcgid', 'env', 'mime', 'rewrite'], sharedHost(env, true));

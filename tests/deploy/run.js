@@ -202,6 +202,10 @@ async function twoHosts(mock, used) {
     ['one limit across both hosts (1 key, max_request_min 3): A, B, A admitted, then B and A 429 with ' +
       'Retry-After; 3 requests upstream', T.oneLimit],
     ['/v1/usage on both hosts: "ledger_backend":"redis", the same counters', T.usageAlike],
+    ['the usage page and /metrics on both hosts: /usage 200 text/html with the Content-Security-Policy ' +
+      '(and "/" the site\'s), /usage.js and /usage.css, /metrics 401 without a key and 200 ' +
+      'text/plain; version=0.0.4 with aiproxy_requests_total and aiproxy_ledger_info{backend="redis"}',
+    T.pageAndMetrics],
     ['Redis stopped: both hosts answer 503 service_unavailable with Retry-After: 1 (chat and /v1/usage), ' +
       'nothing upstream, the fail-closed log line', (x) => T.failClosed(x, mock, redis)],
     ['Redis restarted from its append-only file: both hosts serve again by themselves, and the minute\'s ' +

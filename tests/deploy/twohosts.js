@@ -17,6 +17,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const h = require('../integ/harness');
 const L = require('./lib');
 const R = require('./recipes');
+const C = require('./checks');
 
 const PW_VAR = 'AIPROXY_REDIS_PASSWORD';
 const RPM = 3;	// max_request_min of the one key both hosts share
@@ -193,6 +194,18 @@ async function usageAlike([a, b]) {
   assert.equal(seen[0], seen[1], 'both hosts show the same counters');
 }
 
+// The usage page and /metrics through each host's recipe (the same checks
+// as every recipe); the metrics name the shared backend.
+async function pageAndMetrics(hosts) {
+  for (const x of hosts) {
+    await C.usagePage(x);
+    await C.usageAssets(x);
+    await C.metrics(x);
+    const m = await h.request(x.port, 'GET', '/metrics');
+    assert.match(m.body, /^aiproxy_ledger_info\{backend="redis"\} 1$/m, `${x.tag}: aiproxy_ledger_info`);
+  }
+}
+
 function assertUnavailable(r, what) {
   assert.equal(r.status, 503, `${what}: ${r.status} ${r.body}`);
   assert.equal(r.headers['retry-after'], '1', `${what}: Retry-After`);
@@ -235,5 +248,6 @@ function passwordInNoLog(hosts, redis) {
   assert.ok(!logs.includes(redis.password), 'the Redis password is in a log');
 }
 
-module.exports = { RedisHost, redisSettings, startHost, oneLimit, usageAlike, failClosed, backFromAof,
+module.exports = { RedisHost, redisSettings, startHost, oneLimit, usageAlike, pageAndMetrics, failClosed,
+  backFromAof,
   passwordInNoLog };
