@@ -181,7 +181,7 @@ static const struct cfg_key prov_keys[] = {
 };
 
 static const struct cfg_key top_keys[] = {
-	{ .name = "access_key", .type = CFG_NESTR,
+	{ .name = "access_key", .type = CFG_KEY,
 	  .flags = CFG_REQUIRED | CFG_SECRET, .off = TO(access_key) },
 	{ .name = "model_usage_gap_percentage", .type = CFG_NUM,
 	  .off = TO(model_usage_gap_percentage), .min = 0, .max = 100,

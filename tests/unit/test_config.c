@@ -1294,6 +1294,19 @@ test_metrics_key(void)
 	T_CHECK(cfg != NULL && cfg->metrics_key == NULL &&
 	    cfg->metrics_public == 0, "defaults: no metrics key, not public");
 	px_config_free(cfg);
+	/* the admin key may come from the environment too (README example) */
+	setenv("PX_T_ADMIN", "admin-from-env-0123456789abcdef", 1);
+	cfg = load_q("{'access_key':'env:PX_T_ADMIN','metrics_key':"
+	    "'env:PX_T_ADMIN2','provider_keys':[" PROV0 "]}");
+	T_CHECK(cfg == NULL, "an unset env: variable is an error");
+	setenv("PX_T_ADMIN2", "metrics-from-env-0123456789abcdef", 1);
+	cfg = load_q("{'access_key':'env:PX_T_ADMIN','metrics_key':"
+	    "'env:PX_T_ADMIN2','provider_keys':[" PROV0 "]}");
+	T_CHECK(cfg != NULL && strcmp(cfg->access_key,
+	    "admin-from-env-0123456789abcdef") == 0 &&
+	    strcmp(cfg->metrics_key, "metrics-from-env-0123456789abcdef") == 0,
+	    "access_key and metrics_key read from env:NAME");
+	px_config_free(cfg);
 }
 
 int
