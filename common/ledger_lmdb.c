@@ -759,10 +759,12 @@ stats_txn(struct px_store_txn *tx, void *ctx)
 	size_t i, len;
 
 	get_named(tx, PX_STATS_REC, &v, &len);
-	if (px_stats_decode(v, len, x->out != NULL ? x->out : cur) != 0)
-		memset(x->out != NULL ? x->out : cur, 0, sizeof(cur));
-	if (x->delta == NULL)
+	if (px_stats_decode(v, len, cur) != 0)
+		memset(cur, 0, sizeof(cur));
+	if (x->delta == NULL) {
+		memcpy(x->out, cur, sizeof(cur));
 		return PX_OK;
+	}
 	for (i = 0; i < PX_ST_N; i++)
 		cur[i] += x->delta[i];
 	return px_store_put(tx, PX_STATS_REC, b, px_stats_encode(cur, b));
