@@ -60,6 +60,8 @@ path_name() {
 	lpr) echo "3. lighttpd → aiproxy, Responses (\`/v1/responses\`)" ;;
 	lpm) echo "3. lighttpd → aiproxy, Messages (\`/v1/messages\`)" ;;
 	lpn) echo "3. lighttpd → aiproxy, native Gemini upstream (\`\"api\": \"native\"\`)" ;;
+	l2) echo "3b. lighttpd → aiproxy, 2 responders" ;;
+	r2) echo "3b. lighttpd → aiproxy, 2 responders, Redis ledger" ;;
 	esac
 }
 
@@ -573,6 +575,160 @@ sec_native() {
 	echo "| native Gemini | $(fmt mc.lpn.stream1 %.0f) | $(fmt mc.lpn.stream64 %.0f) | $(fmt mc.lpn.per_event %.2f) | $(fmt mc.lpn.json %.0f) |"
 }
 
+# --- issue 15: the targets of "Performance v2" ---------------------------------
+
+# Status of a set of medians against a bound: "met", "**not met**" or
+# "not measured" (a key without data: its phase did not run).
+# st15 le|ge BOUND KEY...
+st15() {
+	local op=$1 b=$2 k v
+	shift 2
+	for k in "$@"; do
+		[ "$(stat3 "$k" | cut -d' ' -f4)" = 0 ] && { echo "not measured"; return; }
+	done
+	for k in "$@"; do
+		v=$(med "$k")
+		if [ "$op" = le ]; then
+			num_le "$v" "$b" || { echo "**not met**"; return; }
+		else
+			num_ge "$v" "$b" || { echo "**not met**"; return; }
+		fi
+	done
+	echo "met"
+}
+
+# One value (not a key) against a bound, likewise.
+st15v() {	# le|ge BOUND VALUE
+	case "${3:-}" in ""|nan|n/a) echo "not measured"; return ;; esac
+	if [ "$1" = le ]; then num_le "$3" "$2"; else num_ge "$3" "$2"; fi &&
+	    echo met || echo "**not met**"
+}
+
+# PATH TEXT KEY FORMAT: TEXT for the floor (mp), else the key's figure
+fmt_nf() { if [ "$1" = mp ]; then echo "$2"; else fmt "$3" "$4"; fi; }
+
+load_note() {
+	local ph n="" k
+	for ph in h2 h2r dl; do
+		[ "$(stat3 "load.$ph.start" | cut -d' ' -f4)" = 0 ] && continue
+		case $ph in h2) k="2-responder runs" ;; h2r) k="Redis runs" ;; dl) k="dialect stream runs" ;; esac
+		n="$n${n:+; }$k: CPUs $(fmt "load.$ph.busy_pct" %.0f " %") busy in the 2 s before them (other tenants and idle responders), 1-minute load average $(med "load.$ph.start") at their start and $(med "load.$ph.end") at their end (the bench's own processes included)"
+	done
+	echo "${n:-no load figures}"
+}
+
+sec_issue15() {
+	local p k c v l rl st per rss kk
+	echo "## 11. Issue 15: lighttpd spawning 2 responders, new paths, every target"
+	echo
+	echo "Configuration users run: lighttpd with one \`fastcgi.server\` entry, \`\"max-procs\" => 2\`, 64 threads per responder (path **3b**), beside path 3 (1 responder, 64 threads) and the floor (lighttpd \`mod_proxy\`), all to the same canned upstreams (nginx \`return 200\` non-stream, bench/upstream.c for streams), on the same lighttpd, the three runs of each cell back to back with their order rotated round by round ($RUNS rounds, wrk ${TP_DUR} s, ${TP_DUR1} s at c=1). **CPU per request of the whole path** = (lighttpd + every responder of the path) user + system ticks from \`/proc/PID/stat\` over the wrk run ÷ requests; the floor's is lighttpd's alone. Ratios are taken within a round, then the median. This machine: $(nproc) cores, shared with other tenants and noisy ($(load_note)); load client, web server, proxies and upstreams all share those cores."
+	echo
+	echo "### Requests/s and CPU per request"
+	echo
+	echo "| path | kind | c | req/s | ratio to floor | CPU µs/request, whole path (front + proxy) | CPU ratio to floor | errors |"
+	echo "|---|---|---|---|---|---|---|---|"
+	for k in json sse; do
+		for c in 16 64; do
+			for p in mp lp l2; do
+				printf '| %s | %s | %s | %s | %s | %s (%s + %s) | %s | %s |\n' \
+				    "$(path_name "$p")" "$([ $k = json ] && echo non-stream || echo "short stream")" "$c" \
+				    "$(fmt h2.$k.$p.c$c.rps %.0f)" \
+				    "$(fmt_nf "$p" 1 h2.$k.$p.c$c.ratio %.2f)" \
+				    "$(fmt h2.$k.$p.c$c.path_us %.1f)" \
+				    "$(fmt h2.$k.$p.c$c.front_us %.1f)" \
+				    "$(fmt_nf "$p" 0 h2.$k.$p.c$c.proxy_us %.1f)" \
+				    "$(fmt_nf "$p" 1 h2.$k.$p.c$c.cpu_ratio %.2f)" \
+				    "$(vals h2.$k.$p.c$c.errors | awk '{ s += $1 } END { print s + 0 }')"
+			done
+		done
+	done
+	echo
+	echo "### Added latency at c=1 (non-stream)"
+	echo
+	echo "| path | p50 (µs) | p99 (µs) | p50 minus the floor's | p99 minus the floor's |"
+	echo "|---|---|---|---|---|"
+	for p in mp lp l2; do
+		printf '| %s | %s | %s | %s | %s |\n' "$(path_name "$p")" \
+		    "$(fmt h2.json.$p.c1.p50_us %.0f)" "$(fmt h2.json.$p.c1.p99_us %.0f)" \
+		    "$(fmt_nf "$p" – h2.json.$p.c1.add_p50 %.0f)" \
+		    "$(fmt_nf "$p" – h2.json.$p.c1.add_p99 %.0f)"
+	done
+	echo
+	echo "### The Redis ledger at HTTP level (2 responders each)"
+	echo
+	echo "Path 3b with \`\"state_backend\": \"redis\"\` (a redis-server of the bench's own on 127.0.0.1, no persistence, same box) beside path 3b on LMDB, order alternating per round."
+	echo
+	echo "| kind | c | LMDB req/s | Redis req/s | Redis ÷ LMDB | whole path CPU µs/request LMDB / Redis (+ redis-server) | errors (Redis) |"
+	echo "|---|---|---|---|---|---|---|"
+	for k in json sse; do
+		for c in 16 64; do
+			printf '| %s | %s | %s | %s | %s | %s / %s (+ %s) | %s |\n' \
+			    "$([ $k = json ] && echo non-stream || echo "short stream")" "$c" \
+			    "$(fmt h2r.$k.l2.c$c.rps %.0f)" "$(fmt h2r.$k.r2.c$c.rps %.0f)" \
+			    "$(fmt h2r.$k.r2.c$c.ratio_to_lmdb %.2f)" \
+			    "$(fmt h2r.$k.l2.c$c.path_us %.1f)" "$(fmt h2r.$k.r2.c$c.path_us %.1f)" \
+			    "$(fmt h2r.$k.r2.c$c.redis_us %.1f)" \
+			    "$(vals h2r.$k.r2.c$c.errors | awk '{ s += $1 } END { print s + 0 }')"
+		done
+	done
+	echo
+	echo "### Proxy CPU per relayed upstream event (N = 512 streams, 64 events 20 ms apart)"
+	echo
+	echo "| route | µs per event | ratio to chat (same round) |"
+	echo "|---|---|---|"
+	echo "| chat (\`/v1/chat/completions\`) | $(fmt st.lp.i20.n512.us_per_event.proxy %.1f) | 1.00 |"
+	for p in lpr lpm lpn; do
+		echo "| $(path_name $p | sed 's/.*, //') | $(fmt st.$p.i20.n512.us_per_event.proxy %.1f) | $(fmt st.$p.i20.n512.ratio_to_chat %.2f) |"
+	done
+	echo
+	echo "### Targets"
+	echo
+	echo "| target (issue 15) | measured | status |"
+	echo "|---|---|---|"
+	for k in json sse; do
+		l=$([ $k = json ] && echo non-stream || echo "short stream")
+		echo "| throughput, $l, 2 responders, ≥ 0.7× the floor | c=16 $(fmt h2.$k.l2.c16.ratio %.2f "×"), c=64 $(fmt h2.$k.l2.c64.ratio %.2f "×") (1 responder: $(fmt h2.$k.lp.c16.ratio %.2f "×"), $(fmt h2.$k.lp.c64.ratio %.2f "×")) | $(st15 ge 0.7 h2.$k.l2.c16.ratio h2.$k.l2.c64.ratio) |"
+	done
+	for k in json sse; do
+		l=$([ $k = json ] && echo non-stream || echo "short stream")
+		echo "| CPU per request of the whole path, $l, 2 responders, ≤ 1.5× the floor's | c=16 $(fmt h2.$k.l2.c16.cpu_ratio %.2f "×"), c=64 $(fmt h2.$k.l2.c64.cpu_ratio %.2f "×") ($(fmt h2.$k.l2.c64.path_us %.0f) vs $(fmt h2.$k.mp.c64.path_us %.0f) µs at c=64) | $(st15 le 1.5 h2.$k.l2.c16.cpu_ratio h2.$k.l2.c64.cpu_ratio) |"
+	done
+	echo "| added latency at c=1, p50 ≤ floor + 50 µs | 2 responders $(fmt h2.json.l2.c1.add_p50 %.0f " µs"), 1 responder $(fmt h2.json.lp.c1.add_p50 %.0f " µs") | $(st15 le 50 h2.json.l2.c1.add_p50) |"
+	echo "| added latency at c=1, p99 ≤ floor + 100 µs | 2 responders $(fmt h2.json.l2.c1.add_p99 %.0f " µs"), 1 responder $(fmt h2.json.lp.c1.add_p99 %.0f " µs") | $(st15 le 100 h2.json.l2.c1.add_p99) |"
+	echo "| streams: ≤ 15 µs proxy CPU per relayed event | $(fmt st.lp.i20.n512.us_per_event.proxy %.1f " µs") (chat, N = 512) | $(st15 le 15 st.lp.i20.n512.us_per_event.proxy) |"
+	v=$(med st.lp.nmax)
+	st=$(st15v ge 768 "$v")
+	[ "$v" = nan ] || [ -n "$SCAN" ] || st="not measured (no step scan in QUICK=1)"
+	echo "| ≥ 768 concurrent streams at 50 events/s, no event > 100 ms late | largest N passing: $([ "$v" = nan ] && echo n/a || echo "$v") (steps 1000, 768, 640, 512) | $st |"
+	if [ "$(stat3 st.lp.i40.n1000.pass | cut -d' ' -f4)" = 0 ]; then
+		echo "| ≥ 1,000 streams at 25 events/s, no event > 100 ms late | n/a | not measured |"
+	else
+		v=$(vals st.lp.i40.n1000.pass | awk '{ s += $1 } END { print (NR > 0 && s == NR) }')
+		echo "| ≥ 1,000 streams at 25 events/s, no event > 100 ms late | $(fmt st.lp.i40.n1000.late %.0f) late events, max $(fmt st.lp.i40.n1000.lat_max_ms %.1f " ms") | $([ "$v" = 1 ] && echo met || echo "**not met**") |"
+	fi
+	per=${PER_STREAM:-}
+	echo "| ≤ 64 KiB per concurrent stream | ${per:-n/a}${per:+ KiB} (N = 512, RSS at load minus idle, ÷ 512) | $(st15v le 64 "$per") |"
+	kk=$(for kk in LP_J LP_S NP_J NP_S; do echo "$(med rss.idle64.$kk) $kk"; done |
+	    grep -v '^nan' | sort -g | tail -n 1 | cut -d' ' -f2)
+	rss=""
+	[ -n "$kk" ] && rss=$(med "rss.idle64.$kk")
+	echo "| RSS ≤ 16 MiB per responder, default threads | largest: $(mib "$rss")${kk:+ ($kk)} | $(st15v le 16384 "$rss") |"
+	v=$(stat3 mc.per_event)
+	st="not measured"
+	if [ "$(echo "$v" | cut -d' ' -f4)" != 0 ]; then
+		st="**not met**"
+		num_le "$(echo "$v" | cut -d' ' -f3)" 0 && num_ge "$(echo "$v" | cut -d' ' -f2)" 0 && st=met
+	fi
+	echo "| 0 allocations per event, chat path | $(fmt mc.per_event %.2f) | $st |"
+	for p in lpr lpm; do
+		echo "| $(path_name $p | sed 's/.*, //'): CPU per event within 1.2× of chat | $(fmt st.$p.i20.n512.ratio_to_chat %.2f "×") ($(fmt st.$p.i20.n512.us_per_event.proxy %.1f " µs")) | $(st15 le 1.2 st.$p.i20.n512.ratio_to_chat) |"
+	done
+	echo "| native Gemini: CPU per event (a figure) | $(fmt st.lpn.i20.n512.us_per_event.proxy %.1f " µs") per upstream event, $(fmt st.lpn.i20.n512.ratio_to_chat %.2f "×") the chat path's | figure |"
+	rl=$(st15 ge 0.8 h2r.json.r2.c16.ratio_to_lmdb h2r.json.r2.c64.ratio_to_lmdb h2r.sse.r2.c16.ratio_to_lmdb h2r.sse.r2.c64.ratio_to_lmdb)
+	echo "| Redis backend: throughput ≥ 0.8× LMDB's (HTTP, Redis on the same box) | non-stream c=16 $(fmt h2r.json.r2.c16.ratio_to_lmdb %.2f "×"), c=64 $(fmt h2r.json.r2.c64.ratio_to_lmdb %.2f "×"); short stream $(fmt h2r.sse.r2.c16.ratio_to_lmdb %.2f "×"), $(fmt h2r.sse.r2.c64.ratio_to_lmdb %.2f "×") | $rl |"
+	echo "| reservations/s on both backends (reserve + settle pairs, a figure) | 1 process × 1 thread: LMDB $(fmt ledger.lmdb.1x1.ops_per_s %.0f), Redis $(fmt ledger.redis.1x1.ops_per_s %.0f); 4 × 8: LMDB $(fmt ledger.lmdb.4x8.ops_per_s %.0f), Redis $(fmt ledger.redis.4x8.ops_per_s %.0f) | figure |"
+}
+
 # --- targets -------------------------------------------------------------------
 
 judge() {
@@ -665,6 +821,11 @@ mc.lpm.per_event -1 0 0 messages_allocations_per_event
 st.lpn.i20.n512.ratio_to_chat -1 0.15 0.05 native_us_per_event_ratio_to_compat
 tp.json.lpn.c64.ratio_to_chat 1 0.20 0 native_rps_ratio_to_compat_c64
 mc.lpn.per_event -1 0.05 0.5 native_allocations_per_event
+h2.json.l2.c64.ratio 1 0.20 0 two_responders_rps_ratio_json_c64
+h2.sse.l2.c64.ratio 1 0.20 0 two_responders_rps_ratio_short_stream_c64
+h2.json.l2.c64.cpu_ratio -1 0.20 0 two_responders_cpu_ratio_json_c64
+h2.json.l2.c1.add_p99 -1 0.50 150 two_responders_added_p99_us
+h2r.json.r2.c64.ratio_to_lmdb 1 0.20 0 redis_http_rps_ratio_to_lmdb_c64
 "
 
 data_block() {
@@ -770,6 +931,10 @@ Paths, all to the same canned upstream:
 4. **nginx → aiproxy**: client → nginx (1 worker, \`fastcgi_buffering off\`)
    → \`aiproxy --listen\` pool (1 worker) → upstream.
 
+3b. **lighttpd → aiproxy, 2 responders** (section 11, issue 15): as 3 with
+   \`"max-procs" => 2\`, the configuration users run; and the same with the
+   ledger in a Redis server on the same box.
+
 The proxy runs with the default 64 threads for requests/s, memory and
 latency, with $T512 threads for the N = 512 stream runs and with $TMAX for
 the larger N. Load: wrk (1 thread
@@ -825,6 +990,8 @@ $(sec_dialects)
 ## 10. Native Gemini upstream beside the OpenAI-compatible path
 
 $(sec_native)
+
+$(sec_issue15)
 
 ## Regressions
 

@@ -49,11 +49,11 @@ EVENTS=64
 NICE=${BENCH_NICE:--5}
 if [ "$QUICK" = 1 ]; then
 	TP_DUR=1; TP_DUR1=1; TP_CONCS="1 64"; ST_PATHS="direct lp"; SCAN=""
-	ST_TAIL=2; CG_REQ=50; LEDGER_S=0.5; DEADLINE=200; DO_EXTRA=0
+	ST_TAIL=2; CG_REQ=50; LEDGER_S=0.5; DEADLINE=330; DO_EXTRA=0
 	DL_RUNS=1
 else
 	TP_DUR=2; TP_DUR1=4; TP_CONCS="1 16 64"; ST_PATHS="direct mp lp np"
-	SCAN="1000 768 640"; ST_TAIL=4; CG_REQ=200; LEDGER_S=1.5; DEADLINE=1020
+	SCAN="1000 768 640"; ST_TAIL=4; CG_REQ=200; LEDGER_S=1.5; DEADLINE=1320
 	DO_EXTRA=1; DL_RUNS=$RUNS
 fi
 # Client dialects beside the chat path (lighttpd -> aiproxy, responders
@@ -169,7 +169,38 @@ child_with_cfg() {
 	return 1
 }
 
+# Every child of $1 whose environment has AIPROXY_CONFIG=$2, space
+# separated; fails unless there are $3 of them (waits up to 5 s for them).
+children_with_cfg() {
+	local k i l
+	for i in $(seq 50); do
+		l=""
+		for k in $(pgrep -P "$1"); do
+			tr '\0' '\n' <"/proc/$k/environ" 2>/dev/null |
+			    grep -qx "AIPROXY_CONFIG=$2" && l="$l${l:+ }$k"
+		done
+		if [ "$(echo "$l" | wc -w)" -ge "${3:-1}" ]; then
+			echo "$l"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# user + system ticks summed over a list of pids (a process that is gone
+# counts 0)
+ticks_sum() {
+	local p s=0
+	for p in "$@"; do s=$((s + $(ticks "$p"))); done
+	echo "$s"
+}
+sticks_sum() {
+	local p s=0
+	for p in "$@"; do s=$((s + $(sticks "$p"))); done
+	echo "$s"
+}
 sticks() { awk '{ print $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 CLK=$(getconf CLK_TCK)
 
@@ -400,6 +431,28 @@ EOF
 	    die "config $1 rejected"
 }
 
+# NAME UPSTREAM_PORT: write_proxy_config's, with the ledger in the Redis
+# server of the HTTP-level Redis runs (issue 15; REDIS_HTTP_PORT).
+write_redis_config() {
+	cat >"$T/cfg-$1.json" <<EOF
+{
+  "access_key": "$KEY",
+  "state_dir": "$T/state-$1",
+  "state_backend": "redis",
+  "redis_url": "redis://127.0.0.1:$REDIS_HTTP_PORT/0",
+  "redis_prefix": "aiproxy-bench-http:",
+  "provider_keys": [
+    {"provider": "openrouter", "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
+     "max_request_day": 1000000000, "max_token_min": 1000000000,
+     "max_request_min": 1000000000,
+     "base_url": "http://127.0.0.1:$2/api/v1"}
+  ]
+}
+EOF
+	"$BIN" --check-config "$T/cfg-$1.json" >/dev/null ||
+	    die "config $1 rejected"
+}
+
 nginx_common() {	# NAME: the lines every nginx instance shares
 	local u=""
 	[ "$(id -u)" = 0 ] && u="user root;"
@@ -473,12 +526,12 @@ EOF
 	} >"$T/nginx-front.conf"
 }
 
-lighttpd_fcgi() {	# PREFIX SOCKET BIN CONFIG THREADS
+lighttpd_fcgi() {	# PREFIX SOCKET BIN CONFIG THREADS [MAX_PROCS]
 	cat <<EOF
 	"$1" => ((
 		"bin-path" => "$3",
 		"socket" => "$2",
-		"max-procs" => 1,
+		"max-procs" => ${6:-1},
 		"check-local" => "disable",
 		"bin-environment" => (
 			"AIPROXY_CONFIG" => "$4",
@@ -509,6 +562,12 @@ $(lighttpd_fcgi /dj/ "$T/ld-j.sock" "$BIN" "$T/cfg-dj.json" 64)
 $(lighttpd_fcgi /ds/ "$T/ld-s.sock" "$BIN" "$T/cfg-ds.json" "$1")
 $(lighttpd_fcgi /nj/ "$T/ln-j.sock" "$BIN" "$T/cfg-nj.json" 64)
 $(lighttpd_fcgi /ns/ "$T/ln-s.sock" "$BIN" "$T/cfg-ns.json" "$1")
+$(lighttpd_fcgi /qj/ "$T/l2-j.sock" "$BIN" "$T/cfg-2j.json" 64 2)
+$(lighttpd_fcgi /qs/ "$T/l2-s.sock" "$BIN" "$T/cfg-2s.json" 64 2)
+$([ -n "$REDIS_HTTP_PORT" ] &&
+    lighttpd_fcgi /rj/ "$T/r2-j.sock" "$BIN" "$T/cfg-rj.json" 64 2)
+$([ -n "$REDIS_HTTP_PORT" ] &&
+    lighttpd_fcgi /rs/ "$T/r2-s.sock" "$BIN" "$T/cfg-rs.json" 64 2)
 )
 EOF
 }
@@ -561,6 +620,17 @@ start_lighttpd() {	# THREADS_FOR_/ps/
 	    die "no lighttpd-spawned proxy (nj)"
 	LN_S=$(child_with_cfg "${PID[lighttpd]}" "$T/cfg-ns.json") ||
 	    die "no lighttpd-spawned proxy (ns)"
+	# issue 15: the 2-responder pairs (max-procs 2), LMDB and Redis
+	L2_J=$(children_with_cfg "${PID[lighttpd]}" "$T/cfg-2j.json" 2) ||
+	    die "not 2 lighttpd-spawned proxies (2j)"
+	L2_S=$(children_with_cfg "${PID[lighttpd]}" "$T/cfg-2s.json" 2) ||
+	    die "not 2 lighttpd-spawned proxies (2s)"
+	R2_J="" R2_S=""
+	[ -n "$REDIS_HTTP_PORT" ] || return 0
+	R2_J=$(children_with_cfg "${PID[lighttpd]}" "$T/cfg-rj.json" 2) ||
+	    die "not 2 lighttpd-spawned proxies (rj)"
+	R2_S=$(children_with_cfg "${PID[lighttpd]}" "$T/cfg-rs.json" 2) ||
+	    die "not 2 lighttpd-spawned proxies (rs)"
 }
 
 start_pool() {	# j|s THREADS
@@ -585,6 +655,13 @@ start_all() {
 	write_native_config nj "$P_JSON"	# native Gemini: twins of j, s
 	write_native_config ns "$P_SSE"
 	write_native_config mcn "$P_SSE"	# its malloc counting
+	write_proxy_config 2j "$P_JSON"	# issue 15: 2 responders each
+	write_proxy_config 2s "$P_SSE"
+	start_redis_http
+	if [ -n "$REDIS_HTTP_PORT" ]; then	# the same, ledger in Redis
+		write_redis_config rj "$P_JSON"
+		write_redis_config rs "$P_SSE"
+	fi
 	write_nginx_up
 	start nginx-up nginx -e "$T/ngx-up/error.log" -c "$T/nginx-up.conf"
 	wait_tcp "$P_JSON"
@@ -613,6 +690,10 @@ url_of() {
 	lpr/sse|lpm/sse) echo "http://127.0.0.1:$P_LTD/ds$(dl_route "$1")" ;;
 	lpn/json) echo "http://127.0.0.1:$P_LTD/nj/v1/chat/completions" ;;
 	lpn/sse) echo "http://127.0.0.1:$P_LTD/ns/v1/chat/completions" ;;
+	l2/json) echo "http://127.0.0.1:$P_LTD/qj/v1/chat/completions" ;;
+	l2/sse) echo "http://127.0.0.1:$P_LTD/qs/v1/chat/completions" ;;
+	r2/json) echo "http://127.0.0.1:$P_LTD/rj/v1/chat/completions" ;;
+	r2/sse) echo "http://127.0.0.1:$P_LTD/rs/v1/chat/completions" ;;
 	esac
 }
 
@@ -621,11 +702,15 @@ url_path() { url_of "$1" "$2" | sed 's|^http://127.0.0.1:[0-9]*||'; }
 
 # --- 1. requests/s and latency (wrk) -------------------------------------------
 
+# Keys under TP_PFX (default tp; the issue 15 phases use h2); also
+# .path_us, the CPU per request of the whole path: front server plus
+# every responder of the path (for mod_proxy the front alone), and for the
+# Redis paths .redis_us, the Redis server's.
 wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
 	local kind=$1 path=$2 c=$3 t=2 line k v kv
-	local body script=$ROOT/bench/wrk.lua
+	local body script=$ROOT/bench/wrk.lua px=${TP_PFX:-tp}
 	body=$T/$(dl_pfx "$2")json.json
-	local pp="" fp="" p0=0 f0=0 n=0 s0=0 d=$TP_DUR
+	local pp="" fp="" p0=0 f0=0 n=0 s0=0 d=$TP_DUR rp="" r0=0
 	W_rps=0 W_p50_us=nan W_p99_us=nan
 	case $path/$kind in
 	mp/*) fp=${PID[lighttpd]} ;;
@@ -637,9 +722,15 @@ wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
 	lpn/sse) fp=${PID[lighttpd]}; pp=$LN_S ;;
 	np/json) fp=$NGX_W; pp=$NP_J ;;
 	np/sse) fp=$NGX_W; pp=$NP_S ;;
+	l2/json) fp=${PID[lighttpd]}; pp=$L2_J ;;
+	l2/sse) fp=${PID[lighttpd]}; pp=$L2_S ;;
+	r2/json) fp=${PID[lighttpd]}; pp=$R2_J; rp=${PID[redis-http]:-} ;;
+	r2/sse) fp=${PID[lighttpd]}; pp=$R2_S; rp=${PID[redis-http]:-} ;;
 	esac
-	[ -n "$pp" ] && p0=$(ticks "$pp") && s0=$(sticks "$pp")
+	# shellcheck disable=SC2086	# pp: one pid or several
+	[ -n "$pp" ] && p0=$(ticks_sum $pp) && s0=$(sticks_sum $pp)
 	[ -n "$fp" ] && f0=$(ticks "$fp")
+	[ -n "$rp" ] && r0=$(ticks "$rp")
 	[ "$c" = 1 ] && t=1 && d=$TP_DUR1	# p99 needs more samples at c=1
 	[ "$kind" = sse ] && body=$T/$(dl_pfx "$path")short.json
 	[ "$(dl_auth "$path")" = x-api-key ] && script=$T/wrk-xapikey.lua
@@ -652,21 +743,29 @@ wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
 		v=${kv#*=}
 		case $k in
 		rps|p50_us|p99_us)
-			rec "tp.$kind.$path.c$c.$k" "$v"
+			rec "$px.$kind.$path.c$c.$k" "$v"
 			eval "W_${k}=\$v" ;;
-		errors) rec "tp.$kind.$path.c$c.$k" "$v" ;;
+		errors) rec "$px.$kind.$path.c$c.$k" "$v" ;;
 		requests) n=$v ;;
 		esac
 	done
 	# CPU per request of the proxy and of the front server, from /proc
+	W_path_us=nan
+	# shellcheck disable=SC2086	# pp: one pid or several
 	if [ "$n" -gt 0 ] && [ -n "$pp" ]; then
-		rec "tp.$kind.$path.c$c.proxy_us" "$(calc "($(ticks "$pp") - $p0) * 1e6 / $CLK / $n")"
-		rec "tp.$kind.$path.c$c.proxy_sys_us" "$(calc "($(sticks "$pp") - $s0) * 1e6 / $CLK / $n")"
+		rec "$px.$kind.$path.c$c.proxy_us" "$(calc "($(ticks_sum $pp) - $p0) * 1e6 / $CLK / $n")"
+		rec "$px.$kind.$path.c$c.proxy_sys_us" "$(calc "($(sticks_sum $pp) - $s0) * 1e6 / $CLK / $n")"
 	fi
 	if [ "$n" -gt 0 ] && [ -n "$fp" ]; then
-		rec "tp.$kind.$path.c$c.front_us" "$(calc "($(ticks "$fp") - $f0) * 1e6 / $CLK / $n")"
+		rec "$px.$kind.$path.c$c.front_us" "$(calc "($(ticks "$fp") - $f0) * 1e6 / $CLK / $n")"
+		# shellcheck disable=SC2086
+		W_path_us=$(calc "($(ticks "$fp") - $f0 + $(ticks_sum $pp) - $p0) * 1e6 / $CLK / $n")
+		rec "$px.$kind.$path.c$c.path_us" "$W_path_us"
 	fi
-	[ -n "$line" ] || rec "tp.$kind.$path.c$c.errors" 999999
+	if [ "$n" -gt 0 ] && [ -n "$rp" ]; then
+		rec "$px.$kind.$path.c$c.redis_us" "$(calc "($(ticks "$rp") - $r0) * 1e6 / $CLK / $n")"
+	fi
+	[ -n "$line" ] || rec "$px.$kind.$path.c$c.errors" 999999
 }
 
 warm_up() {
@@ -783,6 +882,149 @@ json_strace() {
 	timeout -s INT 2 strace -c -f -q -p "$LP_J" -o "$T/strace-json.txt" \
 	    >/dev/null 2>&1
 	wait "$w"
+}
+
+# --- 1b. issue 15: lighttpd spawning 2 responders; the Redis ledger over HTTP ---
+
+# The configuration users run (README's lighttpd recipe): one fastcgi.server
+# entry with max-procs 2 and 64 threads per responder (paths l2: LMDB, r2:
+# Redis; each kind its own pair, as path lp has one responder per kind, so
+# the upstreams are those of the floor: nginx non-stream, bench/upstream.c
+# streams). H2_PATHS run side by side in each round, their order rotated
+# round by round; ratios are taken within the round.
+H2_PATHS="mp lp l2"
+H2_CONCS="1 16 64"
+
+# A redis-server of our own for the Redis-backed responders (r2), started
+# before lighttpd spawns them, on a free 127.0.0.1 port, no persistence,
+# stopped by PID with everything else. REDIS_HTTP_PORT empty: none.
+REDIS_HTTP_PORT=
+start_redis_http() {
+	local p i
+	REDIS_HTTP_PORT=
+	command -v redis-server >/dev/null || {
+		say "issue 15: redis-server missing: no HTTP-level Redis runs"
+		return 0
+	}
+	p=$(port)
+	mkdir -p "$T/redis-http"
+	start redis-http redis-server --bind 127.0.0.1 --port "$p" --save '' \
+	    --appendonly no --dir "$T/redis-http" --daemonize no
+	for i in $(seq 50); do
+		if redis_ping "$p"; then
+			REDIS_HTTP_PORT=$p
+			return 0
+		fi
+		alive "${PID[redis-http]}" || break
+		sleep 0.1
+	done
+	say "issue 15: redis-server did not answer PING on port $p"
+	stop redis-http
+}
+
+# The box before and during a phase: load average (1 min) at its start
+# and end, and how busy the CPUs were over 2 s before it (other tenants).
+rec_load() {	# PHASE start|end
+	rec "load.$1.$2" "$(cut -d' ' -f1 /proc/loadavg)"
+	[ "$2" = start ] || return 0
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+	sleep 2
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+	rec "load.$1.busy_pct" "$(calc "100 * (${b% *} - ${a% *}) / (${b% *} - ${a% *} + ${b#* } - ${a#* })")"
+}
+
+warm_paths() {	# PATH...: 1 s of wrk at c=64, non-stream and short stream
+	local p
+	for p in "$@"; do
+		BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 -c64 \
+		    -d1s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" json)" >/dev/null 2>&1
+		BENCH_BODY=$T/b-short.json BENCH_KEY=$KEY timeout 20 wrk -t2 -c64 \
+		    -d1s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" sse)" >/dev/null 2>&1
+	done
+}
+
+rotate() {	# "LIST" N: the list rotated left by N-1
+	echo "$1" | awk -v n="$2" '{ k = (n - 1) % NF
+	    for (i = 0; i < NF; i++) printf("%s%s", $(((i + k) % NF) + 1), i < NF - 1 ? " " : "\n") }'
+}
+
+# rec h2.KIND.PATH.cC.{rps,p50_us,p99_us,path_us,...} for H2_PATHS, and
+# within each round: .ratio (req/s over the floor's), .cpu_ratio (CPU per
+# request of the whole path over the floor's), at c=1 .add_p50/.add_p99
+# (minus the floor's).
+http2_phase() {
+	local r c p kind
+	declare -A rps p50 p99 cpu
+	say "issue 15: floor, 1 and 2 responders side by side, $RUNS rounds"
+	rec_load h2 start
+	warm_paths lp l2
+	for r in $(seq "$RUNS"); do
+		check_time
+		for kind in json sse; do
+			for c in $H2_CONCS; do
+				[ "$kind/$c" = sse/1 ] && continue
+				for p in $(rotate "$H2_PATHS" "$r"); do
+					TP_PFX=h2 wrk_run "$kind" "$p" "$c" "$r"
+					rps[$p]=${W_rps:-0}; cpu[$p]=${W_path_us:-nan}
+					p50[$p]=${W_p50_us:-nan}; p99[$p]=${W_p99_us:-nan}
+				done
+				for p in lp l2; do
+					num_pos "${rps[mp]}" &&
+					    rec "h2.$kind.$p.c$c.ratio" "$(calc "${rps[$p]} / ${rps[mp]}")"
+					num_pos "${cpu[mp]}" && num_pos "${cpu[$p]}" &&
+					    rec "h2.$kind.$p.c$c.cpu_ratio" "$(calc "${cpu[$p]} / ${cpu[mp]}")"
+					[ "$c" = 1 ] || continue
+					rec "h2.$kind.$p.c1.add_p50" "$(calc "${p50[$p]} - ${p50[mp]}")"
+					rec "h2.$kind.$p.c1.add_p99" "$(calc "${p99[$p]} - ${p99[mp]}")"
+				done
+			done
+		done
+		say "issue 15 round $r: non-stream c=64 2 responders $(vals h2.json.l2.c64.ratio | tail -n 1)x the floor, CPU $(vals h2.json.l2.c64.cpu_ratio | tail -n 1)x"
+	done
+	rec_load h2 end
+}
+
+# The Redis ledger at HTTP level: r2 (2 responders, ledger in our
+# redis-server) beside l2 (the same with LMDB), order alternating per
+# round; rec h2r.KIND.r2.cC.ratio_to_lmdb (req/s, within the round) and
+# .redis_us (the Redis server's CPU per request).
+redis_http_phase() {
+	local r c p kind order
+	declare -A rps
+	if [ -z "$REDIS_HTTP_PORT" ]; then
+		say "issue 15: no redis-server, HTTP-level Redis runs skipped"
+		return 0
+	fi
+	say "issue 15: Redis ledger over HTTP beside LMDB, $RUNS rounds"
+	rec_load h2r start
+	warm_paths r2 l2
+	for r in $(seq "$RUNS"); do
+		check_time
+		order="l2 r2"
+		[ $((r % 2)) = 0 ] && order="r2 l2"
+		for kind in json sse; do
+			for c in 16 64; do
+				for p in $order; do
+					TP_PFX=h2r wrk_run "$kind" "$p" "$c" "$r"
+					rps[$p]=${W_rps:-0}
+				done
+				num_pos "${rps[l2]}" &&
+				    rec "h2r.$kind.r2.c$c.ratio_to_lmdb" "$(calc "${rps[r2]} / ${rps[l2]}")"
+			done
+		done
+	done
+	rec_load h2r end
+}
+
+# The client dialects and the native Gemini path alone (bench/run.sh
+# dialects): the N = 512 stream rounds of section 3 (chat, Responses,
+# Messages, native), CPU per relayed upstream event side by side.
+dialects_phase() {
+	rec_load dl start
+	stream_proxies "$T512"
+	st_lp_dialects
+	rec_load dl end
 }
 
 # --- 2. concurrent streams (loadclient) ------------------------------------------
@@ -1326,10 +1568,17 @@ main() {
 		say "wrote $OUT from $T"
 		return 0
 	fi
-	# `bash bench/run.sh ledger`: the same as BENCH_ONLY=ledger
-	[ "${1:-}" = ledger ] && BENCH_ONLY=ledger
-	[ -z "${1:-}" ] || [ "$1" = ledger ] ||
-	    die "usage: bench/run.sh [ledger] (or make bench)"
+	# `bash bench/run.sh ledger`: the same as BENCH_ONLY=ledger; other
+	# phases by name (issue 15), their section to stdout or BENCH_OUT
+	local phases="" ph
+	for ph in "$@" ${BENCH_ONLY:-}; do
+		case $ph in
+		ledger|http2|dialects|redis) phases="$phases $ph" ;;
+		issue15) phases="$phases http2 redis dialects ledger" ;;
+		*) die "usage: bench/run.sh [ledger|http2|dialects|redis|issue15]... (or make bench)" ;;
+		esac
+	done
+	[ "$phases" = " ledger" ] && BENCH_ONLY=ledger
 	if [ "${BENCH_ONLY:-}" = ledger ]; then
 		say "temp dir $T (QUICK=$QUICK): the ledger phase alone"
 		cd "$ROOT" || exit 1
@@ -1353,12 +1602,35 @@ wrk nginx-light lighttpd valgrind linux-perf strace"
 	done
 	[ -x "$BIN" ] || die "build the proxy first (make)"
 	ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-	say "temp dir $T (QUICK=$QUICK)"
+	say "temp dir $T (QUICK=$QUICK)${phases:+, phases:$phases}"
 	build
 	write_bodies
 	write_wrk_xapikey
 	start_all
+	if [ -n "$phases" ]; then
+		for ph in $phases; do
+			case $ph in
+			http2) http2_phase ;;
+			redis) redis_http_phase ;;
+			dialects) dialects_phase ;;
+			ledger) ledger_phase ;;
+			esac
+		done
+		{
+			echo "# aiproxy bench: phases$phases ($(date -u '+%Y-%m-%d %H:%M UTC'), QUICK=$QUICK)"
+			echo
+			sec_issue15
+			case $phases in
+			*ledger*) echo; sec_ledger_alone ;;
+			esac
+		} >"${BENCH_OUT:-/dev/stdout}"
+		[ -z "${BENCH_OUT:-}" ] || say "wrote $OUT"
+		[ "${BENCH_KEEP:-0}" = 1 ] && cp "$RES" "$T/results.kept"
+		return 0
+	fi
 	throughput_phase
+	http2_phase
+	redis_http_phase
 	streams_phase
 	cg_phase
 	ledger_phase
