@@ -169,13 +169,6 @@ when(int64_t ms, int64_t now, char *b, size_t cap)
 	return b;
 }
 
-static const char *
-state_name(enum px_key_state s)
-{
-	return s == PX_KEY_COOLING ? "cooling" : s == PX_KEY_DISABLED ?
-	    "disabled" : "active";
-}
-
 static uint64_t
 left(uint64_t used, long limit)
 {
@@ -199,7 +192,7 @@ keys_table(const struct px_snapshot *sn)
 		printf("%-12s %-10s %-12s %-8s %-20s %8llu %9llu %8llu %4llu  "
 		    "%s\n", k->key->id, px_provider_name(k->provider),
 		    g->owner != NULL ? g->owner->name : "-",
-		    state_name(k->state),
+		    px_key_state_name(k->state),
 		    when(k->until_ms, sn->now_ms, ub, sizeof(ub)),
 		    (unsigned long long)left(k->req_min, g->max_request_min),
 		    (unsigned long long)left(k->tok_min, g->max_token_min),
@@ -234,7 +227,7 @@ keys_json(const struct px_snapshot *sn)
 		    "\"lifetime_tokens\":%llu}", i ? "," : "", k->key->id,
 		    px_provider_name(k->provider), g->owner ? "\"" : "",
 		    g->owner ? g->owner->name : "null", g->owner ? "\"" : "",
-		    state_name(k->state), k->reason[0] ? b.p : "null",
+		    px_key_state_name(k->state), k->reason[0] ? b.p : "null",
 		    (long long)(k->until_ms > sn->now_ms ? k->until_ms : 0),
 		    (unsigned long long)left(k->req_min, g->max_request_min),
 		    (unsigned long long)left(k->tok_min, g->max_token_min),
@@ -285,7 +278,7 @@ retired_table(const struct px_retired *r, size_t n)
 	for (i = 0; i < n; i++)
 		printf("%-12s %-10s %-8s %14llu %16llu %10llu\n", r[i].id,
 		    px_provider_name(r[i].provider),
-		    state_name((enum px_key_state)r[i].h.state),
+		    px_key_state_name(r[i].h.state),
 		    (unsigned long long)r[i].h.life_requests,
 		    (unsigned long long)r[i].h.life_tokens,
 		    (unsigned long long)r[i].h.life_errors);
@@ -302,7 +295,7 @@ retired_json(const struct px_retired *r, size_t n, int first)
 		    "\"lifetime_tokens\":%llu,\"errors\":%llu}",
 		    first && i == 0 ? "" : ",", r[i].id,
 		    px_provider_name(r[i].provider),
-		    state_name((enum px_key_state)r[i].h.state),
+		    px_key_state_name(r[i].h.state),
 		    (unsigned long long)r[i].h.life_requests,
 		    (unsigned long long)r[i].h.life_tokens,
 		    (unsigned long long)r[i].h.life_errors);
@@ -374,7 +367,7 @@ usage_table(const struct px_snapshot *sn)
 			row.max_token_min = (uint64_t)k->group->max_token_min;
 			row.max_request_day = (uint64_t)k->group->max_request_day;
 			snprintf(label, sizeof(label), "%s %s", k->key->id,
-			    state_name(k->state));
+			    px_key_state_name(k->state));
 			scope_row(&row, label);
 		}
 	}

@@ -284,3 +284,11 @@ px_cursor_decode(const void *p, size_t len)
 {
 	return len == 4 ? px_le_get32(p) : UINT32_MAX;
 }
+
+const char *
+px_key_state_name(unsigned state)
+{
+	static const char *const name[] = { "active", "cooling", "disabled" };
+
+	return state <= PX_KEY_DISABLED ? name[state] : name[0];
+}

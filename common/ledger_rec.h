@@ -40,6 +40,9 @@
 #include <stdint.h>
 
 enum px_key_state { PX_KEY_ACTIVE = 0, PX_KEY_COOLING, PX_KEY_DISABLED };
+/* "active", "cooling", "disabled" (an unknown value reads as active): the
+ * one vocabulary of /v1/usage, /metrics and aiproxy ctl. */
+const char *px_key_state_name(unsigned state);
 
 #define PX_REASON_MAX 64	/* reasons are cut to 63 bytes */
 #define PX_RECENT_429 16	/* 429s remembered per provider */

@@ -321,7 +321,6 @@ keys_windows(struct mw *w, const struct px_snapshot *sn)
 static void
 keys_state(struct mw *w, const struct px_snapshot *sn, int64_t now_ms)
 {
-	static const char *const st[3] = { "active", "cooling", "disabled" };
 	const char *lab[NLAB];
 	size_t i;
 	int s;
@@ -333,7 +332,8 @@ keys_state(struct mw *w, const struct px_snapshot *sn, int64_t now_ms)
 			const char *kv[7];
 
 			key_labels(&sn->keys[i], kv);
-			with(kv, "state", st[s], lab);
+			with(kv, "state", px_key_state_name((unsigned)s),
+			    lab);
 			sample(w, "aiproxy_key_state", lab,
 			    sn->keys[i].state == (enum px_key_state)s);
 		}

@@ -18,7 +18,6 @@
 
 #include "keysel.h"
 
-static const char *const state_name[] = { "active", "cooling", "disabled" };
 
 struct usage {
 	const struct px_snapshot *sn;
@@ -84,7 +83,7 @@ static void
 add_health(struct usage *u, const struct px_snap_key *k)
 {
 	note(u, px_buf_printf(u->out, ",\"state\":\"%s\",\"reason\":",
-	    state_name[k->state <= PX_KEY_DISABLED ? k->state : 0]));
+	    px_key_state_name(k->state)));
 	if (k->state == PX_KEY_ACTIVE) {
 		note(u, px_buf_adds(u->out, "null,\"until\":null"));
 		return;
