@@ -27,7 +27,7 @@ FUZZ_TARGETS ?= validate sse jsonraw config retryhint provider_event \
                 provider_body provider_error provider_models \
                 dialect_responses dialect_messages dialect_chunk \
                 native_request native_reply thoughts thoughtsig embed listen \
-                win ledger_rec redisurl
+                win ledger_rec redisurl stats
 
 # target -> the common/ modules it links: the unit tests' lists less what
 # neither the harness nor those modules call (checked with nm): err.c,
@@ -65,6 +65,10 @@ FUZZ_MODS_listen            = $(UNIT_listen)
 FUZZ_MODS_win               = $(UNIT_win)
 FUZZ_MODS_ledger_rec        = common/ledger_rec.c
 FUZZ_MODS_redisurl          = common/redisurl.c
+# the /metrics counters' record (px_provider_name comes from config.c)
+FUZZ_MODS_stats             = common/stats.c common/config.c \
+                              common/redisurl.c common/utf8.c common/buf.c \
+                              common/err.c
 
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
 
