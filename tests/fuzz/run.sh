@@ -32,6 +32,7 @@ max_len() {
 	sse) echo 2048 ;;
 	listen|redisurl) echo 512 ;;
 	win) echo 8704 ;;		# a full day window: 17 + 8666 bytes
+	stats) echo 2048 ;;		# a whole record is 6 + 8 x PX_ST_N bytes
 	ledger_rec) echo 16384 ;;	# 1000 leases: 1 + 16004 bytes
 	*) echo 4096 ;;
 	esac
@@ -41,7 +42,7 @@ max_len() {
 # dialect.dict, joined into $B/logs/T.dict; none for the binary records).
 dict_of() {
 	case $1 in
-	win|ledger_rec) ;;
+	win|ledger_rec|stats) ;;
 	sse|thoughts|listen|redisurl) echo "-dict=tests/fuzz/dict/$1.dict" ;;
 	dialect_*|native_*|thoughtsig)
 		cat tests/fuzz/dict/json.dict tests/fuzz/dict/dialect.dict \
