@@ -681,6 +681,8 @@ sec_issue15() {
 		echo "| $(path_name $p | sed 's/.*, //') | $(fmt st.$p.i20.n512.us_per_event.proxy %.1f) | $(fmt st.$p.i20.n512.ratio_to_chat %.2f) |"
 	done
 	echo
+	sec_issue15_profile
+	echo
 	echo "### Targets"
 	echo
 	echo "| target (issue 15) | measured | status |"
@@ -727,6 +729,50 @@ sec_issue15() {
 	rl=$(st15 ge 0.8 h2r.json.r2.c16.ratio_to_lmdb h2r.json.r2.c64.ratio_to_lmdb h2r.sse.r2.c16.ratio_to_lmdb h2r.sse.r2.c64.ratio_to_lmdb)
 	echo "| Redis backend: throughput ≥ 0.8× LMDB's (HTTP, Redis on the same box) | non-stream c=16 $(fmt h2r.json.r2.c16.ratio_to_lmdb %.2f "×"), c=64 $(fmt h2r.json.r2.c64.ratio_to_lmdb %.2f "×"); short stream $(fmt h2r.sse.r2.c16.ratio_to_lmdb %.2f "×"), $(fmt h2r.sse.r2.c64.ratio_to_lmdb %.2f "×") | $rl |"
 	echo "| reservations/s on both backends (reserve + settle pairs, a figure) | 1 process × 1 thread: LMDB $(fmt ledger.lmdb.1x1.ops_per_s %.0f), Redis $(fmt ledger.redis.1x1.ops_per_s %.0f); 4 × 8: LMDB $(fmt ledger.lmdb.4x8.ops_per_s %.0f), Redis $(fmt ledger.redis.4x8.ops_per_s %.0f) | figure |"
+}
+
+# Where the CPU of paths 3 and 3b goes (h2_profile's files), when present.
+sec_issue15_profile() {
+	local p f any=0
+	for p in lp l2; do
+		[ -s "$T/perf-h2-$p.data" ] || [ -s "$T/strace-h2-$p.txt" ] && any=1
+	done
+	[ "$any" = 1 ] || return 0
+	echo
+	echo "### Where the CPU goes (non-stream, 1 vs 2 responders)"
+	echo
+	echo "Context switches of the responders per request (all threads, \`/proc/PID/task/*/status\`, a plain 2 s c=64 run): 1 responder $(fmt h2.prof.lp.ctxsw_per_req %.1f), 2 responders $(fmt h2.prof.l2.ctxsw_per_req %.1f)."
+	for p in lp l2; do
+		f=$T/perf-h2-$p.data
+		[ -s "$f" ] || continue
+		echo
+		echo "$(path_name $p): \`perf record -g -F 999 -p\` lighttpd and the responders for 2 s of a c=64 run; share of samples by process and library, then the responders' top symbols (self):"
+		echo
+		echo '```'
+		perf report -i "$f" --stdio --no-children -g none --sort comm,dso \
+		    --percent-limit 2 2>/dev/null | grep -E '^ +[0-9.]+%' |
+		    sed 's/[ -]*$//' | head -n 10
+		echo
+		perf report -i "$f" --stdio --no-children -g none --comm aiproxy \
+		    --percentage relative --sort dso,symbol --percent-limit 1.2 \
+		    2>/dev/null | grep -E '^ +[0-9.]+%' | sed 's/[ -]*$//' |
+		    head -n 22
+		echo '```'
+	done
+	for p in lp l2; do
+		f=$T/strace-h2-$p.txt
+		[ -s "$f" ] || continue
+		echo
+		echo "$(path_name $p): syscalls of the responders per request (\`strace -c -f\` for 2 s of a c=16 run, requests counted by \`accept\`; strace slows the process, so counts, not times):"
+		echo
+		echo "| syscall | calls / request | errors / request |"
+		echo "|---|---|---|"
+		awk '$1 ~ /^[0-9.]+$/ && NF >= 5 { c[$NF] = $4; e[$NF] = (NF >= 6) ? $5 : 0 }
+		    END { n = c["accept"] + c["accept4"]; if (n == 0) exit
+			for (k in c) if (k != "total") printf("| %s | %.2f | %.2f |\n", k, c[k] / n, e[k] / n)
+			printf("| **total** | **%.1f** | |\n", c["total"] / n) }' \
+		    "$f" | sort -t'|' -k3 -gr | head -n 16
+	done
 }
 
 # --- targets -------------------------------------------------------------------

@@ -894,6 +894,8 @@ json_strace() {
 # round by round; ratios are taken within the round.
 H2_PATHS="mp lp l2"
 H2_CONCS="1 16 64"
+H2R_CONCS="16 64"	# the Redis runs (QUICK=1: 64 only)
+[ "$QUICK" = 1 ] && H2R_CONCS=64
 
 # A redis-server of our own for the Redis-backed responders (r2), started
 # before lighttpd spawns them, on a free 127.0.0.1 port, no persistence,
@@ -983,6 +985,60 @@ http2_phase() {
 		say "issue 15 round $r: non-stream c=64 2 responders $(vals h2.json.l2.c64.ratio | tail -n 1)x the floor, CPU $(vals h2.json.l2.c64.cpu_ratio | tail -n 1)x"
 	done
 	rec_load h2 end
+	[ "$DO_EXTRA" = 1 ] || [ "${BENCH_PROFILE:-0}" = 1 ] || return 0
+	for p in lp l2; do h2_profile "$p"; done
+}
+
+# Context switches of a process, all its threads (voluntary + not).
+ctxsw() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+	    awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+ctxsw_sum() {
+	local p s=0
+	for p in "$@"; do s=$((s + $(ctxsw "$p"))); done
+	echo "$s"
+}
+
+# Where the CPU of path 3 / 3b goes, non-stream, c=64 (full runs, or
+# BENCH_PROFILE=1): perf record -g of lighttpd and the path's responders
+# for 2 s (perf-h2-PATH.data), strace -c of the responders for 2 s
+# (strace-h2-PATH.txt, requests counted by accept), and context switches
+# per request of the responders over a plain 2 s run (no instrument).
+h2_profile() {	# PATH
+	local p=$1 pp w c0 line n
+	case $p in lp) pp=$LP_J ;; l2) pp=$L2_J ;; *) return 0 ;; esac
+	# shellcheck disable=SC2086	# pp: one pid or several
+	c0=$(ctxsw_sum $pp)
+	line=$(BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 \
+	    -c64 -d2s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" json)" 2>&1 |
+	    grep '^RESULT')
+	n=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+	# shellcheck disable=SC2086
+	num_pos "$n" && rec "h2.prof.$p.ctxsw_per_req" \
+	    "$(calc "($(ctxsw_sum $pp) - $c0) / $n")"
+	if command -v perf >/dev/null; then
+		BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 \
+		    -c64 -d3s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" json)" \
+		    >/dev/null 2>&1 &
+		w=$!
+		sleep 0.5
+		timeout 30 perf record -q -g -F 999 \
+		    -p "$(echo "${PID[lighttpd]} $pp" | tr ' ' ,)" \
+		    -o "$T/perf-h2-$p.data" -- sleep 2 >/dev/null 2>&1
+		wait "$w"
+	fi
+	if command -v strace >/dev/null; then
+		BENCH_BODY=$T/b-json.json BENCH_KEY=$KEY timeout 20 wrk -t2 \
+		    -c16 -d3s -s "$ROOT/bench/wrk.lua" "$(url_of "$p" json)" \
+		    >/dev/null 2>&1 &
+		w=$!
+		sleep 0.5
+		# shellcheck disable=SC2046,SC2086	# one -p per responder
+		timeout -s INT 2 strace -c -f -q $(printf -- '-p %s ' $pp) \
+		    -o "$T/strace-h2-$p.txt" >/dev/null 2>&1
+		wait "$w"
+	fi
 }
 
 # The Redis ledger at HTTP level: r2 (2 responders, ledger in our
@@ -1004,7 +1060,7 @@ redis_http_phase() {
 		order="l2 r2"
 		[ $((r % 2)) = 0 ] && order="r2 l2"
 		for kind in json sse; do
-			for c in 16 64; do
+			for c in $H2R_CONCS; do
 				for p in $order; do
 					TP_PFX=h2r wrk_run "$kind" "$p" "$c" "$r"
 					rps[$p]=${W_rps:-0}
