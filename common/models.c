@@ -226,6 +226,8 @@ struct list {
 	size_t         nseen, capseen;
 	const char    *want;	/* /v1/models/{id}: only this id */
 	int            found;
+	const struct px_client_cfg *client;	/* a client key: only the
+						 * models it may ask for */
 };
 
 /*
@@ -239,6 +241,8 @@ add_model(struct list *l, const char *id, const char *owner,
 {
 	size_t i;
 
+	if (!px_client_allows(l->client, id))
+		return;		/* what the client would get 403 for */
 	if (l->want != NULL) {
 		if (l->found || strcmp(id, l->want) != 0)
 			return;
@@ -333,6 +337,7 @@ px_models_handle(struct px_worker *w, struct px_io *io, const char *model_id,
 	memset(&l, 0, sizeof(l));
 	l.out = &w->out;
 	l.want = model_id;
+	l.client = w->client;
 	px_buf_reset(&w->out);
 	if (model_id == NULL)
 		px_buf_adds(&w->out, "{\"object\":\"list\",\"data\":[");

@@ -291,6 +291,21 @@ module.exports = (test) => {
     }
   }, { timeout: 60000 });
 
+  test('models: a client key lists only the models it may ask for; the admin key all of them', async (ctx) => {
+    const team = 'px-client-ops-models-3b9d1f7a2c5e4d80';
+    const cfg = opsConfig(ctx.mock, { access_keys: [{ name: 'gem-only', key: team, models: ['gemini-*'] }] });
+    const p = await stack(ctx, cfg, 1);
+    try {
+      const admin = (await get(p.port, '/v1/models')).json.data.map((m) => m.id);
+      assert.ok(admin.includes('auto-model') && admin.some((id) => !id.startsWith('gemini')), `admin: ${admin}`);
+      const mine = (await get(p.port, '/v1/models', team)).json.data.map((m) => m.id);
+      assert.ok(mine.length > 0 && mine.every((id) => id.startsWith('gemini')), `client: ${mine}`);
+      assert.ok(!mine.includes('auto-model'), 'auto-model only when listed');
+      assert.equal((await get(p.port, '/v1/models/openai/mock-text', team)).status, 404);
+      assert.equal((await get(p.port, '/v1/models/openai/mock-text')).status, 200);
+    } finally { await p.stop(); }
+  });
+
   test('ctl: never under CGI (argv there is a query string)', async (ctx) => {
     const state = h.tmpdir('ctlcgi');
     const file = h.writeConfig(Object.assign(opsConfig(ctx.mock), { state_dir: state }));
