@@ -41,10 +41,16 @@ local function leave_time(spec, k)
   return (k + spec.nb) * spec.w
 end
 
--- A window read lazily from its stored bytes: the header now, entries on
--- demand. Bytes that are not a window of this kind read as empty.
+-- A window read from its stored bytes: the header (n, head, sums) now,
+-- entries by offset when a step needs them, never all into tables. The
+-- entries are w.s from byte w.o on, n x el, oldest first. A step splices
+-- that string: an add changes the newest entry or appends one, expiry
+-- drops a prefix (usually of none or one), a sub changes or removes one
+-- recent entry. wencode puts the header back in front. Bytes that are not
+-- a window of this kind read as empty.
 local function wopen(spec, s)
-  local w = { spec = spec, s = '', n = 0, head = 0, sum = { 0, 0 } }
+  local w = { spec = spec, s = '', o = spec.hl + 1, n = 0, head = 0,
+    sum = { 0, 0 } }
   if not s or #s < spec.hl or s:byte(1) ~= spec.kb or s:byte(2) ~= 1 then
     return w
   end
@@ -58,10 +64,15 @@ local function wopen(spec, s)
   return w
 end
 
--- Bucket and values of entry i (1-based, oldest first).
+-- Byte offset of entry i (1-based, oldest first).
+local function wat(w, i)
+  return w.o + (i - 1) * w.spec.el
+end
+
+-- Bucket and values of entry i.
 local function went(w, i)
   local spec = w.spec
-  local slot, a, b = struct.unpack(spec.fmt, w.s, spec.hl + (i - 1) * spec.el + 1)
+  local slot, a, b = struct.unpack(spec.fmt, w.s, wat(w, i))
   if spec.ncol == 1 then b = 0 end
   return w.head - (w.head % spec.nb - slot) % spec.nb, a, b
 end
@@ -71,20 +82,27 @@ local function pick_col(col, a, b)
   return b
 end
 
-local function wsum(w, now, col)
-  local spec = w.spec
-  local n = bucket(spec, now)
-  local s = w.sum[col]
-  if n <= w.head then return s end
-  local cut = n - spec.nb
-  for i = 1, w.n do
-    local b, x, y = went(w, i)
+-- Entries expired at bucket n (a prefix: those at most n - nb) and the
+-- column totals without them; only that prefix is read.
+local function wexpired(w, n)
+  local cut, k, s1, s2 = n - w.spec.nb, 0, w.sum[1], w.sum[2]
+  while k < w.n do
+    local b, x, y = went(w, k + 1)
     if b > cut then break end
-    s = math.max(0, s - pick_col(col, x, y))
+    s1, s2 = math.max(0, s1 - x), math.max(0, s2 - y)
+    k = k + 1
   end
-  return s
+  return k, s1, s2
 end
 
+local function wsum(w, now, col)
+  local n = bucket(w.spec, now)
+  if n <= w.head then return w.sum[col] end
+  local _, s1, s2 = wexpired(w, n)
+  return pick_col(col, s1, s2)
+end
+
+-- Walks the entries only when the window is full at now (win.c's proof).
 local function wfree(w, now, col, need, limit)
   if need > limit then return NEVER end
   local left = wsum(w, now, col)
@@ -101,71 +119,73 @@ local function wfree(w, now, col, need, limit)
   return leave_time(spec, w.head)
 end
 
--- Every entry into tables, before changing the window.
-local function wload(w)
-  w.b, w.v = {}, {}
-  for i = 1, w.n do
-    local b, x, y = went(w, i)
-    w.b[i] = b
-    w.v[i] = { x, y }
-  end
+-- Entries i .. j's bytes (empty when j < i).
+local function wbytes(w, i, j)
+  if j < i then return '' end
+  return w.s:sub(wat(w, i), wat(w, j + 1) - 1)
 end
 
+-- Entry i replaced by rep (its new bytes, or '' to remove it).
+local function wsplice(w, i, rep)
+  w.s = wbytes(w, 1, i - 1) .. rep .. wbytes(w, i + 1, w.n)
+  w.o = 1
+  if rep == '' then w.n = w.n - 1 end
+end
+
+local function wpack(w, b, x, y)
+  return struct.pack(w.spec.fmt, b % w.spec.nb, x, y)
+end
+
+-- Move to now: entries that left are dropped (by moving w.o past them).
 local function wadvance(w, now)
-  local spec = w.spec
-  local n = bucket(spec, now)
+  local n = bucket(w.spec, now)
   if n <= w.head then return end
-  local cut, k = n - spec.nb, 0
-  while k < w.n and w.b[k + 1] <= cut do k = k + 1 end
-  if k > 0 then
-    local nb, nv = {}, {}
-    for i = 1, k do
-      for c = 1, spec.ncol do w.sum[c] = math.max(0, w.sum[c] - w.v[i][c]) end
-    end
-    for i = k + 1, w.n do
-      nb[#nb + 1] = w.b[i]
-      nv[#nv + 1] = w.v[i]
-    end
-    w.b, w.v, w.n = nb, nv, w.n - k
-  end
+  local k, s1, s2 = wexpired(w, n)
+  w.sum[1], w.sum[2] = s1, s2
+  w.o, w.n = wat(w, k + 1), w.n - k
   w.head = n
 end
 
 local function wadd(w, now, vals)
   wadvance(w, now)
-  local spec, i = w.spec, w.n
-  if w.n == 0 or w.b[w.n] ~= w.head then
-    if w.n >= spec.nb then return end
-    w.n = w.n + 1
-    i = w.n
-    w.b[i] = w.head
-    w.v[i] = { 0, 0 }
+  local spec = w.spec
+  local last, x, y = false, 0, 0
+  if w.n > 0 then
+    local b, a, c = went(w, w.n)
+    if b == w.head then last, x, y = true, a, c end
   end
+  if not last and w.n >= spec.nb then return end
+  local v = { x, y }
   for c = 1, spec.ncol do
-    local add = math.min(vals[c], U32 - w.v[i][c])
-    w.v[i][c] = w.v[i][c] + add
+    local add = math.min(vals[c], U32 - v[c])
+    v[c] = v[c] + add
     w.sum[c] = w.sum[c] + add
+  end
+  if last then
+    wsplice(w, w.n, wpack(w, w.head, v[1], v[2]))
+  else
+    w.s = wbytes(w, 1, w.n) .. wpack(w, w.head, v[1], v[2])
+    w.o, w.n = 1, w.n + 1
   end
 end
 
+-- The entry of bucket(at) is recent: looked for from the newest back.
 local function wsub(w, at, col, v)
   local spec = w.spec
   local k = bucket(spec, at)
   if k > w.head or w.head - k >= spec.nb then return end
   for i = w.n, 1, -1 do
-    if w.b[i] < k then return end
-    if w.b[i] == k then
-      v = math.min(v, w.v[i][col])
-      w.v[i][col] = w.v[i][col] - v
+    local b, x, y = went(w, i)
+    if b < k then return end
+    if b == k then
+      local e = { x, y }
+      v = math.min(v, e[col])
+      e[col] = e[col] - v
       w.sum[col] = math.max(0, w.sum[col] - v)
-      local zero = true
-      for c = 1, spec.ncol do
-        if w.v[i][c] ~= 0 then zero = false end
-      end
-      if zero then
-        table.remove(w.b, i)
-        table.remove(w.v, i)
-        w.n = w.n - 1
+      if e[1] == 0 and (spec.ncol == 1 or e[2] == 0) then
+        wsplice(w, i, '')
+      else
+        wsplice(w, i, wpack(w, b, e[1], e[2]))
       end
       return
     end
@@ -174,12 +194,11 @@ end
 
 local function wencode(w)
   local spec = w.spec
-  local parts = { struct.pack('<BBI2i8', spec.kb, 1, w.n, w.head) }
-  for c = 1, spec.ncol do parts[#parts + 1] = struct.pack('<I8', w.sum[c]) end
-  for i = 1, w.n do
-    parts[#parts + 1] = struct.pack(spec.fmt, w.b[i] % spec.nb, w.v[i][1], w.v[i][2])
+  local h = struct.pack('<BBI2i8', spec.kb, 1, w.n, w.head)
+  if spec.ncol == 2 then
+    return h .. struct.pack('<I8I8', w.sum[1], w.sum[2]) .. wbytes(w, 1, w.n)
   end
-  return table.concat(parts)
+  return h .. struct.pack('<I8', w.sum[1]) .. wbytes(w, 1, w.n)
 end
 
 local function wsave(key, w)
@@ -494,13 +513,11 @@ end
 
 -- A carried client scope (ledger_int.h) books tokens and its lease only.
 local function scope_take(x, sc, r)
-  wload(r.wm)
   wadd(r.wm, x.now, { sc.carried and 0 or 1, x.tokens })
   wsave(KEYS[r.k], r.wm)
   if sc.carried then
     -- its day has the request already
   elseif sc.day == 0 then
-    wload(r.wd)
     wadd(r.wd, x.now, { 1 })
     wsave(KEYS[r.k + 1], r.wd)
   else
@@ -522,7 +539,6 @@ end
 -- px_scope_book: the real token count (or a release), the lease gone.
 local function scope_book(q, sc, r)
   local now = q.now
-  wload(r.wm)
   wadvance(r.wm, now)
   if q.how == 0 then
     local used = q.tokens >= 0 and q.tokens or q.ltok
@@ -537,7 +553,6 @@ local function scope_book(q, sc, r)
   if q.how == 2 and not sc.carried then
     wsub(r.wm, q.lt, 1, 1)
     if sc.day == 0 then
-      wload(r.wd)
       wadvance(r.wd, now)
       wsub(r.wd, q.lt, 1, 1)
       wsave(KEYS[r.k + 1], r.wd)
