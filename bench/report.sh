@@ -23,6 +23,8 @@ target() {	# TARGET MEASURED OK(0/1) [REASON]
 sys_info() {
 	local commit dirty=""
 	commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+	# the commit when the run started, and the binary's build time
+	[ -s "$T/bin-info" ] && commit="$(cut -d' ' -f1 "$T/bin-info")\` at the start of the run, cgi/aiproxy built $(cut -d' ' -f2 "$T/bin-info") UTC; now \`$commit"
 	git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null |
 	    grep -q . && dirty=" (with uncommitted changes in the tree)"
 	cat <<EOF
@@ -671,6 +673,14 @@ sec_issue15() {
 			    "$(vals h2r.$k.r2.c$c.errors | awk '{ s += $1 } END { print s + 0 }')"
 		done
 	done
+	if [ -s "$T/redis-http-cmds.txt" ]; then
+		echo
+		echo "What Redis ran per HTTP request over all Redis runs ($(med h2r.requests) requests; INFO commandstats; the time is inside the server per call):"
+		echo
+		echo "| command | calls per request | µs per call |"
+		echo "|---|---|---|"
+		awk '{ printf("| %s | %s | %s |\n", $1, $2, $3) }' "$T/redis-http-cmds.txt"
+	fi
 	echo
 	echo "### Proxy CPU per relayed upstream event (N = 512 streams, 64 events 20 ms apart)"
 	echo

@@ -21,6 +21,17 @@
 # Ledger backends (issue 12): bench/ledger_bench.c's reserve + settle pairs
 # on LMDB and on Redis (a redis-server of our own on a free port, no
 # persistence, stopped by PID), the two backends' runs interleaved.
+# Issue 15 (performance v2): path l2, lighttpd spawning 2 responders (one
+# fastcgi.server entry, max-procs 2, 64 threads each; a pair per kind, as
+# path lp has one responder per kind), in the same rounds as lp and the
+# mod_proxy floor (http2_phase: req/s at c=16/64, CPU per request of the
+# whole path from /proc ticks of lighttpd + the path's responders, c=1
+# latency; in full runs or with BENCH_PROFILE=1 a perf/strace profile of
+# lp and l2); path r2, the same with the ledger in a redis-server of our
+# own (redis_http_phase, beside l2). Report section 11 lists every target
+# of issue 15. One part alone: `bash bench/run.sh http2|redis|dialects|
+# ledger|issue15` (several allowed; QUICK=1 works): section 11 (and the
+# ledger's) to stdout or BENCH_OUT, never into BENCHMARKS.md.
 # Never: port 80, system services, a process left behind, or an unbounded
 # loop: every loop has a count, every client a timeout, the run a deadline.
 #
@@ -344,6 +355,9 @@ build() {
 	cd "$ROOT" || exit 1
 	# one binary for the whole run, even if the tree is rebuilt meanwhile
 	cp "$BIN" "$b/aiproxy" || die "copy $BIN"
+	# what was measured: the tree's commit when the run started and the
+	# binary's build time (another build may land during a long run)
+	echo "$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null) $(date -u -r "$BIN" '+%H:%M')" >"$T/bin-info"
 	BIN=$b/aiproxy
 	$cc "${w[@]}" -o "$b/upstream" bench/upstream.c || die "build upstream"
 	$cc "${w[@]}" -o "$b/loadclient" bench/loadclient.c ||
@@ -749,6 +763,7 @@ wrk_run() {	# KIND PATH CONC RUN -> rec tp.KIND.PATH.cC.{rps,p50,p99}
 		requests) n=$v ;;
 		esac
 	done
+	W_n=$n
 	# CPU per request of the proxy and of the front server, from /proc
 	W_path_us=nan
 	# shellcheck disable=SC2086	# pp: one pid or several
@@ -1046,7 +1061,7 @@ h2_profile() {	# PATH
 # round; rec h2r.KIND.r2.cC.ratio_to_lmdb (req/s, within the round) and
 # .redis_us (the Redis server's CPU per request).
 redis_http_phase() {
-	local r c p kind order
+	local r c p kind order n
 	declare -A rps
 	if [ -z "$REDIS_HTTP_PORT" ]; then
 		say "issue 15: no redis-server, HTTP-level Redis runs skipped"
@@ -1055,6 +1070,9 @@ redis_http_phase() {
 	say "issue 15: Redis ledger over HTTP beside LMDB, $RUNS rounds"
 	rec_load h2r start
 	warm_paths r2 l2
+	n=0
+	timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_HTTP_PORT" config resetstat \
+	    >/dev/null 2>&1
 	for r in $(seq "$RUNS"); do
 		check_time
 		order="l2 r2"
@@ -1064,6 +1082,7 @@ redis_http_phase() {
 				for p in $order; do
 					TP_PFX=h2r wrk_run "$kind" "$p" "$c" "$r"
 					rps[$p]=${W_rps:-0}
+					[ "$p" = r2 ] && n=$((n + W_n))
 				done
 				num_pos "${rps[l2]}" &&
 				    rec "h2r.$kind.r2.c$c.ratio_to_lmdb" "$(calc "${rps[r2]} / ${rps[l2]}")"
@@ -1071,6 +1090,17 @@ redis_http_phase() {
 		done
 	done
 	rec_load h2r end
+	# what Redis ran per HTTP request (all r2 runs; l2 never calls it):
+	# "command calls_per_request usec_per_call" in redis-http-cmds.txt
+	timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_HTTP_PORT" info commandstats \
+	    2>/dev/null | tr -d '\r' | awk -F'[:=,]' -v n="$n" '
+	    n > 0 && $1 ~ /^cmdstat_/ { c = 0; u = 0
+		for (i = 2; i < NF; i += 2) {
+			if ($i == "calls") c = $(i + 1)
+			if ($i == "usec_per_call") u = $(i + 1) }
+		printf("%s %.3f %.1f\n", substr($1, 9), c / n, u) }' |
+	    sort -k2 -gr >"$T/redis-http-cmds.txt"
+	rec h2r.requests "$n"
 }
 
 # The client dialects and the native Gemini path alone (bench/run.sh
