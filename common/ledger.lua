@@ -41,38 +41,70 @@ local function leave_time(spec, k)
   return (k + spec.nb) * spec.w
 end
 
--- A window read from its stored bytes: the header (n, head, sums) now,
--- entries by offset when a step needs them, never all into tables. The
--- entries are w.s from byte w.o on, n x el, oldest first. A step splices
--- that string: an add changes the newest entry or appends one, expiry
--- drops a prefix (usually of none or one), a sub changes or removes one
--- recent entry. wencode puts the header back in front. Bytes that are not
--- a window of this kind read as empty.
-local function wopen(spec, s)
-  local w = { spec = spec, s = '', o = spec.hl + 1, n = 0, head = 0,
-    sum = { 0, 0 } }
-  if not s or #s < spec.hl or s:byte(1) ~= spec.kb or s:byte(2) ~= 1 then
+-- A window in Redis, read and written by byte ranges, never decoded whole
+-- (a day window of a key busy all day is 1,441 entries, 8.6 KB; a request
+-- changes one). wread fetches the header and the oldest WPRE entries (a
+-- small window whole); other entries come on demand (GETRANGE). Expiry
+-- reads from the oldest entry on, only those that left (usually none or
+-- one); an add reads the newest entry; a sub looks for its bucket (a
+-- recent one) from the newest back; free_at reads on only when the window
+-- is full. The stored entries do not move: the oldest w.drop have left,
+-- drop + 1 .. keep are unchanged, then w.tail holds the changed and new
+-- ones ({bucket, value, value}). wsave writes the header and the tail in
+-- place when nothing before them moved (SETRANGE), else the whole record
+-- (SET). Either way the bytes are px_win_encode's (the snapshot decodes
+-- them in C). Bytes that are not a window of this kind read as empty.
+local WPRE = 24
+
+local function wopen(spec, key, s, len)
+  local w = { spec = spec, key = key, s = '', len = 0, n = 0, n0 = 0,
+    head = 0, sum = { 0, 0 }, drop = 0, keep = 0, tail = {}, ts = '',
+    tlo = 0 }
+  if #s < spec.hl or s:byte(1) ~= spec.kb or s:byte(2) ~= 1 then
     return w
   end
   local n, head = struct.unpack('<I2i8', s, 3)
-  if n > spec.nb or head < 0 or #s ~= spec.hl + n * spec.el then
+  if n > spec.nb or head < 0 or len ~= spec.hl + n * spec.el then
     return w
   end
-  w.s, w.n, w.head = s, n, head
+  w.s, w.len, w.n, w.n0, w.keep, w.head = s, len, n, n, n, head
   w.sum[1] = struct.unpack('<I8', s, 13)
   if spec.ncol == 2 then w.sum[2] = struct.unpack('<I8', s, 21) end
   return w
 end
 
--- Byte offset of entry i (1-based, oldest first).
-local function wat(w, i)
-  return w.o + (i - 1) * w.spec.el
+local function wread(spec, key)
+  local pre = spec.hl + WPRE * spec.el
+  local s = redis.call('GETRANGE', key, 0, pre - 1)
+  local len = #s
+  if len == pre then len = redis.call('STRLEN', key) end
+  return wopen(spec, key, s, len)
 end
 
--- Bucket and values of entry i.
-local function went(w, i)
+-- Slot and values of stored entry j: from the bytes read with the header,
+-- else from a second range, fetched from 32 entries before j (a scan
+-- from the newest back) or, if that was not enough, from the end of the
+-- first range on.
+local function sraw(w, j)
   local spec = w.spec
-  local slot, a, b = struct.unpack(spec.fmt, w.s, wat(w, i))
+  local p = spec.hl + (j - 1) * spec.el + 1
+  if p + spec.el - 1 <= #w.s then return struct.unpack(spec.fmt, w.s, p) end
+  if w.tlo == 0 or p < w.tlo then
+    local lo = #w.s + 1
+    if w.tlo == 0 then lo = math.max(lo, p - 32 * spec.el) end
+    w.ts, w.tlo = redis.call('GETRANGE', w.key, lo - 1, w.len - 1), lo
+  end
+  return struct.unpack(spec.fmt, w.ts, p - w.tlo + 1)
+end
+
+-- Bucket and values of entry i (1-based, oldest first).
+local function went(w, i)
+  local spec, m = w.spec, w.keep - w.drop
+  if i > m then
+    local e = w.tail[i - m]
+    return e[1], e[2], e[3]
+  end
+  local slot, a, b = sraw(w, w.drop + i)
   if spec.ncol == 1 then b = 0 end
   return w.head - (w.head % spec.nb - slot) % spec.nb, a, b
 end
@@ -119,90 +151,115 @@ local function wfree(w, now, col, need, limit)
   return leave_time(spec, w.head)
 end
 
--- Entries i .. j's bytes (empty when j < i).
-local function wbytes(w, i, j)
-  if j < i then return '' end
-  return w.s:sub(wat(w, i), wat(w, j + 1) - 1)
-end
-
--- Entry i replaced by rep (its new bytes, or '' to remove it).
-local function wsplice(w, i, rep)
-  w.s = wbytes(w, 1, i - 1) .. rep .. wbytes(w, i + 1, w.n)
-  w.o = 1
-  if rep == '' then w.n = w.n - 1 end
-end
-
-local function wpack(w, b, x, y)
-  return struct.pack(w.spec.fmt, b % w.spec.nb, x, y)
-end
-
--- Move to now: entries that left are dropped (by moving w.o past them).
+-- Move to now: entries that left are dropped. The stored entries kept
+-- lie within nb buckets of the new head, so their slots still name them.
 local function wadvance(w, now)
   local n = bucket(w.spec, now)
   if n <= w.head then return end
   local k, s1, s2 = wexpired(w, n)
+  local m = w.keep - w.drop
   w.sum[1], w.sum[2] = s1, s2
-  w.o, w.n = wat(w, k + 1), w.n - k
-  w.head = n
+  if k <= m then
+    w.drop = w.drop + k
+  else
+    w.drop = w.keep
+    for _ = 1, k - m do table.remove(w.tail, 1) end
+  end
+  w.n, w.head = w.n - k, n
+end
+
+-- Entries i .. n into the tail (from the newest back); entry i's table.
+local function wtouch(w, i)
+  while w.keep - w.drop >= i do
+    local b, x, y = went(w, w.keep - w.drop)
+    table.insert(w.tail, 1, { b, x, y })
+    w.keep = w.keep - 1
+  end
+  return w.tail[i - (w.keep - w.drop)]
 end
 
 local function wadd(w, now, vals)
   wadvance(w, now)
-  local spec = w.spec
-  local last, x, y = false, 0, 0
-  if w.n > 0 then
-    local b, a, c = went(w, w.n)
-    if b == w.head then last, x, y = true, a, c end
-  end
-  if not last and w.n >= spec.nb then return end
-  local v = { x, y }
-  for c = 1, spec.ncol do
-    local add = math.min(vals[c], U32 - v[c])
-    v[c] = v[c] + add
-    w.sum[c] = w.sum[c] + add
-  end
-  if last then
-    wsplice(w, w.n, wpack(w, w.head, v[1], v[2]))
+  local spec, e = w.spec, nil
+  if w.n > 0 and went(w, w.n) == w.head then
+    e = wtouch(w, w.n)
   else
-    w.s = wbytes(w, 1, w.n) .. wpack(w, w.head, v[1], v[2])
-    w.o, w.n = 1, w.n + 1
+    if w.n >= spec.nb then return end
+    e = { w.head, 0, 0 }
+    w.tail[#w.tail + 1] = e
+    w.n = w.n + 1
+  end
+  for c = 1, spec.ncol do
+    local add = math.min(vals[c], U32 - e[c + 1])
+    e[c + 1] = e[c + 1] + add
+    w.sum[c] = w.sum[c] + add
   end
 end
 
--- The entry of bucket(at) is recent: looked for from the newest back.
 local function wsub(w, at, col, v)
   local spec = w.spec
   local k = bucket(spec, at)
   if k > w.head or w.head - k >= spec.nb then return end
   for i = w.n, 1, -1 do
-    local b, x, y = went(w, i)
+    local b = went(w, i)
     if b < k then return end
     if b == k then
-      local e = { x, y }
-      v = math.min(v, e[col])
-      e[col] = e[col] - v
+      local e = wtouch(w, i)
+      v = math.min(v, e[col + 1])
+      e[col + 1] = e[col + 1] - v
       w.sum[col] = math.max(0, w.sum[col] - v)
-      if e[1] == 0 and (spec.ncol == 1 or e[2] == 0) then
-        wsplice(w, i, '')
-      else
-        wsplice(w, i, wpack(w, b, e[1], e[2]))
+      if e[2] == 0 and e[3] == 0 then
+        table.remove(w.tail, i - (w.keep - w.drop))
+        w.n = w.n - 1
       end
       return
     end
   end
 end
 
-local function wencode(w)
+local function whead(w)
   local spec = w.spec
   local h = struct.pack('<BBI2i8', spec.kb, 1, w.n, w.head)
-  if spec.ncol == 2 then
-    return h .. struct.pack('<I8I8', w.sum[1], w.sum[2]) .. wbytes(w, 1, w.n)
-  end
-  return h .. struct.pack('<I8', w.sum[1]) .. wbytes(w, 1, w.n)
+  if spec.ncol == 2 then return h .. struct.pack('<I8I8', w.sum[1], w.sum[2]) end
+  return h .. struct.pack('<I8', w.sum[1])
 end
 
+local function wtailbytes(w)
+  local spec, parts = w.spec, {}
+  for i = 1, #w.tail do
+    local e = w.tail[i]
+    parts[i] = struct.pack(spec.fmt, e[1] % spec.nb, e[2], e[3])
+  end
+  return table.concat(parts)
+end
+
+-- The stored bytes of entries drop + 1 .. keep.
+local function wkept(w)
+  if w.keep <= w.drop then return '' end
+  local spec = w.spec
+  local lo = spec.hl + w.drop * spec.el + 1
+  local hi = spec.hl + w.keep * spec.el
+  if hi <= #w.s then return w.s:sub(lo, hi) end
+  if w.tlo ~= 0 and lo >= w.tlo then
+    return w.ts:sub(lo - w.tlo + 1, hi - w.tlo + 1)
+  end
+  return redis.call('GETRANGE', w.key, lo - 1, hi - 1)
+end
+
+-- Once per window and call: the stored record is what wread saw. A
+-- record read whole is written whole (one call).
 local function wsave(key, w)
-  redis.call('SET', key, wencode(w), 'PX', w.spec.ttl)
+  local spec = w.spec
+  if w.len > #w.s and w.drop == 0 and w.keep > 0 and
+      w.keep + #w.tail >= w.n0 then
+    redis.call('SETRANGE', key, 0, whead(w))
+    if #w.tail > 0 then
+      redis.call('SETRANGE', key, spec.hl + w.keep * spec.el, wtailbytes(w))
+    end
+    redis.call('PEXPIRE', key, spec.ttl)
+  else
+    redis.call('SET', key, whead(w) .. wkept(w) .. wtailbytes(w), 'PX', spec.ttl)
+  end
 end
 
 -- --- health, provider, marks, cursor (ledger_rec.h) ---------------------
@@ -454,10 +511,13 @@ local function day_of(x, day, t)
 end
 
 local function sload(sc, k)
-  local r = redis.call('MGET', KEYS[k], KEYS[k + 1], KEYS[k + 2])
-  local rec = { k = k, wm = wopen(MIN, r[1]), lz = {} }
-  if sc.day == 0 then rec.wd = wopen(DAY, r[2]) else rec.cal = cdecode(r[2]) end
-  if sc.conc > 0 then rec.lz = ldecode(r[3]) end
+  local rec = { k = k, wm = wread(MIN, KEYS[k]), lz = {} }
+  if sc.day == 0 then
+    rec.wd = wread(DAY, KEYS[k + 1])
+  else
+    rec.cal = cdecode(redis.call('GET', KEYS[k + 1]))
+  end
+  if sc.conc > 0 then rec.lz = ldecode(redis.call('GET', KEYS[k + 2])) end
   return rec
 end
 
