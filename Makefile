@@ -62,9 +62,10 @@ UNITS = buf err sse config validate jsonraw provider router win rec daycal \
         keysel \
         ledger migrate quota \
         retryhint health listen sigs dialect dialect_responses dialect_messages \
-        native metrics admin
+        native metrics admin longwin
 UNIT_metrics  = common/metrics.c $(LEDGER_UNIT)
 UNIT_admin    = $(LEDGER_UNIT)
+UNIT_longwin  = $(LEDGER_UNIT)
 UNIT_buf      = common/buf.c common/err.c
 UNIT_err      = common/buf.c common/err.c
 UNIT_sse      = common/sse.c common/buf.c common/err.c
