@@ -216,15 +216,16 @@ clean:
 	rm -rf build cgi/aiproxy
 
 # --- bench (issue 6): measurements on 127.0.0.1, writes BENCHMARKS.md --------
-# QUICK=1 for a smoke run of about 3 minutes; needs wrk nginx-light lighttpd
-# valgrind linux-perf strace.
-# make bench [QUICK=1]: side-by-side measurements into BENCHMARKS.md
-BENCH_PKGS = wrk nginx-light valgrind linux-perf strace
+# QUICK=1 for a smoke run of about 5 minutes (a full one takes about 16);
+# needs wrk nginx-light lighttpd valgrind linux-perf strace redis-server.
+# make bench [QUICK=1] [BENCH_ARGS=http2|redis|dialects|ledger|issue15]:
+# side-by-side measurements into BENCHMARKS.md (one part with BENCH_ARGS)
+BENCH_PKGS = wrk nginx-light valgrind linux-perf strace redis-server
 bench-deps:
 	@sh tests/deps.sh $(DEB_PKGS) $(BENCH_PKGS)
 
 bench: bench-deps all
-	QUICK="$(QUICK)" bash bench/run.sh
+	QUICK="$(QUICK)" bash bench/run.sh $(BENCH_ARGS)
 
 .PHONY: all deps test-deps test install unit run lint clean unit-bins bench \
         bench-deps
