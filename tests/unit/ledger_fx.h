@@ -169,6 +169,18 @@ jget(const cJSON *root, ...)
 	return j;
 }
 
+/* Reserve one request and 1 token for c[0..nc) at now; the lease and the
+ * retry go to f->last and f->retry. */
+static inline enum px_err
+fx_reserve(struct fx *f, const struct px_candidate *c, size_t nc,
+    int64_t now)
+{
+	memset(&f->last, 0, sizeof(f->last));
+	f->retry = -1;
+	return px_ledger_reserve(f->lg, f->s, c, nc, 1, now, &f->last,
+	    &f->retry);
+}
+
 /* /v1/usage at now, parsed (NULL on failure); the text stays in f->raw. */
 static inline cJSON *
 fx_usage(struct fx *f, int64_t now)

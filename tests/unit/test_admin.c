@@ -26,10 +26,7 @@ key(const struct fx *f, size_t k)
 static enum px_err
 rsv(struct fx *f, int64_t now)
 {
-	memset(&f->last, 0, sizeof(f->last));
-	f->retry = -1;
-	return px_ledger_reserve(f->lg, f->s, or_only, 1, 1, now, &f->last,
-	    &f->retry);
+	return fx_reserve(f, or_only, 1, now);
 }
 
 static enum px_err

@@ -20,10 +20,7 @@ static const struct px_candidate or_only[] = {
 static enum px_err
 rsv(struct fx *f, int64_t now)
 {
-	memset(&f->last, 0, sizeof(f->last));
-	f->retry = -1;
-	return px_ledger_reserve(f->lg, f->s, or_only, 1, 1, now, &f->last,
-	    &f->retry);
+	return fx_reserve(f, or_only, 1, now);
 }
 
 static const struct px_snap_key *
