@@ -350,7 +350,7 @@ module.exports = (test) => {
       await h.sleep(1500);
       assert.deepEqual(h.responderPids(ctx.bin, px.tmp).sort(), after.sort(), 'fresh responders stay');
     } finally {
-      if (!ctx.startProxy) await px.stop();
+      await px.stop();
       await mock.stop();
     }
   }, { timeout: 90000 });
@@ -383,7 +383,7 @@ module.exports = (test) => {
       assert.equal((log.match(/INFO serving with/g) || []).length, 2);
       assert.ok(!/child exited/.test(log), 'lighttpd saw no exit');
     } finally {
-      if (!ctx.startProxy) await px.stop();
+      await px.stop();
       await mock.stop();
     }
   }, { timeout: 60000 });
@@ -413,7 +413,7 @@ module.exports = (test) => {
         .every((x) => x.day === 4242) && h.responderPids(ctx.bin, px.tmp).every((p) => !before.includes(p)),
       15000, 'the valid file loads');
     } finally {
-      if (!ctx.startProxy) await px.stop();
+      await px.stop();
     }
   }, { timeout: 40000 });
   test('reload: a spawn-fcgi pool (one shared socket, nobody to restart it) keeps serving on a config change and says so', async ({ bin, mock }) => {
