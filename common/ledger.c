@@ -596,8 +596,8 @@ px_pol_ent_until(const struct px_entrec *e, const char *model, int64_t now)
 	return 0;
 }
 
-static int
-excluded(const struct px_resv *r, const struct px_key_cfg *k)
+int
+px_pol_excluded(const struct px_resv *r, const struct px_key_cfg *k)
 {
 	size_t i;
 
@@ -626,7 +626,7 @@ px_pol_view(struct px_ledger_scratch *s, struct px_resv *r, size_t i,
 	const struct px_provider_cfg *g = s->refs[i].group;
 	int64_t now = r->now, t, ent = px_pol_ent_until(e, r->c[r->ci].model,
 	    now), hfree = px_pol_health_free_at(&s->h, now);
-	int out = excluded(r, s->refs[i].key);
+	int out = px_pol_excluded(r, s->refs[i].key);
 
 	s->views[i].eligible = agg->ok && hfree <= now && backoff <= now &&
 	    !out && ent == 0;

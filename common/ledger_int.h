@@ -275,6 +275,8 @@ enum px_err px_ledger_migrate(struct px_store *st,
 int64_t px_pol_health_free_at(const struct px_health *h, int64_t now);
 
 /* Until when key marks forbid model (0: they do not). */
+/* Is k one of the keys the reservation must not use (tried already)? */
+int px_pol_excluded(const struct px_resv *r, const struct px_key_cfg *k);
 int64_t px_pol_ent_until(const struct px_entrec *e, const char *model,
     int64_t now);
 

@@ -179,17 +179,6 @@ call(struct rcall *x, size_t nkeys, struct px_redis_reply **out)
 
 /* --- reserve ------------------------------------------------------------------- */
 
-static int
-excluded(const struct px_resv *r, const struct px_key_cfg *k)
-{
-	size_t i;
-
-	for (i = 0; i < r->ask->nexclude; i++)
-		if (r->ask->exclude[i] == k)
-			return 1;
-	return 0;
-}
-
 /* prefix + <kind>/<scope> */
 static void
 arg_scoperec(struct rcall *x, const struct px_config *cfg, char kind,
@@ -299,7 +288,7 @@ reserve_argv(struct rcall *x, struct px_ledger_scratch *s,
 		arg_int(x, (long long)n);
 		for (i = 0; i < n; i++) {
 			ns = px_scopes_of(&s->refs[i], r->c[ci].model, s->sc);
-			arg_int(x, excluded(r, s->refs[i].key));
+			arg_int(x, px_pol_excluded(r, s->refs[i].key));
 			arg_int(x, s->refs[i].group->max_request_day);
 			arg_int(x, (long long)ns);
 			for (j = 0; j < ns; j++)
@@ -620,6 +609,22 @@ redis_stats_add(struct px_ledger *lg, struct px_ledger_scratch *s,
 	return e;
 }
 
+/* Element i of the reply as a decimal number; -1 if it is not one. */
+static int
+rr_u64(const struct px_redis_reply *rr, size_t i, unsigned long long *v)
+{
+	char b[24], *end;
+	size_t len;
+	const char *p = px_rr_str(rr, i, &len);
+
+	if (p == NULL || len == 0 || len >= sizeof(b))
+		return -1;
+	memcpy(b, p, len);
+	b[len] = '\0';
+	*v = strtoull(b, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
 /* The hash's index/value pairs into out (unknown indexes ignored). */
 static enum px_err
 redis_stats_read(struct px_ledger *lg, struct px_ledger_scratch *s,
@@ -627,8 +632,8 @@ redis_stats_read(struct px_ledger *lg, struct px_ledger_scratch *s,
 {
 	struct rcall *x = rcall_of(lg, s);
 	struct px_redis_reply *rr;
-	long long k;
-	size_t i, n, len;
+	unsigned long long k, v;
+	size_t i, n;
 	enum px_err e;
 
 	if (x == NULL)
@@ -639,23 +644,10 @@ redis_stats_read(struct px_ledger *lg, struct px_ledger_scratch *s,
 	e = call(x, 1, &rr);
 	memset(out, 0, sizeof(uint64_t) * PX_ST_N);
 	n = e == PX_OK ? px_rr_len(rr) : 0;
-	for (i = 0; i + 1 < n; i += 2) {
-		char kb[24], vb[24];
-		const char *p = px_rr_str(rr, i, &len);
-
-		if (p == NULL || len == 0 || len >= sizeof(kb))
-			continue;
-		memcpy(kb, p, len);
-		kb[len] = '\0';
-		p = px_rr_str(rr, i + 1, &len);
-		if (p == NULL || len == 0 || len >= sizeof(vb))
-			continue;
-		memcpy(vb, p, len);
-		vb[len] = '\0';
-		k = strtoll(kb, NULL, 10);
-		if (k >= 0 && k < PX_ST_N)
-			out[k] = strtoull(vb, NULL, 10);
-	}
+	for (i = 0; i + 1 < n; i += 2)
+		if (rr_u64(rr, i, &k) == 0 && k < PX_ST_N &&
+		    rr_u64(rr, i + 1, &v) == 0)
+			out[k] = v;
 	px_rr_free(rr);
 	return e;
 }

@@ -153,53 +153,70 @@ add_hist(struct usage *u, const uint64_t *h)
 	note(u, px_buf_addc(u->out, ']'));
 }
 
-/* ,"models":{"<pattern>":{scope},...} of a key or an owner. */
+/*
+ * "<name>":{scope...},... for each snapshot scope of kind whose parent is
+ * parent (model entries only) and, for clients, that is only (when set);
+ * more() adds members after the scope's own.
+ */
 static void
-add_models(struct usage *u, enum px_snap_kind kind, size_t parent)
+scope_map(struct usage *u, enum px_snap_kind kind, size_t parent,
+    const struct px_client_cfg *only,
+    void (*more)(struct usage *u, size_t i))
 {
 	const struct px_snap_scope *sc;
 	size_t i;
 	int first = 1;
 
-	note(u, px_buf_adds(u->out, ",\"models\":{"));
 	for (i = 0; i < u->sn->nscopes; i++) {
 		sc = &u->sn->scopes[i];
-		if (sc->kind != kind || sc->parent != parent)
+		if (sc->kind != kind ||
+		    ((kind == PX_SNAP_KEY_MODEL || kind == PX_SNAP_OWNER_MODEL) &&
+		    sc->parent != parent) || (only != NULL && sc->client != only))
 			continue;
 		if (!first)
 			note(u, px_buf_addc(u->out, ','));
 		add_str(u, sc->name);
 		note(u, px_buf_adds(u->out, ":{"));
 		scope_body(u, sc);
+		if (more != NULL)
+			more(u, i);
 		note(u, px_buf_addc(u->out, '}'));
 		first = 0;
 	}
+}
+
+/* ,"models":{"<pattern>":{scope},...} of a key or an owner. */
+static void
+add_models(struct usage *u, enum px_snap_kind kind, size_t parent)
+{
+	note(u, px_buf_adds(u->out, ",\"models\":{"));
+	scope_map(u, kind, parent, NULL, NULL);
 	note(u, px_buf_addc(u->out, '}'));
+}
+
+static void
+owner_models(struct usage *u, size_t i)
+{
+	add_models(u, PX_SNAP_OWNER_MODEL, i);
 }
 
 /* "owners":{"<name>":{scope,"models":{...}},...} */
 static void
 owners(struct usage *u)
 {
-	const struct px_snap_scope *sc;
-	size_t i;
-	int first = 1;
-
 	note(u, px_buf_adds(u->out, ",\"owners\":{"));
-	for (i = 0; i < u->sn->nscopes; i++) {
-		sc = &u->sn->scopes[i];
-		if (sc->kind != PX_SNAP_OWNER)
-			continue;
-		if (!first)
-			note(u, px_buf_addc(u->out, ','));
-		add_str(u, sc->name);
-		note(u, px_buf_adds(u->out, ":{"));
-		scope_body(u, sc);
-		add_models(u, PX_SNAP_OWNER_MODEL, i);
-		note(u, px_buf_addc(u->out, '}'));
-		first = 0;
-	}
+	scope_map(u, PX_SNAP_OWNER, 0, NULL, owner_models);
 	note(u, px_buf_addc(u->out, '}'));
+}
+
+static void
+client_totals(struct usage *u, size_t i)
+{
+	const struct px_snap_scope *sc = &u->sn->scopes[i];
+
+	note(u, px_buf_printf(u->out, ",\"lifetime_requests\":%llu,"
+	    "\"lifetime_tokens\":%llu", (unsigned long long)sc->life_requests,
+	    (unsigned long long)sc->life_tokens));
 }
 
 /* "clients":{"<name>":{scope,"lifetime_requests","lifetime_tokens"}}:
@@ -207,27 +224,8 @@ owners(struct usage *u)
 static void
 clients(struct usage *u, const struct px_client_cfg *only)
 {
-	const struct px_snap_scope *sc;
-	size_t i;
-	int first = 1;
-
 	note(u, px_buf_adds(u->out, "\"clients\":{"));
-	for (i = 0; i < u->sn->nscopes; i++) {
-		sc = &u->sn->scopes[i];
-		if (sc->kind != PX_SNAP_CLIENT ||
-		    (only != NULL && sc->client != only))
-			continue;
-		if (!first)
-			note(u, px_buf_addc(u->out, ','));
-		add_str(u, sc->name);
-		note(u, px_buf_adds(u->out, ":{"));
-		scope_body(u, sc);
-		note(u, px_buf_printf(u->out, ",\"lifetime_requests\":%llu,"
-		    "\"lifetime_tokens\":%llu}",
-		    (unsigned long long)sc->life_requests,
-		    (unsigned long long)sc->life_tokens));
-		first = 0;
-	}
+	scope_map(u, PX_SNAP_CLIENT, 0, only, client_totals);
 	note(u, px_buf_addc(u->out, '}'));
 }
 
