@@ -110,6 +110,11 @@ px_app_new(const struct px_config *cfg, int defer_state)
 		px_app_free(app);
 		return NULL;
 	}
+	/* a responder's streams share one loop; a CGI run has one request
+	 * and keeps it on its own thread */
+	if (!defer_state && (app->loop = px_http_loop_new()) == NULL)
+		px_log(PX_LOG_WARN, "no stream loop (out of memory or file "
+		    "descriptors): streams run on their own threads");
 	return app;
 }
 
@@ -135,6 +140,7 @@ px_app_free(struct px_app *app)
 {
 	if (app == NULL)
 		return;
+	px_http_loop_free(app->loop);	/* every stream is over by now */
 	flush_stats(app);	/* a CGI run's or a stopping responder's */
 	px_ledger_scratch_free(app->ms);
 	px_ledger_close(app->ledger);

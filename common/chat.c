@@ -281,8 +281,9 @@ classify(const struct chat *c, const struct px_relay *rl,
 	struct px_hint_in in;
 
 	memset(h, 0, sizeof(*h));
-	if (c->io->gone) {
-		h->fault = PX_FAULT_NONE;	/* the client left: no one's fault */
+	if (c->io->gone || c->io->slow) {
+		/* the client left or did not read: no key's fault */
+		h->fault = PX_FAULT_NONE;
 		return;
 	}
 	if (rl->too_big) {
@@ -545,7 +546,9 @@ attempt(struct chat *c, const struct px_lease *lease, struct px_relay *rl,
 	c->lg->upstream_us += px_mono_us() - t_up;
 	keep_signatures(w);	/* a non-stream body is read while finishing */
 	settle(c, rl, lease, res, &h);
-	if (res->outcome != PX_HTTP_DONE && !c->io->gone)
+	if (c->io->slow)
+		c->lg->note = "client_too_slow";
+	else if (res->outcome != PX_HTTP_DONE && !c->io->gone)
 		c->lg->note = px_http_outcome_name(res->outcome);
 	return 1;
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -178,6 +180,7 @@ px_fcgi_accept(struct px_fcgi_req *r, struct px_io *io)
 	io->in = r->rq.in;
 	io->out = r->rq.out;
 	io->envp = r->rq.envp;
+	io->fd = r->rq.ipcFd;
 	return 0;
 }
 
@@ -239,6 +242,7 @@ px_io_write(struct px_io *io, const void *p, size_t n)
 	    FCGX_PutStr(p, (int)n, (FCGX_Stream *)io->out) != (int)n) {
 		io->gone = 1;
 	}
+	io->since += n;
 	return io->gone ? -1 : 0;
 }
 
@@ -254,4 +258,33 @@ px_io_flush(struct px_io *io)
 		io->gone = 1;
 	}
 	return io->gone ? -1 : 0;
+}
+
+/*
+ * SIOCOUTQ is what the socket still holds; on a unix socket it counts the
+ * kernel's overhead per write as SO_SNDBUF does, and a write blocks only
+ * near SO_SNDBUF. A quarter leaves room for what is written between looks
+ * (8 events or an eighth of the buffer) and for a stream's closing events.
+ */
+#define LOOK_EVERY 8
+
+int
+px_io_backlogged(struct px_io *io, int now)
+{
+	socklen_t len = sizeof(io->sndbuf);
+	int q = 0;
+
+	if (io->cgi || io->gone)
+		return 0;
+	if (!now && ++io->flushes < LOOK_EVERY &&
+	    io->since < (size_t)(io->sndbuf > 0 ? io->sndbuf / 8 : 8192))
+		return 0;
+	io->flushes = 0;
+	io->since = 0;
+	if (io->sndbuf <= 0 && getsockopt(io->fd, SOL_SOCKET, SO_SNDBUF,
+	    &io->sndbuf, &len) != 0)
+		io->sndbuf = 0;
+	if (io->sndbuf <= 0 || ioctl(io->fd, SIOCOUTQ, &q) != 0)
+		return 0;
+	return q > io->sndbuf / 4;
 }

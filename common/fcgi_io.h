@@ -21,6 +21,16 @@ struct px_io {
 	char **envp;		/* request params */
 	int    cgi;		/* plain CGI: stdin/stdout */
 	int    gone;		/* a write or flush failed: client left */
+	int    fd;		/* the web server connection (FastCGI) */
+	/* guard: set while the stream loop's thread writes, which must
+	 * never block: the writer asks px_io_backlogged before each event
+	 * and waits while it says so. slow: the writer gave up on a web
+	 * server (client) that took nothing for too long */
+	int    guard;
+	int    slow;
+	unsigned flushes;	/* since the last look at the send queue */
+	size_t since;		/* bytes written since then */
+	int    sndbuf;		/* SO_SNDBUF, read at the first look */
 	int    status;		/* status line sent, 0 before */
 	size_t bytes_out;	/* bytes written after the head */
 	/* the language spoken on this channel, set by the router before
@@ -72,5 +82,12 @@ long px_io_read(struct px_io *io, char *buf, size_t n);
 int  px_io_write(struct px_io *io, const void *p, size_t n);
 /* Push buffered output to the web server; -1 when the client is gone. */
 int  px_io_flush(struct px_io *io);
+/*
+ * 1 when the web server has left a quarter of the connection's send buffer
+ * unread, so that more output could soon block. Looks (one ioctl) after
+ * every 8 flushes or an eighth of the buffer written since the last look,
+ * or at once with now set; 0 in between, and always under CGI.
+ */
+int  px_io_backlogged(struct px_io *io, int now);
 
 #endif

@@ -17,6 +17,11 @@
 #include "reply.h"
 
 #define ERR_BODY_MAX (256u << 10)	/* upstream error bodies kept */
+/* A stream ended because the web server stopped taking its events
+ * (fcgi_io.h, guard): the loop relaying every stream cannot wait. */
+#define SLOW_MSG "the client did not read the stream as fast as it came, " \
+	"so the proxy ended it"
+#define SLOW_MAX_MS 60000	/* that wait without an idle_timeout_ms */
 
 /* --- stream relay ----------------------------------------------------- */
 
@@ -202,6 +207,8 @@ on_data(void *ctx, long status, const char *p, size_t n)
 	enum px_err rc;
 
 	renew_lease(rl);
+	if (rl->io->guard && rl->head_sent && px_io_backlogged(rl->io, 0))
+		return PX_HTTP_PAUSE;	/* the loop's thread must not block */
 	if (!rl->stream || status < 200 || status > 299) {
 		struct px_buf *b = &w->resp;
 
@@ -235,6 +242,27 @@ on_data(void *ctx, long status, const char *p, size_t n)
 	if (!rl->head_sent)
 		return 0;	/* a translated stream not yet committed */
 	return px_io_flush(rl->io) == 0 ? 0 : 1;
+}
+
+/*
+ * A stream paused because its client does not read (on_data): go on once
+ * the web server took the backlog; give up after idle_timeout_ms without
+ * that, the bound we also keep on a silent upstream.
+ */
+static int
+on_ready(void *ctx, long paused_ms)
+{
+	struct px_relay *rl = ctx;
+	long limit = rl->w->app->cfg->idle_timeout_ms;
+
+	renew_lease(rl);
+	if (!px_io_backlogged(rl->io, 1))
+		return 1;
+	if (paused_ms >= (limit > 0 ? limit : SLOW_MAX_MS)) {
+		rl->io->slow = 1;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -337,7 +365,11 @@ finish_stream(struct px_relay *rl, const struct px_http_result *res)
 
 	if (rl->io->gone)
 		return;
-	if (!rl->failed && (res->status < 200 || res->status > 299)) {
+	if (!rl->failed && rl->io->slow) {
+		(void)write_error_event(rl, SLOW_MSG, "server_error",
+		    "client_too_slow");
+	} else if (!rl->failed && (res->status < 200 ||
+	    res->status > 299)) {
 		rl->prov->map_error((int)res->status, w->resp.p, w->resp.len,
 		    rl->secrets, &w->out);
 		rl->failed = 1;
@@ -468,7 +500,9 @@ end_translated(struct px_relay *rl, const struct px_http_result *res)
 	const char *msg = NULL;
 	int busy = 0;
 
-	if (rl->inband)
+	if (rl->io->slow)
+		msg = SLOW_MSG;
+	else if (rl->inband)
 		msg = inband_message(&w->uerr, m, sizeof(m), &busy);
 	else if (rl->too_big)
 		msg = "the upstream response passed the size limit";
@@ -565,7 +599,14 @@ px_relay_attempt(struct px_relay *rl, const struct px_lease *lease,
 	w->sse.on_comment = on_comment;
 	w->sse.ctx = rl;
 	px_buf_reset(&w->ev);
+	/* a stream's upstream side runs on the responder's loop, whose
+	 * thread must never wait on one client: its flushes are guarded */
+	hr.loop = rl->stream ? w->app->loop : NULL;
+	hr.on_ready = hr.loop != NULL ? on_ready : NULL;
+	hr.wait_fd = rl->io->fd;
+	rl->io->guard = hr.loop != NULL;
 	px_http_perform(w->http, &hr, res);
+	rl->io->guard = 0;	/* the ending is written on our own thread */
 	if (rl->ds != NULL)
 		settle_translated(rl, res);
 }

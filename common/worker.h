@@ -36,6 +36,8 @@ struct px_app {
 					 * environment) */
 	struct px_ledger_scratch *ms;	/* the maintenance call's: flushing
 					 * the counters (stats.h) */
+	struct px_http_loop *loop;	/* streams' upstream side (upstream.h);
+					 * NULL under CGI */
 };
 
 struct px_worker {

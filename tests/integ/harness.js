@@ -94,7 +94,9 @@ function request(port, method, urlPath, opts = {}) {
 
 // A streamed chat: resolves {status, headers, events:[{data, json, t}], comments,
 // raw, tEnd}. t is ms since the request started (and `t0` absolute epoch ms).
-// opts.abortAfter: destroy the connection after that many events.
+// opts.abortAfter: destroy the connection after that many events. opts.holdMs:
+// read nothing for that long once the head is in (out.resumedAt: when reading
+// began again).
 function stream(port, urlPath, body, opts = {}) {
   const payload = JSON.stringify(body);
   const headers = { authorization: `Bearer ${opts.key || ACCESS_KEY}`,
@@ -135,6 +137,10 @@ function stream(port, urlPath, body, opts = {}) {
         }
       });
       res.on('end', () => { out.tEnd = Date.now() - t0; captured.push(out.raw); resolve(out); });
+      if (opts.holdMs) {	// a client that stops reading after the head
+        res.pause();
+        setTimeout(() => { out.resumedAt = Date.now(); res.resume(); }, opts.holdMs);
+      }
       res.on('error', (e) => (out.aborted ? null : reject(e)));
     });
     rq.setTimeout(opts.timeoutMs || 20000, () => rq.destroy(new Error('client timeout')));

@@ -103,6 +103,60 @@ module.exports = (test) => {
     assert.equal(s.events[s.events.length - 1].data, '[DONE]');
   });
 
+  // The responder relays every stream's upstream side on one thread
+  // (upstream.c, the stream loop): one client that does not read must
+  // hold back its own stream only, and get all of it once it reads.
+  test('stream loop: a client that stops reading holds back its own stream only, then gets every event',
+    async ({ proxy, mock }) => {
+      const held = stream(proxy.port, CHAT, { model: 'openai/mock-flood', messages: user('x'), stream: true },
+        { holdMs: 1500, timeoutMs: 30000 });	// below idle_timeout_ms
+      await waitFor(async () => (await mock.requests()).some((r) => r.scenario === 'flood'), 3000,
+        'the flood started');
+      await new Promise((r) => setTimeout(r, 300));	// the buffers between fill up
+      const other = await stream(proxy.port, CHAT, { model: 'openai/mock-slow', messages: user('x'), stream: true });
+      const sent = other.events.filter((e) => e.json && e.json.mock_sent_ms);
+      // a loop stuck on the held client would not even send this request
+      // upstream until the hold ends, 1.2 s later
+      assert.ok(other.events.length > 0 && other.events[0].t < 700,
+        `the other stream's first event came ${other.events[0] && other.events[0].t} ms after its request`);
+      assert.ok(sent.length >= 8, `the other stream's 8 timed events, got ${sent.length}`);
+      for (let i = 0; i + 1 < sent.length; i++)
+        assert.ok(sent[i].at <= sent[i + 1].json.mock_sent_ms + 100,
+          `other stream: event ${i} arrived at ${sent[i].at}, the next was sent at ${sent[i + 1].json.mock_sent_ms}`);
+      const flood = (await mock.requests()).find((r) => r.scenario === 'flood');
+      assert.equal(flood.completed, false, 'the proxy stopped reading the held stream upstream');
+      const s = await held;
+      assert.equal(s.status, 200);
+      const n = s.events.filter((e) => e.json && e.json.choices).length;
+      assert.ok(n >= 32000, `every event of the held stream arrived: ${n}`);
+      assert.ok(!s.events.some((e) => e.json && e.json.error), 'no error event');
+      assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+    }, { timeout: 40000 });
+
+  test('stream loop: a client that reads nothing for idle_timeout_ms is ended with an error event, upstream closed',
+    async (ctx) => {
+      const p = await ctx.startProxy(Object.assign(ctx.h.baseConfig(ctx.mock), { idle_timeout_ms: 1000 }));
+      try {
+        const t0 = Date.now();
+        const held = stream(p.port, CHAT, { model: 'openai/mock-flood', messages: user('x'), stream: true },
+          { holdMs: 4000, timeoutMs: 30000 });
+        const seen = await waitFor(async () => {
+          const q = (await ctx.mock.requests()).find((r) => r.scenario === 'flood' && r.closed_at);
+          return q || null;
+        }, 8000, 'the mock sees the upstream connection closed');
+        assert.equal(seen.completed, false, 'the flood was cut short');
+        assert.ok(seen.closed_at - t0 < 3900, `closed ${seen.closed_at - t0} ms after the request, while the client held`);
+        const s = await held;
+        const err = s.events.filter((e) => e.json && e.json.error);
+        assert.equal(err.length, 1, `one error event: ${JSON.stringify(err)}`);
+        assert.equal(err[0].json.error.code, 'client_too_slow');
+        assert.equal(s.events[s.events.length - 1].data, '[DONE]');
+        assert.ok(s.events.length < 32000, `the stream was ended early: ${s.events.length} events`);
+        await waitFor(() => /mock-flood .*status=200 .*note=client_too_slow/.test(p.errorLog()), 3000,
+          'the request log says client_too_slow');
+      } finally { await p.stop(); }
+    }, { timeout: 30000 });
+
   test('upstream silence mid-stream: ": keep-alive" comments, then the rest', async (ctx) => {
     const p = await ctx.startProxy(Object.assign(ctx.h.baseConfig(ctx.mock), { keepalive_interval_ms: 300 }));
     try {

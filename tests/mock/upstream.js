@@ -538,6 +538,19 @@ function scBig(ctx) {
 	return replyText(ctx, pieces);
 }
 
+// As fast as the proxy takes them: 32000 events of 1 KB, more than the
+// sockets and the web server between a client and the proxy hold (about
+// 4 to 10 MB on loopback, where the kernel grows the buffers), so a client
+// that stops reading makes the proxy stop reading too.
+const FLOOD_N = 32000;
+function scFlood(ctx) {
+	const kb = (i) => `flood ${i} `.padEnd(1023, 'abcdefghij') + '\n';
+	const pieces = [];
+	for (let i = 0; i < FLOOD_N; i++)
+		pieces.push(kb(i));
+	return replyText(ctx, pieces);
+}
+
 const TOOLS = [
 	{ name: 'get_weather', args: '{"city":"Oslo"}',
 	    frags: ['{"city":', '"Oslo"}'] },
@@ -837,6 +850,7 @@ async function scInband(ctx) {
 const SCENARIOS = {
 	text: scText, slow: scSlow, tools: scTools, midstream: scMidstream,
 	drop: scDrop, hang: scHang, echo: scEcho, big: scBig, pause: scPause,
+	flood: scFlood,
 	hugeline: scHugeline, reasoning: scReasoning, agent: scAgent,
 	empty: scEmpty, length: scLength, inband: scInband,
 	// issue 11
