@@ -264,9 +264,9 @@ px_io_flush(struct px_io *io)
  * SIOCOUTQ is what the socket still holds; on a unix socket it counts the
  * kernel's overhead per write as SO_SNDBUF does, and a write blocks only
  * near SO_SNDBUF. A quarter leaves room for what is written between looks
- * (8 events or an eighth of the buffer) and for a stream's closing events.
+ * (16 events or an eighth of the buffer) and for a stream's closing events.
  */
-#define LOOK_EVERY 8
+#define LOOK_EVERY 16
 
 int
 px_io_backlogged(struct px_io *io, int now)

@@ -85,7 +85,7 @@ int  px_io_flush(struct px_io *io);
 /*
  * 1 when the web server has left a quarter of the connection's send buffer
  * unread, so that more output could soon block. Looks (one ioctl) after
- * every 8 flushes or an eighth of the buffer written since the last look,
+ * every 16 flushes or an eighth of the buffer written since the last look,
  * or at once with now set; 0 in between, and always under CGI.
  */
 int  px_io_backlogged(struct px_io *io, int now);

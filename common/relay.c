@@ -189,10 +189,12 @@ on_comment(void *ctx, const char *text, size_t len)
 static void
 renew_lease(struct px_relay *rl)
 {
-	long now = px_mono_ms();
+	long now;
 
-	if (rl->lease == NULL || rl->lease->id == 0 ||
-	    now - rl->renewed_ms < rl->w->app->cfg->lease_ttl_s * 250)
+	if (rl->lease == NULL || rl->lease->id == 0)
+		return;
+	now = px_mono_ms();
+	if (now - rl->renewed_ms < rl->w->app->cfg->lease_ttl_s * 250)
 		return;
 	rl->renewed_ms = now;
 	(void)px_ledger_renew(rl->w->app->ledger, rl->w->ls, rl->lease,

@@ -24,7 +24,7 @@ struct px_http_loop;
 #define PX_HTTP_PAUSE 2
 typedef int (*px_http_data_fn)(void *ctx, long status, const char *p,
     size_t n);
-/* A paused transfer, when wait_fd turns writable and every 10 ms: 1 to go
+/* A paused transfer, when wait_fd turns writable and every 25 ms: 1 to go
  * on, 0 to wait, -1 to abort. No timeout and no on_idle run while paused:
  * on_ready bounds the wait. */
 typedef int (*px_http_ready_fn)(void *ctx, long paused_ms);
@@ -89,7 +89,7 @@ void px_http_free(struct px_http *h);	/* NULL-safe */
 struct px_http_loop *px_http_loop_new(void);
 void px_http_loop_free(struct px_http_loop *l);	/* NULL-safe */
 /* Run one exchange; the result says how it ended. Never blocks past the
- * configured timeouts (on the loop: up to 10 ms later). */
+ * configured timeouts (on the loop: up to 25 ms later). */
 void px_http_perform(struct px_http *h, const struct px_http_req *rq,
     struct px_http_result *res);
 const char *px_http_outcome_name(enum px_http_outcome o);
