@@ -44,38 +44,73 @@ px_dialect_get(enum px_dialect_id id)
 void
 px_dstate_init(struct px_dstate *st)
 {
-	unsigned k;
-
 	memset(st, 0, sizeof(*st));
 	px_buf_init(&st->echo, 1u << 20);
 	px_buf_init(&st->text, BUF_MAX);
 	px_buf_init(&st->reasoning, BUF_MAX);
 	px_buf_init(&st->items, BUF_MAX);
-	for (k = 0; k < PX_DCALLS; k++)
-		px_buf_init(&st->calls[k].args, BUF_MAX);
+}
+
+/* A call back to its unused state; its buffer keeps up to 1 MiB. */
+static void
+reset_call(struct px_dcall *c)
+{
+	struct px_buf args = c->args;
+
+	memset(c, 0, sizeof(*c));
+	c->args = args;
+	c->out_index = -1;
+	px_buf_reset(&c->args);
+	px_buf_shrink(&c->args, 1u << 20);
+}
+
+/* Room for one more call (ncalls < PX_DCALLS already checked). */
+static enum px_err
+calls_room(struct px_dstate *st)
+{
+	unsigned cap = st->calls_cap ? st->calls_cap * 2 : 8, k;
+	struct px_dcall *c;
+
+	if (st->ncalls < st->calls_cap)
+		return PX_OK;
+	if (cap > PX_DCALLS)
+		cap = PX_DCALLS;
+	c = realloc(st->calls, cap * sizeof(*c));
+	if (c == NULL)
+		return PX_ENOMEM;
+	for (k = st->calls_cap; k < cap; k++) {
+		memset(&c[k], 0, sizeof(c[k]));
+		px_buf_init(&c[k].args, BUF_MAX);
+		c[k].out_index = -1;
+	}
+	st->calls = c;
+	st->calls_cap = cap;
+	return PX_OK;
 }
 
 /* Everything but the buffers goes back to zero; buffers keep memory up
- * to 1 MiB each (a larger one is freed after an unusual response). */
+ * to 1 MiB each (a larger one is freed after an unusual response). Only
+ * the calls the last response used are touched. */
 void
 px_dstate_reset(struct px_dstate *st, const struct px_dialect *d)
 {
-	struct px_buf keep[4 + PX_DCALLS];
-	unsigned k;
+	struct px_buf keep[4];
+	struct px_dcall *calls = st->calls;
+	unsigned k, cap = st->calls_cap;
 
+	for (k = 0; k < st->ncalls && k < cap; k++)
+		reset_call(&calls[k]);
 	keep[0] = st->echo;
 	keep[1] = st->text;
 	keep[2] = st->reasoning;
 	keep[3] = st->items;
-	for (k = 0; k < PX_DCALLS; k++)
-		keep[4 + k] = st->calls[k].args;
 	memset(st, 0, sizeof(*st));
 	st->echo = keep[0];
 	st->text = keep[1];
 	st->reasoning = keep[2];
 	st->items = keep[3];
-	for (k = 0; k < PX_DCALLS; k++)
-		st->calls[k].args = keep[4 + k];
+	st->calls = calls;
+	st->calls_cap = cap;
 	px_buf_reset(&st->echo);
 	px_buf_reset(&st->text);
 	px_buf_reset(&st->reasoning);
@@ -84,11 +119,6 @@ px_dstate_reset(struct px_dstate *st, const struct px_dialect *d)
 	px_buf_shrink(&st->text, 1u << 20);
 	px_buf_shrink(&st->reasoning, 1u << 20);
 	px_buf_shrink(&st->items, 1u << 20);
-	for (k = 0; k < PX_DCALLS; k++) {
-		px_buf_reset(&st->calls[k].args);
-		px_buf_shrink(&st->calls[k].args, 1u << 20);
-		st->calls[k].out_index = -1;
-	}
 	st->d = d;
 	st->open_index = -1;
 }
@@ -106,7 +136,7 @@ px_dstate_rewind(struct px_dstate *st)
 	px_buf_reset(&st->text);
 	px_buf_reset(&st->reasoning);
 	px_buf_reset(&st->items);
-	for (k = 0; k < st->ncalls && k < PX_DCALLS; k++) {
+	for (k = 0; k < st->ncalls && k < st->calls_cap; k++) {
 		px_buf_reset(&st->calls[k].args);
 		st->calls[k].id[0] = st->calls[k].name[0] = '\0';
 		st->calls[k].out_index = -1;
@@ -129,8 +159,11 @@ px_dstate_free(struct px_dstate *st)
 	px_buf_free(&st->text);
 	px_buf_free(&st->reasoning);
 	px_buf_free(&st->items);
-	for (k = 0; k < PX_DCALLS; k++)
+	for (k = 0; k < st->calls_cap; k++)
 		px_buf_free(&st->calls[k].args);
+	free(st->calls);
+	st->calls = NULL;
+	st->calls_cap = 0;
 }
 
 /* --- framing helpers ------------------------------------------------------ */
@@ -794,7 +827,8 @@ open_call(struct px_dstate *st, const struct tcall *t, unsigned k,
 	struct px_dcall *dc;
 	enum px_err rc = PX_OK;
 
-	while (rc == PX_OK && st->ncalls <= k) {
+	while (rc == PX_OK && st->ncalls <= k &&
+	    (rc = calls_room(st)) == PX_OK) {
 		dc = &st->calls[st->ncalls];
 		if (st->ncalls == k) {
 			copy_span(dc->id, sizeof(dc->id), sc, &t->id);

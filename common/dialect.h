@@ -104,7 +104,11 @@ struct px_dstate {
 	struct px_buf items;		/* Responses: closed output items, JSON
 					 * objects joined by ',' */
 	unsigned ncalls;
-	struct px_dcall calls[PX_DCALLS];
+	/* the calls so far: [0, ncalls) in use, [ncalls, calls_cap) reset;
+	 * grown on demand (up to PX_DCALLS) and kept across requests, so a
+	 * worker that never meets a tool call never holds their memory */
+	struct px_dcall *calls;
+	unsigned calls_cap;
 	char     finish[24];		/* upstream finish_reason, "" none */
 	int      have_usage;
 	long     prompt_tokens, completion_tokens, total_tokens;

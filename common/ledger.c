@@ -80,6 +80,10 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 		return PX_ENOMEM;
 	lg->cfg = cfg;
 	lg->ops = ops_for(cfg);
+	if (pthread_mutex_init(&lg->recs_mu, NULL) != 0) {
+		free(lg);
+		return PX_ENOMEM;
+	}
 	read_clock_offset();
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->state_dir);
 	e = px_store_open(&lg->st, dir, (size_t)cfg->state_map_mb << 20,
@@ -88,11 +92,44 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 		e = lg->ops->open(lg, detail, cap);
 	if (e != PX_OK) {
 		px_store_close(lg->st);
+		pthread_mutex_destroy(&lg->recs_mu);
 		free(lg);
 		return e;
 	}
 	*out = lg;
 	return PX_OK;
+}
+
+enum px_err
+px_recs_lend(struct px_ledger *lg, struct px_ledger_scratch *s)
+{
+	if (s->own != NULL) {
+		s->rec = s->own;
+		return PX_OK;
+	}
+	pthread_mutex_lock(&lg->recs_mu);
+	s->rec = lg->nrecs > 0 ? lg->recs[--lg->nrecs] : NULL;
+	pthread_mutex_unlock(&lg->recs_mu);
+	if (s->rec == NULL)	/* decoding fills what it reads */
+		s->rec = malloc(sizeof(*s->rec));
+	return s->rec != NULL ? PX_OK : PX_ENOMEM;
+}
+
+void
+px_recs_back(struct px_ledger *lg, struct px_ledger_scratch *s)
+{
+	struct px_scope_recs *r = s->rec;
+
+	s->rec = NULL;
+	if (r == NULL || r == s->own)
+		return;
+	pthread_mutex_lock(&lg->recs_mu);
+	if (lg->nrecs < PX_RECS_POOL) {
+		lg->recs[lg->nrecs++] = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&lg->recs_mu);
+	free(r);
 }
 
 struct px_store *
@@ -114,6 +151,9 @@ px_ledger_close(struct px_ledger *lg)
 		return;
 	lg->ops->close(lg);
 	px_store_close(lg->st);
+	while (lg->nrecs > 0)
+		free(lg->recs[--lg->nrecs]);
+	pthread_mutex_destroy(&lg->recs_mu);
 	free(lg);
 }
 
@@ -269,6 +309,7 @@ px_ledger_scratch_free(struct px_ledger_scratch *s)
 	free(s->snap.scopes);
 	free(s->snap_sc);
 	free(s->enc);
+	free(s->own);
 	free(s);
 }
 
@@ -449,7 +490,11 @@ px_ledger_reserve_ask(struct px_ledger *lg, struct px_ledger_scratch *s,
 	*retry_ms = 0;
 	s->not_entitled = 0;
 	s->limit = PX_LIMIT_KEY;
+	e = px_recs_lend(lg, s);
+	if (e != PX_OK)
+		return e;
 	e = lg->ops->reserve(lg, s, &r);
+	px_recs_back(lg, s);
 	if (e == PX_OK && r.carried) {
 		s->carry.key = lease->key;
 		s->carry.client = lease->client;
@@ -490,9 +535,16 @@ enum px_err
 px_ledger_renew(struct px_ledger *lg, struct px_ledger_scratch *s,
     const struct px_lease *lease, int64_t now_ms)
 {
+	enum px_err e;
+
 	if (lease->id == 0 || lease->key == NULL)
 		return PX_OK;
-	return lg->ops->renew(lg, s, lease, now_ms);
+	e = px_recs_lend(lg, s);
+	if (e != PX_OK)
+		return e;
+	e = lg->ops->renew(lg, s, lease, now_ms);
+	px_recs_back(lg, s);
+	return e;
 }
 
 enum px_err
@@ -504,7 +556,11 @@ px_ledger_settle_ex(struct px_ledger *lg, struct px_ledger_scratch *s,
 	enum px_err e;
 
 	q.carried = carried_lease(s, lease);
-	e = lg->ops->settle(lg, s, &q);
+	e = px_recs_lend(lg, s);
+	if (e == PX_OK) {
+		e = lg->ops->settle(lg, s, &q);
+		px_recs_back(lg, s);
+	}
 	/* the client request stays booked unless this gave it back */
 	s->held = e == PX_OK && lease->client != NULL &&
 	    (how != PX_SETTLE_RELEASE_ALL || q.carried) ? lease->client : NULL;
@@ -561,7 +617,11 @@ px_ledger_snapshot(struct px_ledger *lg, struct px_ledger_scratch *s,
 	s->snap.nscopes = nscopes;
 	s->snap.backend = lg->ops->name;
 	s->snap.now_ms = now_ms;
+	e = px_recs_lend(lg, s);
+	if (e != PX_OK)
+		return e;
 	e = lg->ops->snapshot(lg, s, now_ms);
+	px_recs_back(lg, s);
 	if (e != PX_OK)
 		return e;
 	snap_providers(&s->snap, lg->cfg);
@@ -833,13 +893,13 @@ px_pol_snap_scope(struct px_ledger_scratch *s, size_t i,
 	const struct px_scope *sc = &s->snap_sc[i];
 	struct px_scope_eval ev;
 
-	px_scope_eval(sc, &s->rec, 1, now, &ev);
-	o->req_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	px_scope_eval(sc, s->rec, 1, now, &ev);
+	o->req_min = px_win_sum_at(&s->rec->wm, &px_win_minute, now,
 	    PX_WIN_REQ);
-	o->tok_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	o->tok_min = px_win_sum_at(&s->rec->wm, &px_win_minute, now,
 	    PX_WIN_TOK);
 	o->req_day = ev.req_day;
-	o->in_flight = in_flight(&s->rec.lz, now);
+	o->in_flight = in_flight(&s->rec->lz, now);
 	o->resets_at_ms = resets_at(sc, now);
 	o->life_requests = t != NULL ? t->requests : 0;
 	o->life_tokens = t != NULL ? t->tokens : 0;
@@ -878,17 +938,17 @@ px_pol_snap_key(struct px_ledger_scratch *s, size_t slot,
 	o->group = k->group;
 	o->key = k->key;
 	(void)px_scopes_of(k, "", sc);
-	px_scope_eval(&sc[0], &s->rec, 1, now, &ev);
-	o->req_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	px_scope_eval(&sc[0], s->rec, 1, now, &ev);
+	o->req_min = px_win_sum_at(&s->rec->wm, &px_win_minute, now,
 	    PX_WIN_REQ);
-	o->tok_min = px_win_sum_at(&s->rec.wm, &px_win_minute, now,
+	o->tok_min = px_win_sum_at(&s->rec->wm, &px_win_minute, now,
 	    PX_WIN_TOK);
 	o->req_day = ev.req_day;
 	o->day_reset = day_name(sc[0].day);
 	o->resets_at_ms = resets_at(&sc[0], now);
-	o->in_flight = in_flight(&s->rec.lz, now);
+	o->in_flight = in_flight(&s->rec->lz, now);
 	if (sc[0].day == PX_DAYRULE_ROLLING)
-		day_hours(&s->rec.wd, now, o->day_hist);
+		day_hours(&s->rec->wd, now, o->day_hist);
 	o->life_requests = h->life_requests;
 	o->life_tokens = h->life_tokens;
 	o->life_errors = h->life_errors;

@@ -189,7 +189,11 @@ px_ledger_admin(struct px_ledger *lg, struct px_ledger_scratch *s,
 		plan_key(&b, &k);
 	else
 		plan_all(&b, lg->cfg);
-	e = b.oom ? PX_ENOMEM : lg->ops->admin(lg, s, &a);
+	e = b.oom ? PX_ENOMEM : px_recs_lend(lg, s);
+	if (e == PX_OK) {
+		e = lg->ops->admin(lg, s, &a);
+		px_recs_back(lg, s);
+	}
 	free(a.health);
 	free(a.del);
 	return e;
@@ -250,8 +254,12 @@ px_ledger_retired(struct px_ledger *lg, struct px_ledger_scratch *s,
     struct px_retired *out, size_t cap, size_t *n)
 {
 	struct retired_ctx x = { lg->cfg, out, cap, 0 };
-	enum px_err e = lg->ops->health_all(lg, s, retired_one, &x);
+	enum px_err e = px_recs_lend(lg, s);
 
+	if (e == PX_OK) {
+		e = lg->ops->health_all(lg, s, retired_one, &x);
+		px_recs_back(lg, s);
+	}
 	*n = x.n;
 	return e;
 }

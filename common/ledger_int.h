@@ -17,6 +17,8 @@
 #ifndef PX_LEDGER_INT_H
 #define PX_LEDGER_INT_H
 
+#include <pthread.h>
+
 #include "daycal.h"
 #include "keysel.h"
 #include "ledger.h"
@@ -213,13 +215,27 @@ struct px_ledger_ops {
 extern const struct px_ledger_ops px_ledger_lmdb_ops;
 extern const struct px_ledger_ops px_ledger_redis_ops;
 
+/* Scope records kept for reuse: about as many as operations run at once
+ * in a process (LMDB writers take turns), however many threads it has. */
+#define PX_RECS_POOL 8
+
 struct px_ledger {
 	const struct px_config *cfg;
 	const struct px_ledger_ops *ops;
 	struct px_store *st;	/* the host's LMDB environment (the lmdb
 				 * backend's records; signatures always) */
 	void *be;		/* the backend's shared state */
+	/* decoded scope records (62 KB each) lent to one operation at a
+	 * time: a per-thread copy made every worker thread hold one */
+	pthread_mutex_t recs_mu;
+	struct px_scope_recs *recs[PX_RECS_POOL];
+	unsigned nrecs;
 };
+
+/* Lend s a scope-records block for one operation (s->rec), and take it
+ * back; a scratch that already has one (s->own) keeps it. */
+enum px_err px_recs_lend(struct px_ledger *lg, struct px_ledger_scratch *s);
+void px_recs_back(struct px_ledger *lg, struct px_ledger_scratch *s);
 
 struct px_ledger_scratch {
 	const struct px_config *cfg;
@@ -230,7 +246,9 @@ struct px_ledger_scratch {
 	struct px_keyview *views;
 	int64_t          *free_at;
 	struct px_scope   sc[PX_SCOPES_MAX + 1];	/* + the client's */
-	struct px_scope_recs rec;	/* one scope's records, decoded */
+	struct px_scope_recs *rec;	/* one scope's records, decoded: lent
+					 * for one operation (px_recs_lend) */
+	struct px_scope_recs *own;	/* a scratch's own (migration) */
 	struct px_health  h;
 	unsigned char    *enc;		/* one record being encoded */
 	size_t            enccap;

@@ -68,18 +68,18 @@ load_scope(struct px_store_txn *tx, struct px_ledger_scratch *s,
 
 	px_ledger_scopename(k, sizeof(k), 'm', sc->name);
 	get_named(tx, k, &v, &len);
-	(void)px_win_decode(&s->rec.wm, &px_win_minute, v, len);
+	(void)px_win_decode(&s->rec->wm, &px_win_minute, v, len);
 	px_ledger_scopename(k, sizeof(k), 'd', sc->name);
 	get_named(tx, k, &v, &len);
 	if (sc->day == PX_DAYRULE_ROLLING)
-		(void)px_win_decode(&s->rec.wd, &px_win_day, v, len);
+		(void)px_win_decode(&s->rec->wd, &px_win_day, v, len);
 	else	/* a rolling day's bytes before a config change read as 0 */
-		(void)px_calrec_decode(&s->rec.cal, v, len);
-	s->rec.lz.n = 0;
+		(void)px_calrec_decode(&s->rec->cal, v, len);
+	s->rec->lz.n = 0;
 	if (sc->conc > 0) {
 		px_ledger_scopename(k, sizeof(k), 'l', sc->name);
 		get_named(tx, k, &v, &len);
-		(void)px_leases_decode(&s->rec.lz, v, len);
+		(void)px_leases_decode(&s->rec->lz, v, len);
 	}
 }
 
@@ -94,18 +94,18 @@ save_scope(struct px_store_txn *tx, struct px_ledger_scratch *s,
 	enum px_err e;
 
 	px_ledger_scopename(k, sizeof(k), 'm', sc->name);
-	n = px_win_encode(&s->rec.wm, &px_win_minute, s->enc, s->enccap);
+	n = px_win_encode(&s->rec->wm, &px_win_minute, s->enc, s->enccap);
 	e = n == 0 ? PX_EINTERNAL : px_store_put(tx, k, s->enc, n);
 	if (e == PX_OK && (what & PX_SCOPE_W_DAY)) {
 		px_ledger_scopename(k, sizeof(k), 'd', sc->name);
-		n = sc->day == PX_DAYRULE_ROLLING ? px_win_encode(&s->rec.wd,
+		n = sc->day == PX_DAYRULE_ROLLING ? px_win_encode(&s->rec->wd,
 		    &px_win_day, s->enc, s->enccap) :
-		    px_calrec_encode(&s->rec.cal, s->enc);
+		    px_calrec_encode(&s->rec->cal, s->enc);
 		e = n == 0 ? PX_EINTERNAL : px_store_put(tx, k, s->enc, n);
 	}
 	if (e == PX_OK && (what & PX_SCOPE_W_LEASE) && sc->conc > 0) {
 		px_ledger_scopename(k, sizeof(k), 'l', sc->name);
-		e = px_store_put(tx, k, s->enc, px_leases_encode(&s->rec.lz,
+		e = px_store_put(tx, k, s->enc, px_leases_encode(&s->rec->lz,
 		    s->enc));
 	}
 	return e;
@@ -232,7 +232,7 @@ eval_key(struct lmdb_resv *x, struct px_store_txn *tx, size_t i,
 
 	for (j = 0; j < n; j++) {
 		load_scope(tx, s, &s->sc[j]);
-		px_scope_eval(&s->sc[j], &s->rec, x->r->tokens, x->r->now, &ev);
+		px_scope_eval(&s->sc[j], s->rec, x->r->tokens, x->r->now, &ev);
 		if (j == 0) {
 			*agg = ev;
 			continue;
@@ -247,7 +247,7 @@ take_scope(struct lmdb_resv *x, struct px_store_txn *tx,
     const struct px_scope *sc)
 {
 	load_scope(tx, x->s, sc);
-	px_scope_take(sc, &x->s->rec, x->r->tokens, x->r->lease_id,
+	px_scope_take(sc, x->s->rec, x->r->tokens, x->r->lease_id,
 	    x->r->now, x->lg->cfg->lease_ttl_s * 1000);
 	return save_scope(tx, x->s, sc, PX_SCOPE_W_DAY | PX_SCOPE_W_LEASE);
 }
@@ -301,7 +301,7 @@ client_blocks(struct lmdb_resv *x, struct px_store_txn *tx,
 	if (!x->has_client)
 		return 0;
 	load_scope(tx, x->s, client_scope(x->s));
-	px_scope_eval(client_scope(x->s), &x->s->rec, x->r->tokens, x->r->now,
+	px_scope_eval(client_scope(x->s), x->s->rec, x->r->tokens, x->r->now,
 	    ev);
 	return !ev->ok;
 }
@@ -519,7 +519,7 @@ book_scope(struct lmdb_settle *x, struct px_store_txn *tx,
 	unsigned w;
 
 	load_scope(tx, x->s, sc);
-	w = px_scope_book(sc, &x->s->rec, x->q->lease, x->q->how,
+	w = px_scope_book(sc, x->s->rec, x->q->lease, x->q->how,
 	    x->q->tokens, x->q->now);
 	return save_scope(tx, x->s, sc, w);
 }
@@ -592,7 +592,7 @@ renew_txn(struct px_store_txn *tx, void *ctx)
 		if (x->s->sc[j].conc == 0)
 			continue;
 		load_scope(tx, x->s, &x->s->sc[j]);
-		if (px_scope_renew(&x->s->rec, x->l->id, x->now,
+		if (px_scope_renew(x->s->rec, x->l->id, x->now,
 		    x->lg->cfg->lease_ttl_s * 1000))
 			e = save_scope(tx, x->s, &x->s->sc[j],
 			    PX_SCOPE_W_LEASE);

@@ -129,13 +129,13 @@ key_v1(struct px_store_txn *tx, struct migration *m, const char *name,
 
 	if (!get_v1(tx, name, r, sizeof(*r)))
 		return PX_OK;
-	px_win_clear(&s->rec.wm);
-	px_win_clear(&s->rec.wd);
-	s->rec.wm.head = r->rmin.head > r->tmin.head ? r->rmin.head : r->tmin.head;
-	ring_in(&s->rec.wm, &px_win_minute, PX_WIN_REQ, &r->rmin, r->b_rmin);
-	ring_in(&s->rec.wm, &px_win_minute, PX_WIN_TOK, &r->tmin, r->b_tmin);
-	s->rec.wd.head = r->rday.head;
-	ring_in(&s->rec.wd, &px_win_day, PX_WIN_REQ, &r->rday, r->b_rday);
+	px_win_clear(&s->rec->wm);
+	px_win_clear(&s->rec->wd);
+	s->rec->wm.head = r->rmin.head > r->tmin.head ? r->rmin.head : r->tmin.head;
+	ring_in(&s->rec->wm, &px_win_minute, PX_WIN_REQ, &r->rmin, r->b_rmin);
+	ring_in(&s->rec->wm, &px_win_minute, PX_WIN_TOK, &r->tmin, r->b_tmin);
+	s->rec->wd.head = r->rday.head;
+	ring_in(&s->rec->wd, &px_win_day, PX_WIN_REQ, &r->rday, r->b_rday);
 	memset(&s->h, 0, sizeof(s->h));
 	s->h.state = r->state <= PX_KEY_DISABLED ? r->state : PX_KEY_ACTIVE;
 	s->h.strikes = r->strikes;
@@ -149,10 +149,10 @@ key_v1(struct px_store_txn *tx, struct migration *m, const char *name,
 	r->reason[sizeof(r->reason) - 1] = '\0';
 	px_rec_set_reason(s->h.reason, r->reason);
 	snprintf(out, sizeof(out), "m/k/%s", rest);
-	e = put_win(tx, s, &s->rec.wm, &px_win_minute, out);
+	e = put_win(tx, s, &s->rec->wm, &px_win_minute, out);
 	snprintf(out, sizeof(out), "d/k/%s", rest);
 	if (e == PX_OK)
-		e = put_win(tx, s, &s->rec.wd, &px_win_day, out);
+		e = put_win(tx, s, &s->rec->wd, &px_win_day, out);
 	snprintf(out, sizeof(out), "h/%s", rest);
 	if (e == PX_OK)
 		e = px_store_put(tx, out, hb, px_health_encode(&s->h, hb));
@@ -297,7 +297,9 @@ px_ledger_migrate(struct px_store *st, const struct px_config *cfg,
 	    malloc(sizeof(struct keyrec_v1)), NULL, 0 };
 	enum px_err e = PX_ENOMEM;
 
-	if (m.s != NULL && m.key != NULL)
+	if (m.s != NULL)	/* no ledger to lend records: its own */
+		m.s->rec = m.s->own = malloc(sizeof(*m.s->own));
+	if (m.s != NULL && m.s->own != NULL && m.key != NULL)
 		e = px_store_run(st, 1, migrate_txn, &m);
 	free(m.key);
 	free(m.names);

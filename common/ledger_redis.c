@@ -662,7 +662,7 @@ rec_at(const struct px_redis_reply *rr, size_t i, size_t *len)
 	return p != NULL ? p : "";
 }
 
-/* A scope's m, d, l from the reply (at, at + 1, at + 2) into s->rec. */
+/* A scope's m, d, l from the reply (at, at + 1, at + 2) into s->rec-> */
 static void
 read_scope(struct px_ledger_scratch *s, const struct px_scope *sc,
     const struct px_redis_reply *rr, size_t at)
@@ -671,18 +671,18 @@ read_scope(struct px_ledger_scratch *s, const struct px_scope *sc,
 	size_t len;
 
 	v = rec_at(rr, at, &len);
-	(void)px_win_decode(&s->rec.wm, &px_win_minute, v, len);
+	(void)px_win_decode(&s->rec->wm, &px_win_minute, v, len);
 	v = rec_at(rr, at + 1, &len);
 	if (sc->day == PX_DAYRULE_ROLLING)
-		(void)px_win_decode(&s->rec.wd, &px_win_day, v, len);
+		(void)px_win_decode(&s->rec->wd, &px_win_day, v, len);
 	else
-		(void)px_calrec_decode(&s->rec.cal, v, len);
+		(void)px_calrec_decode(&s->rec->cal, v, len);
 	/* leases count only on a capped scope (as on LMDB): one left from
 	 * a config that capped it is not in flight under this one */
-	s->rec.lz.n = 0;
+	s->rec->lz.n = 0;
 	v = rec_at(rr, at + 2, &len);
 	if (sc->conc > 0)
-		(void)px_leases_decode(&s->rec.lz, v, len);
+		(void)px_leases_decode(&s->rec->lz, v, len);
 }
 
 /* Decode the reply: per provider p/<p>, then per key its scope's m, d, l
