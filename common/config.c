@@ -29,7 +29,7 @@
 #define SNIPPET_MAX	10	/* bytes of source shown with a syntax error */
 #define QUOTE_MAX	48	/* bytes of a bad string value shown */
 #define NAME_MAX_DIST	2	/* edit distance for "did you mean" */
-#define ROWS_MAX	32	/* rows in one key table */
+#define ROWS_MAX	40	/* rows in one key table */
 #define GEMINI_NATIVE_URL "https://generativelanguage.googleapis.com/v1beta"
 
 /* --- key tables ----------------------------------------------------------- */
@@ -204,6 +204,8 @@ static const struct cfg_key top_keys[] = {
 	{ .name = "state_dir", .type = CFG_NESTR, .off = TO(state_dir),
 	  .sdef = "var" },
 	{ .name = "state_durable", .type = CFG_BOOL, .off = TO(state_durable) },
+	{ .name = "state_writemap", .type = CFG_BOOL,
+	  .off = TO(state_writemap) },
 	{ .name = "state_map_mb", .type = CFG_LONG, .off = TO(state_map_mb),
 	  .min = 1, .max = 65536, .def = 64 },
 	{ .name = "state_backend", .type = CFG_ENUM, .off = TO(state_backend),

@@ -134,6 +134,7 @@ struct px_config {
 					 * relative one absolute, anchored at the
 					 * config file's directory */
 	int     state_durable;		/* fsync meta pages per commit, default off */
+	int     state_writemap;		/* LMDB MDB_WRITEMAP, default off */
 	long    state_map_mb;		/* LMDB map size, default 64 */
 	enum px_backend state_backend;	/* "lmdb" (default) or "redis" */
 	char   *redis_url;		/* required with "redis" (redisurl.h) */

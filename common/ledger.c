@@ -87,7 +87,8 @@ px_ledger_open(struct px_ledger **out, const struct px_config *cfg,
 	read_clock_offset();
 	snprintf(dir, sizeof(dir), "%s/ledger", cfg->state_dir);
 	e = px_store_open(&lg->st, dir, (size_t)cfg->state_map_mb << 20,
-	    cfg->state_durable, detail, cap);
+	    (cfg->state_durable ? PX_STORE_DURABLE : 0u) |
+	    (cfg->state_writemap ? PX_STORE_WRITEMAP : 0u), detail, cap);
 	if (e == PX_OK)
 		e = lg->ops->open(lg, detail, cap);
 	if (e != PX_OK) {

@@ -25,6 +25,7 @@ struct px_store {
 	MDB_dbi  dbi;
 	MDB_dbi  dbs[PX_DB__MAX];
 	int      durable;
+	int      writemap;
 	unsigned schema;	/* as found at open (or written, if new) */
 };
 
@@ -113,7 +114,8 @@ static enum px_err
 open_env(struct px_store *st, const char *dir, size_t map_bytes,
     char *detail, size_t cap)
 {
-	unsigned flags = MDB_NOTLS | (st->durable ? MDB_NOMETASYNC : MDB_NOSYNC);
+	unsigned flags = MDB_NOTLS | (st->durable ? MDB_NOMETASYNC : MDB_NOSYNC) |
+	    (st->writemap ? MDB_WRITEMAP : 0u);
 	MDB_txn *txn = NULL;
 	int rc, dead, i;
 
@@ -163,9 +165,18 @@ mkdirs(const char *dir)
 	return 0;
 }
 
+int
+px_store_writemap(const struct px_store *st)
+{
+	unsigned f = 0;
+
+	return st != NULL && mdb_env_get_flags(st->env, &f) == 0 &&
+	    (f & MDB_WRITEMAP) != 0;
+}
+
 enum px_err
 px_store_open(struct px_store **out, const char *dir, size_t map_bytes,
-    int durable, char *detail, size_t cap)
+    unsigned flags, char *detail, size_t cap)
 {
 	struct px_store *st;
 	enum px_err e;
@@ -179,7 +190,8 @@ px_store_open(struct px_store **out, const char *dir, size_t map_bytes,
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return PX_ENOMEM;
-	st->durable = durable;
+	st->durable = (flags & PX_STORE_DURABLE) != 0;
+	st->writemap = (flags & PX_STORE_WRITEMAP) != 0;
 	e = open_env(st, dir, map_bytes, detail, cap);
 	if (e == PX_OK)
 		e = check_schema(st, detail, cap);

@@ -13,6 +13,11 @@
  * crashed process loses nothing and an OS crash may lose the last second
  * of counters. state_durable selects MDB_NOMETASYNC: data pages are synced
  * on every commit, the meta page lazily; at most the last commit is lost.
+ * state_writemap (opt-in) adds MDB_WRITEMAP: a commit writes into the map
+ * instead of pwrite per page, which makes the write lock shorter
+ * (BENCHMARKS.md); the file then takes its full map size at once (sparse),
+ * and a disk that fills up kills the process (SIGBUS) where the default
+ * returns an error.
  */
 #ifndef PX_STORE_H
 #define PX_STORE_H
@@ -36,8 +41,12 @@ enum px_store_db { PX_DB_MAIN = 0, PX_DB_SIGS, PX_DB_SIGAGE, PX_DB__MAX };
  * for a new directory and 0600 for the files. PX_ESTORE with detail on
  * failure (e.g. a newer schema, or a directory that cannot be created).
  */
+#define PX_STORE_DURABLE  1u	/* state_durable: MDB_NOMETASYNC */
+#define PX_STORE_WRITEMAP 2u	/* state_writemap: MDB_WRITEMAP */
 enum px_err px_store_open(struct px_store **out, const char *dir,
-    size_t map_bytes, int durable, char *detail, size_t cap);
+    size_t map_bytes, unsigned flags, char *detail, size_t cap);
+/* 1 when the environment writes through its map (MDB_WRITEMAP). */
+int px_store_writemap(const struct px_store *st);
 void px_store_close(struct px_store *st);	/* NULL-safe */
 
 /* The transaction body: return PX_OK to commit, anything else to abort

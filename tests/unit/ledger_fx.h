@@ -2,8 +2,9 @@
  * ledger_fx.h -- the fixture shared by the ledger unit tests: a config
  * written in compact JSON, a ledger on a fresh temporary state directory,
  * and its removal; one fixture, two backends: fx_run runs a suite on
- * LMDB, then again on Redis (AIPROXY_TEST_REDIS_URL, a redis-server that
- * tests/run.sh starts), each fixture under its own redis_prefix and with
+ * LMDB, on LMDB with state_writemap, then again on Redis
+ * (AIPROXY_TEST_REDIS_URL, a redis-server that tests/run.sh starts),
+ * each fixture under its own redis_prefix and with
  * the caller's clock (AIPROXY_TEST_LEDGER_CALLER_CLOCK) so time stays
  * injected. Included once by each test file (static functions).
  * Never: leaves a directory behind when a test passes.
@@ -22,11 +23,14 @@
 #include "buf.h"
 #include "config.h"
 #include "ledger.h"
+#include "store.h"
 #include "tharness.h"
 #include "usage.h"
 
-/* The Redis of this pass, or NULL for LMDB. */
+/* The Redis of this pass, or NULL for LMDB; and whether this LMDB pass
+ * writes through the map (state_writemap). */
 static const char *fx_redis_url;
+static int fx_writemap;
 static unsigned fx_seq;
 
 /* Limits written as day, tokens/min, requests/min. */
@@ -62,6 +66,8 @@ fx_open(struct fx *f, const char *rest)
 		snprintf(be, sizeof(be), "'state_backend':'redis',"
 		    "'redis_url':'%s','redis_prefix':'%s',", fx_redis_url,
 		    f->prefix);
+	else if (fx_writemap)
+		snprintf(be, sizeof(be), "'state_writemap':true,");
 	n = (size_t)snprintf(text, sizeof(text),
 	    "{'access_key':'ak','state_dir':'%s',%s%s}", f->dir, be, rest);
 	if (n >= sizeof(text))
@@ -77,6 +83,11 @@ fx_open(struct fx *f, const char *rest)
 	detail[0] = '\0';
 	if (px_ledger_open(&f->lg, f->cfg, detail, sizeof(detail)) != PX_OK) {
 		printf("#   ledger not opened: %s\n", detail);
+		return -1;
+	}
+	if (fx_redis_url == NULL && px_store_writemap(px_ledger_store(f->lg)) !=
+	    fx_writemap) {
+		printf("#   state_writemap %d not in effect\n", fx_writemap);
 		return -1;
 	}
 	f->s = px_ledger_scratch_new(f->cfg);
@@ -203,6 +214,10 @@ fx_run(void (*suite)(void))
 
 	printf("# backend lmdb\n");
 	suite();
+	printf("# backend lmdb, state_writemap\n");
+	fx_writemap = 1;
+	suite();
+	fx_writemap = 0;
 	T_CHECK(url != NULL && *url != '\0', "AIPROXY_TEST_REDIS_URL names "
 	    "the redis-server of tests/run.sh");
 	if (url == NULL || *url == '\0')
