@@ -38,7 +38,8 @@
  * max_concurrent (1000) above the threads in flight, every reservation
  * takes 1 token).
  *
- * usage: ledger_bench -d STATE_DIR [-b lmdb|redis] [-r|-u REDIS_URL]
+ * usage: ledger_bench -d STATE_DIR [-b lmdb|lmdb-wm|redis]
+ *                     [-r|-u REDIS_URL]
  *                     [-p PROCS] [-T THREADS] [-t SECONDS] [-k KEYS]
  *                     [-m r|rs] [-q] [-M] [-F | -x REDIS_PREFIX]
  * STATE_DIR is needed with Redis too (the LMDB environment of the host's
@@ -243,10 +244,12 @@ make_config(const char *dir, int nkeys, int redis, const char *url,
 	for (i = 0; i < nkeys && off + 32 < sizeof(keys); i++)
 		off += (size_t)snprintf(keys + off, sizeof(keys) - off,
 		    "%s\"bench-key-%d\"", i ? "," : "", i);
-	if (redis && prefix != NULL) {
+	if (redis > 0 && prefix != NULL) {
 		snprintf(be, sizeof(be), "\"state_backend\":\"redis\","
 		    "\"redis_url\":\"%s\",\"redis_prefix\":\"%s\",", url,
 		    prefix);
+	} else if (redis < 0) {	/* lmdb-wm: LMDB with state_writemap */
+		snprintf(be, sizeof(be), "\"state_writemap\":true,");
 	} else if (redis) {	/* a fresh prefix: this run's records only */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		snprintf(be, sizeof(be), "\"state_backend\":\"redis\","
@@ -611,7 +614,8 @@ verify(const struct px_config *cfg, const struct sums *b, long reserved,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: ledger_bench -d STATE_DIR [-b lmdb|redis] "
+	fprintf(stderr, "usage: ledger_bench -d STATE_DIR "
+	    "[-b lmdb|lmdb-wm|redis] "
 	    "[-r|-u REDIS_URL] [-p PROCS] [-T THREADS] [-t SECONDS] "
 	    "[-k KEYS] [-m r|rs] [-q] [-M] [-F | -x REDIS_PREFIX]\n"
 	    "  -q (an owner, a model limit, max_concurrent) needs -m rs "
@@ -627,7 +631,7 @@ main(int argc, char **argv)
 	struct slot *sl;
 	struct shared *sh;
 	struct hist *all;
-	int procs = 1, nthreads = 1, nkeys = 8, opt, i, failed = 0, redis;
+	int procs = 1, nthreads = 1, nkeys = 8, opt, i, failed = 0, redis, wm;
 	int settle, full = 0;
 	double secs = 2.0, run_s;
 	int ready[2], gate[2];
@@ -657,17 +661,18 @@ main(int argc, char **argv)
 		}
 	}
 	redis = strcmp(backend, "redis") == 0;
+	wm = strcmp(backend, "lmdb-wm") == 0;
 	settle = strcmp(mode, "rs") == 0;
 	if (dir == NULL || procs < 1 || procs > MAXPROCS || nthreads < 1 ||
 	    nthreads > MAXTHREADS || nkeys < 1 || secs <= 0 || secs > 50 ||
-	    (!redis && strcmp(backend, "lmdb") != 0) ||
+	    (!redis && !wm && strcmp(backend, "lmdb") != 0) ||
 	    (!settle && strcmp(mode, "r") != 0) ||
 	    (quota && !settle && !full) ||	/* leases would pile up */
 	    (quota && procs * nthreads > CONC_MAX)) {
 		usage();
 		return 2;
 	}
-	cfg = make_config(dir, nkeys, redis, url, prefix);
+	cfg = make_config(dir, nkeys, wm ? -1 : redis, url, prefix);
 	if (cfg == NULL)
 		return 1;
 	sl = mmap(NULL, sizeof(*sl) * (size_t)procs, PROT_READ | PROT_WRITE,

@@ -399,6 +399,8 @@ sec_ledger_backends() {
 	echo
 	echo "¹ Redis's own CPU time (user + system, INFO cpu) over the run's wall time; it includes each client thread's warm-up call and the check's snapshots, made just outside that time, so it can pass 100 %."
 	echo
+	echo "**LMDB with \`state_writemap\`** (opt-in, \`MDB_WRITEMAP\`: a commit writes into the map instead of one \`pwrite\` per page), right after the plain LMDB rows of each round, fresh keys: 1 × 1 $(fmt ledger.lmdbwm.1x1.ops_per_s %.0f) pairs/s, $(fmt ledger.wmratio.1x1 %.2f)× plain LMDB's; 4 × 8 $(fmt ledger.lmdbwm.4x8.ops_per_s %.0f) pairs/s, $(fmt ledger.wmratio.4x8 %.2f)×."
+	echo
 	echo "**Quota on** (\`ledger_bench -q\`): the keys' entry names an owner with its own windows and \`max_concurrent\` (1000), and has a \`model_limits\` entry for the bench's model, so each reservation draws on four scopes (key, key + model, owner, the owner's leases) instead of one, and each settle gives its lease back; the check also covers the owner's and the (key, model) windows and that no lease is left. Busy quota state: the owner's and (key, model) day windows are full too ($([ "$QUICK" = 1 ] && echo "one round" || echo "first round only"); prefill with settles: LMDB $(fmt ledger.lmdb.qprefill_s %.1f) s, Redis $(fmt ledger.redis.qprefill_s %.1f) s). The cost of the scopes, pairs/s with quota on over the same row without it, same round:"
 	echo
 	echo "| row | LMDB quota / plain | Redis quota / plain |"

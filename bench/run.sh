@@ -1568,6 +1568,20 @@ lb_row() {	# ROW TAG ORDER [busy]
 	fi
 }
 
+# After a round's rows: LMDB with state_writemap (MDB_WRITEMAP, opt-in)
+# on rows 1x1 and 4x8, over plain LMDB's pairs/s of the same round:
+# rec ledger.lmdbwm.ROW.ops_per_s and ledger.wmratio.ROW.
+lb_writemap() {	# TAG
+	local row ops
+	for row in 1x1 4x8; do
+		lb_run lmdb-wm "${row%x*}" "${row#*x}" "$1" 0
+		ops=$(kv "$LB_FILE" ops_per_s)
+		rec "ledger.lmdbwm.$row.ops_per_s" "$ops"
+		num_pos "$ops" && num_pos "${LB_OPS[lmdb.$row]:-}" &&
+		    rec "ledger.wmratio.$row" "$(calc "$ops / ${LB_OPS[lmdb.$row]}")"
+	done
+}
+
 # After a round's rows: for each quota row, its pairs/s over the same
 # row's without the quota features, per backend (the cost of the scopes):
 # rec ledger.BACKEND.qcost.ROW (ROW with busy. when busy).
@@ -1618,6 +1632,7 @@ ledger_phase() {
 			lb_row "$row" "$r" "$order"
 		done
 		lb_qcost "$LEDGER_ROWS"
+		lb_writemap "$r"
 		[ "$QUICK" = 1 ] && [ "$r" -gt 1 ] && continue
 		DIRS=()
 		PREFIXES=()
