@@ -21,7 +21,6 @@
  * (fcgi_io.h, guard): the loop relaying every stream cannot wait. */
 #define SLOW_MSG "the client did not read the stream as fast as it came, " \
 	"so the proxy ended it"
-#define SLOW_MAX_MS 60000	/* that wait without an idle_timeout_ms */
 
 /* --- stream relay ----------------------------------------------------- */
 
@@ -255,12 +254,11 @@ static int
 on_ready(void *ctx, long paused_ms)
 {
 	struct px_relay *rl = ctx;
-	long limit = rl->w->app->cfg->idle_timeout_ms;
 
 	renew_lease(rl);
 	if (!px_io_backlogged(rl->io, 1))
 		return 1;
-	if (paused_ms >= (limit > 0 ? limit : SLOW_MAX_MS)) {
+	if (paused_ms >= rl->w->app->cfg->idle_timeout_ms) {	/* >= 100 */
 		rl->io->slow = 1;
 		return -1;
 	}
