@@ -278,6 +278,8 @@ on_idle(void *ctx, long idle_ms, int got_bytes)
 		rl->ka_last = 0;	/* bytes arrived since: a new silence */
 	if (idle_ms - rl->ka_last < rl->ka_interval)
 		return 0;
+	if (rl->io->guard && px_io_backlogged(rl->io, 1))
+		return 0;	/* not reading anyway; the loop must not wait */
 	rl->ka_last = idle_ms;
 	if (start_stream(rl) != 0 ||
 	    px_reply_sse_comment(rl->io, " keep-alive", 11) != PX_OK ||
