@@ -4,7 +4,9 @@
  * - FCGX_Accept_r does not serialise accept and needs no mutex on Linux;
  * - a gone client shows only as a failed FCGX_FFlush, never from PutStr;
  * - FCGX_Init installs a no-op SIGPIPE handler: never reset SIGPIPE.
- * Never: blocks other threads; each FCGX_Request belongs to one thread.
+ * Never: blocks other threads; each FCGX_Request is used by one thread at
+ * a time (its worker's, or the stream loop's while that worker sleeps,
+ * which asks px_io_backlogged before it writes).
  */
 #include "fcgi_io.h"
 

@@ -1,7 +1,12 @@
 /*
  * relay.c -- one upstream exchange and its reply (see relay.h).
- * Load: one thread per request for its whole life; no allocation per event
- * on the pass-through path (buffers live in struct px_worker).
+ * Load: one thread per request for its whole life, except that a stream's
+ * upstream exchange runs on the responder's stream loop (upstream.h): its
+ * callbacks (on_data, on_idle, on_ready) then run on the loop's thread
+ * while the request's thread sleeps, so they never block on the client:
+ * an event for a client that is not reading pauses the transfer instead
+ * (px_io_backlogged). No allocation per event on the pass-through path
+ * (buffers live in struct px_worker).
  */
 #include "relay.h"
 

@@ -1,10 +1,13 @@
 /*
  * relay.h -- one exchange with the upstream for a chat request.
- * Owns: sending the upstream request over the worker's kept handle,
- * relaying a stream event by event with a flush after every upstream
- * chunk (the provider's fixes applied), keep-alive comments during
- * silence, and the final reply for whatever way the exchange ended: an
- * OpenAI error before the first byte, or an error event + [DONE] after.
+ * Owns: sending the upstream request over the worker's kept handle (a
+ * stream's over the responder's stream loop), relaying a stream event by
+ * event with a flush after every upstream chunk (the provider's fixes
+ * applied), back-pressure on a client that does not read (its stream
+ * paused, then ended with client_too_slow after idle_timeout_ms),
+ * keep-alive comments during silence, and the final reply for whatever
+ * way the exchange ended: an OpenAI error before the first byte, or an
+ * error event + [DONE] after.
  * Never: retries (chat.c decides), or writes to the client before the
  * upstream answered 2xx (so a failed attempt can still be retried), except
  * that a keep-alive during a long silence commits the stream. For a
