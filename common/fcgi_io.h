@@ -2,8 +2,9 @@
  * fcgi_io.h -- the request/response channel to the web server.
  * Owns: everything libfcgi (the only includer of <fcgiapp.h>): init, the
  * listening socket, per-thread FCGX_Request accept/finish, params, body
- * reads, output writes and flushes; and the plain-CGI variant of the same
- * channel (environ, stdin, stdout) for shared hosting.
+ * reads, output writes and flushes, how much output the web server left
+ * unread (px_io_backlogged); and the plain-CGI variant of the same channel
+ * (environ, stdin, stdout) for shared hosting.
  * Never: interprets requests or builds responses (app.c, reply.c do).
  */
 #ifndef PX_FCGI_IO_H
