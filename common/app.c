@@ -9,6 +9,7 @@
  */
 #include "worker.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +128,33 @@ flush_stats(struct px_app *app)
 		(void)px_ledger_stats_flush(app->ledger, app->ms);
 }
 
+/*
+ * glibc keeps the pages a burst of requests freed, so a responder's RSS
+ * stays at its peak long after the load. After a whole upkeep period with
+ * no new request, hand the free pages back once (malloc_trim walks the few
+ * arenas; once per quiet spell, never under load).
+ */
+static void
+trim_when_quiet(struct px_app *app)
+{
+	unsigned long seq = atomic_load(&app->seq);
+
+	if (seq != app->trim_seq) {
+		app->trim_seq = seq;
+		app->trimmed = 0;
+	} else if (!app->trimmed) {
+		(void)malloc_trim(0);
+		app->trimmed = 1;
+	}
+}
+
 void
 px_app_maintain(struct px_app *app)
 {
 	if (app->ledger != NULL)
 		px_ledger_maintain(app->ledger);
 	flush_stats(app);
+	trim_when_quiet(app);
 }
 
 void

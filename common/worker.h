@@ -38,6 +38,8 @@ struct px_app {
 					 * the counters (stats.h) */
 	struct px_http_loop *loop;	/* streams' upstream side (upstream.h);
 					 * NULL under CGI */
+	unsigned long      trim_seq;	/* upkeep only (app.c): seq at the */
+	int                trimmed;	/* last tick, heap trimmed since */
 };
 
 struct px_worker {
