@@ -72,29 +72,23 @@ skip_ws(const char *p, const char *end)
 	return p;
 }
 
-/*
- * Does some member `key` (given with its quotes) have a value starting
- * with byte `first`? Whitespace on either side of the colon is allowed.
- * Text inside a JSON string cannot match: its quotes would be escaped.
- */
+/* Is the text at p (just after a member's name) `: <first>...`, with
+ * whitespace allowed on either side of the colon? */
 static int
-has_value_start(const char *d, size_t len, const char *key, char first)
+value_starts(const char *p, const char *end, char first)
 {
-	const char *end = d + len, *p = d, *v;
-	size_t klen = strlen(key);
+	p = skip_ws(p, end);
+	if (p == end || *p != ':')
+		return 0;
+	p = skip_ws(p + 1, end);
+	return p < end && *p == first;
+}
 
-	for (;;) {
-		p = scan(p, (size_t)(end - p), key, klen);
-		if (p == NULL)
-			return 0;
-		p += klen;
-		v = skip_ws(p, end);
-		if (v == end || *v != ':')
-			continue;
-		v = skip_ws(v + 1, end);
-		if (v < end && *v == first)
-			return 1;
-	}
+/* Does the text at p (a quote), n bytes long, start with key? */
+static int
+key_at(const char *p, size_t n, const char *key, size_t klen)
+{
+	return n >= klen && memcmp(p, key, klen) == 0;
 }
 
 /*
@@ -102,19 +96,49 @@ has_value_start(const char *d, size_t len, const char *key, char first)
  * a non-null finish_reason only after a tool call (it may need "stop" ->
  * "tool_calls"). `"usage":null`, sent on every chunk with include_usage,
  * stays on the fast path. *finish tells whether a finish_reason is set.
+ * One pass over the quotes of the event, comparing only where the letter
+ * after a quote starts one of the names (every event of every stream goes
+ * through here). Text inside a JSON string cannot match a name: its
+ * quotes are escaped.
  */
 static int
 needs_parse(const struct px_stream_fix *st, const char *d, size_t len,
     int *finish)
 {
-	*finish = has_value_start(d, len, K_FINISH, '"');
-	if (contains(d, len, K_TOOL_CALLS) || contains(d, len, K_ERROR) ||
-	    st->split_thoughts ||
-	    (st->hide_reasoning && contains(d, len, K_REASONING)))
-		return 1;
-	if (*finish && st->ntools > 0)
-		return 1;
-	return has_value_start(d, len, K_USAGE, '{');
+	const char *p = d, *end = d + len;
+	int must = st->split_thoughts, usage = 0;
+	size_t n;
+
+	*finish = 0;
+	while (p < end && (p = memchr(p, '"', (size_t)(end - p))) != NULL) {
+		n = (size_t)(end - p);
+		switch (n > 1 ? p[1] : '\0') {
+		case 'f':
+			if (key_at(p, n, K_FINISH, sizeof(K_FINISH) - 1) &&
+			    value_starts(p + sizeof(K_FINISH) - 1, end, '"'))
+				*finish = 1;
+			break;
+		case 't':
+			must |= key_at(p, n, K_TOOL_CALLS,
+			    sizeof(K_TOOL_CALLS) - 1);
+			break;
+		case 'e':
+			must |= key_at(p, n, K_ERROR, sizeof(K_ERROR) - 1);
+			break;
+		case 'r':
+			must |= st->hide_reasoning && key_at(p, n, K_REASONING,
+			    sizeof(K_REASONING) - 1);
+			break;
+		case 'u':
+			usage |= key_at(p, n, K_USAGE, sizeof(K_USAGE) - 1) &&
+			    value_starts(p + sizeof(K_USAGE) - 1, end, '{');
+			break;
+		default:
+			break;
+		}
+		p++;
+	}
+	return must || (*finish && st->ntools > 0) || usage;
 }
 
 /* --- small cJSON helpers --- */
