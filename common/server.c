@@ -4,7 +4,11 @@
  * stop flag and sends SIGUSR1 to each of its threads still in accept()
  * (libfcgi's SIGUSR1 handler has no SA_RESTART, so accept returns EINTR).
  * It repeats the kick until all have left: a thread can be between its flag
- * check and accept() when a kick lands. Streams in flight get DRAIN_MS.
+ * check and accept() when a kick lands. A kick goes only to a thread that
+ * /proc shows asleep in accept(): one that has just accepted a connection
+ * is reading its request, and EINTR there made libfcgi drop the connection
+ * unanswered (the web server then answers 500). Streams in flight get
+ * DRAIN_MS.
  * Config reload: the --listen master re-reads the file on SIGHUP (folded
  * while one is under way), starts a new generation of workers that report
  * on a pipe once a thread accepts, and only then sends the previous ones
@@ -20,6 +24,7 @@
  * connection stall every thread), or shutdown(2) on a socket another
  * process holds (a pool's, or a spawn-fcgi pool's fd 0).
  */
+#define _DEFAULT_SOURCE 1	/* syscall(), SYS_gettid */
 #include "server.h"
 
 #include <dirent.h>
@@ -38,6 +43,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +66,7 @@ struct thr {
 	pthread_t           tid;
 	int                 started;
 	atomic_int          state;
+	atomic_int          ktid;	/* the kernel's id of the thread */
 	atomic_long         busy_since;	/* px_mono_ms() at accept */
 	struct px_fcgi_req *rq;
 	struct px_worker    w;
@@ -88,6 +95,7 @@ thread_main(void *arg)
 	struct thr *t = arg;
 	struct px_io io;
 
+	atomic_store(&t->ktid, (int)syscall(SYS_gettid));
 	while (!atomic_load(&t->s->stop)) {
 		atomic_store(&t->state, T_ACCEPTING);
 		if (atomic_load(&t->s->stop))
@@ -114,6 +122,50 @@ term_set(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGHUP);
+}
+
+/*
+ * Is thread t asleep in accept() (so a kick cannot interrupt the reading
+ * of a request it already took)? /proc/self/task/TID/syscall names the
+ * system call a sleeping thread is in, or says "running". 1 when it cannot
+ * be read (the kick is then sent as before).
+ */
+static int
+in_accept(struct thr *t)
+{
+	char path[64], buf[32];
+	int fd, tid = atomic_load(&t->ktid);
+	ssize_t n;
+	long nr;
+
+	if (tid <= 0)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	if (strncmp(buf, "running", 7) == 0)
+		return 0;
+	nr = strtol(buf, NULL, 10);
+	return nr == SYS_accept || nr == SYS_accept4;
+}
+
+/* Kick the threads asleep in accept() (SIGUSR1: EINTR there). */
+static void
+kick_accepting(struct srv *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->t[i].started &&
+		    atomic_load(&s->t[i].state) == T_ACCEPTING &&
+		    in_accept(&s->t[i]))
+			pthread_kill(s->t[i].tid, SIGUSR1);
 }
 
 static unsigned
@@ -501,10 +553,7 @@ stop_threads(struct srv *s)
 	atomic_store(&s->stop, 1);
 	px_fcgi_shutdown_pending();
 	while (count_live(s) > 0 && px_mono_ms() < deadline) {
-		for (i = 0; i < s->n; i++)
-			if (s->t[i].started &&
-			    atomic_load(&s->t[i].state) == T_ACCEPTING)
-				pthread_kill(s->t[i].tid, SIGUSR1);
+		kick_accepting(s);
 		sleep_ms(5);
 	}
 	if (count_live(s) > 0) {
@@ -539,7 +588,6 @@ hand_over(struct srv *s, int fd, const struct watch *wt)
 	long deadline, next;
 	sigset_t set;
 	struct timespec tick = { 0, 20 * 1000000L };	/* exit soon after */
-	unsigned i;
 	int refused = 0;
 
 	px_log(PX_LOG_INFO, "config reload: %s changed; no longer accepting, "
@@ -553,10 +601,7 @@ hand_over(struct srv *s, int fd, const struct watch *wt)
 		deadline = px_mono_ms() + 2000;
 		while (count_state(s, T_ACCEPTING) > 0 &&
 		    px_mono_ms() < deadline) {
-			for (i = 0; i < s->n; i++)
-				if (s->t[i].started && atomic_load(
-				    &s->t[i].state) == T_ACCEPTING)
-					pthread_kill(s->t[i].tid, SIGUSR1);
+			kick_accepting(s);
 			sleep_ms(5);
 		}
 	}
