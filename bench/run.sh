@@ -411,16 +411,23 @@ dl_route() {
 }
 dl_auth() { [ "$1" = lpm ] && echo x-api-key; }
 
-write_proxy_config() {	# NAME UPSTREAM_PORT: limits so high nothing is refused
+# The bench's four keys, with limits so high nothing is refused.
+BENCH_ENTRY='"key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
+     "max_request_day": 1000000000, "max_token_min": 1000000000,
+     "max_request_min": 1000000000'
+
+# NAME ENTRY [MEMBERS]: cfg-NAME.json with one provider_keys entry
+# (BENCH_ENTRY's members, then ENTRY's) and optional top-level members
+# (each line ending in a comma), checked by the binary.
+write_config() {
 	cat >"$T/cfg-$1.json" <<EOF
 {
   "access_key": "$KEY",
-  "state_dir": "$T/state-$1",
+  "state_dir": "$T/state-$1",${3:+
+  $3}
   "provider_keys": [
-    {"provider": "openrouter", "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
-     "max_request_day": 1000000000, "max_token_min": 1000000000,
-     "max_request_min": 1000000000,
-     "base_url": "http://127.0.0.1:$2/api/v1"}
+    {$BENCH_ENTRY,
+     $2}
   ]
 }
 EOF
@@ -428,48 +435,30 @@ EOF
 	    die "config $1 rejected"
 }
 
-# NAME UPSTREAM_PORT: one gemini entry over the native API, the bench's
-# model ids listed (so they route to it), base_url the upstream's /v1beta.
-write_native_config() {
-	cat >"$T/cfg-$1.json" <<EOF
-{
-  "access_key": "$KEY",
-  "state_dir": "$T/state-$1",
-  "provider_keys": [
-    {"provider": "gemini", "api": "native",
-     "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
-     "max_request_day": 1000000000, "max_token_min": 1000000000,
-     "max_request_min": 1000000000,
-     "models": ["bench", "bench-e8-i0", "bench-e64-i20", "bench-e64-i40",
-         "bench-e1-i20", "bench-e4-i20"],
-     "base_url": "http://127.0.0.1:$2/v1beta"}
-  ]
+write_proxy_config() {	# NAME UPSTREAM_PORT
+	write_config "$1" "\"provider\": \"openrouter\",
+     \"base_url\": \"http://127.0.0.1:$2/api/v1\""
 }
-EOF
-	"$BIN" --check-config "$T/cfg-$1.json" >/dev/null ||
-	    die "config $1 rejected"
+
+# NAME UPSTREAM_PORT: one gemini entry over the native API, every model id
+# of write_route_bodies listed (so they route to it), base_url the
+# upstream's /v1beta.
+write_native_config() {
+	write_config "$1" "\"provider\": \"gemini\", \"api\": \"native\",
+     \"models\": [\"bench\", \"bench-e8-i0\", \"bench-e64-i20\",
+         \"bench-e64-i40\", \"bench-e1-i20\", \"bench-e2-i20\",
+         \"bench-e4-i20\"],
+     \"base_url\": \"http://127.0.0.1:$2/v1beta\""
 }
 
 # NAME UPSTREAM_PORT: write_proxy_config's, with the ledger in the Redis
 # server of the HTTP-level Redis runs (issue 15; REDIS_HTTP_PORT).
 write_redis_config() {
-	cat >"$T/cfg-$1.json" <<EOF
-{
-  "access_key": "$KEY",
-  "state_dir": "$T/state-$1",
-  "state_backend": "redis",
-  "redis_url": "redis://127.0.0.1:$REDIS_HTTP_PORT/0",
-  "redis_prefix": "aiproxy-bench-http:",
-  "provider_keys": [
-    {"provider": "openrouter", "key": ["bench-k1", "bench-k2", "bench-k3", "bench-k4"],
-     "max_request_day": 1000000000, "max_token_min": 1000000000,
-     "max_request_min": 1000000000,
-     "base_url": "http://127.0.0.1:$2/api/v1"}
-  ]
-}
-EOF
-	"$BIN" --check-config "$T/cfg-$1.json" >/dev/null ||
-	    die "config $1 rejected"
+	write_config "$1" "\"provider\": \"openrouter\",
+     \"base_url\": \"http://127.0.0.1:$2/api/v1\"" \
+	    "\"state_backend\": \"redis\",
+  \"redis_url\": \"redis://127.0.0.1:$REDIS_HTTP_PORT/0\",
+  \"redis_prefix\": \"aiproxy-bench-http:\","
 }
 
 nginx_common() {	# NAME: the lines every nginx instance shares
