@@ -388,21 +388,28 @@ unlink_run(struct px_http_loop *l, struct px_http *h)
 	h->next = h->prev = NULL;
 }
 
-/* A transfer is over: off the multi (an unfinished one's connection is
- * closed), and back to the worker waiting for it. */
+/* Back to the worker waiting for the transfer, with its result. */
 static void
-complete(struct px_http_loop *l, struct px_http *h, CURLcode rc)
+hand_back(struct px_http_loop *l, struct px_http *h, CURLcode rc)
 {
 	unlink_run(l, h);
-	(void)curl_multi_remove_handle(l->m, h->c);
-	if (h->armed)	/* before the caller may close it */
-		(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, h->rq->wait_fd, NULL);
-	h->armed = 0;
 	pthread_mutex_lock(&l->mu);
 	h->rc = rc;
 	h->state = H_DONE;
 	pthread_cond_signal(&h->cv);
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* A transfer is over: off the multi (an unfinished one's connection is
+ * closed), and back to its worker. */
+static void
+complete(struct px_http_loop *l, struct px_http *h, CURLcode rc)
+{
+	(void)curl_multi_remove_handle(l->m, h->c);
+	if (h->armed)	/* before the caller may close it */
+		(void)epoll_ctl(l->ep, EPOLL_CTL_DEL, h->rq->wait_fd, NULL);
+	h->armed = 0;
+	hand_back(l, h, rc);
 }
 
 /* Move the submitted transfers onto the multi. */
@@ -427,14 +434,8 @@ take(struct px_http_loop *l)
 		l->run = h;
 		h->state = H_RUNNING;
 		h->tick_ms = px_mono_ms();
-		if (curl_multi_add_handle(l->m, h->c) != CURLM_OK) {
-			unlink_run(l, h);
-			pthread_mutex_lock(&l->mu);
-			h->rc = CURLE_FAILED_INIT;
-			h->state = H_DONE;
-			pthread_cond_signal(&h->cv);
-			pthread_mutex_unlock(&l->mu);
-		}
+		if (curl_multi_add_handle(l->m, h->c) != CURLM_OK)
+			hand_back(l, h, CURLE_FAILED_INIT);
 	}
 }
 
