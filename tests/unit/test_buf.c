@@ -239,8 +239,7 @@ test_shrink_free(void)
 	T_CHECK(px_buf_adds(&b, "again") == PX_OK && holds(&b, "again", 5),
 	    "usable after shrink");
 
-	px_buf_free(NULL);
-	T_CHECK(1, "free(NULL) is a no-op");
+	px_buf_free(NULL);	/* a no-op: no crash (ASan watches) */
 	px_buf_free(&b);
 	T_CHECK(b.p == NULL && b.len == 0 && b.cap == 0 && b.max == 8192,
 	    "free: empty, max kept");

@@ -570,8 +570,7 @@ test_null_args(void)
 	check_out("NULL in", &out, UPST, 0, 0, "no response");
 	memset(&in, 0, sizeof in);
 	in.status = 429;
-	px_hint_read(&in, NULL);
-	T_CHECK(1, "NULL out does not crash");
+	px_hint_read(&in, NULL);	/* NULL out: no crash (ASan watches) */
 }
 
 /* --- HTTP dates ----------------------------------------------------------- */
